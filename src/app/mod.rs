@@ -1,0 +1,323 @@
+//! The application layer: a [`Registry`] opens the store, resolves what the
+//! user typed into domain values, runs commands through `decide`, appends
+//! the resulting events with their projections, and answers queries as
+//! folds at a point of view.
+//!
+//! **Invariant:** every write goes through [`Registry::execute`] or
+//! [`Registry::execute_batch`]: decided against the stream it read, sealed
+//! and committed in one transaction with the projections it changes.
+//!
+//! **Invariant:** this layer knows nothing of the command line; it returns
+//! values and typed errors ([`AppError`]), each with one exit code.
+
+pub mod audit;
+pub mod read;
+pub mod resolve;
+pub mod verify;
+pub mod write;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::domain::decide::{Refusal, RefusalClass};
+use crate::domain::{EntityId, Handle, Seq};
+use crate::projection;
+use crate::store::{OpenOptions, Store, StoreError};
+
+pub use read::{ConventionFilter, ConventionView, PartnerView, Party, Point, Snapshot};
+pub use write::{WriteMeta, Written};
+
+/// What time it is. The store stamps events with it; "today" is the
+/// default valid time.
+pub trait Clock: Send + Sync {
+    /// Now, in UTC.
+    fn now(&self) -> DateTime<Utc>;
+    /// Today's date, in UTC.
+    fn today(&self) -> NaiveDate {
+        self.now().date_naive()
+    }
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that says what it is told: for tests and reproducible runs. Each
+/// reading advances it by `step` microseconds.
+#[derive(Debug)]
+pub struct FixedClock {
+    micros: AtomicU64,
+    step: u64,
+}
+
+impl FixedClock {
+    /// A clock at `start` that advances by `step_micros` at each reading.
+    pub fn new(start: DateTime<Utc>, step_micros: u64) -> Self {
+        Self {
+            micros: AtomicU64::new(u64::try_from(start.timestamp_micros()).unwrap_or(0)),
+            step: step_micros,
+        }
+    }
+
+    /// Moves the clock to `when`.
+    pub fn set(&self, when: DateTime<Utc>) {
+        self.micros.store(
+            u64::try_from(when.timestamp_micros()).unwrap_or(0),
+            Ordering::SeqCst,
+        );
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        let micros = self.micros.fetch_add(self.step, Ordering::SeqCst);
+        DateTime::<Utc>::from_timestamp_micros(i64::try_from(micros).unwrap_or(0))
+            .unwrap_or_default()
+    }
+}
+
+/// Where new ids come from.
+pub trait IdSource: Send + Sync {
+    /// A new UUID v7.
+    fn new_id(&self, clock: &dyn Clock) -> Uuid;
+}
+
+/// Random UUID v7 ids.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RandomIds;
+
+impl IdSource for RandomIds {
+    fn new_id(&self, clock: &dyn Clock) -> Uuid {
+        let now = clock.now();
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            u64::try_from(now.timestamp()).unwrap_or(0),
+            now.timestamp_subsec_nanos(),
+        );
+        Uuid::new_v7(ts)
+    }
+}
+
+/// Deterministic UUID v7 ids (a counter in the random bits): for tests.
+#[derive(Debug, Default)]
+pub struct SequentialIds {
+    next: AtomicU64,
+}
+
+impl IdSource for SequentialIds {
+    fn new_id(&self, clock: &dyn Clock) -> Uuid {
+        let n = self.next.fetch_add(1, Ordering::SeqCst);
+        let millis = u64::try_from(clock.now().timestamp_millis()).unwrap_or(0);
+        let mut random = [0u8; 10];
+        random[2..].copy_from_slice(&n.to_be_bytes());
+        uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
+    }
+}
+
+/// Errors of the application layer; each has one exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Bad usage or invalid input (exit 2).
+    #[error("{message}")]
+    Invalid {
+        /// what is wrong
+        message: String,
+        /// what to do
+        hint: Option<String>,
+    },
+    /// A command refused by the rules (exit 2 or 3).
+    #[error("{refusal}")]
+    Refused {
+        /// why
+        refusal: Refusal,
+        /// what to do
+        hint: Option<String>,
+    },
+    /// A reference to nothing (exit 3).
+    #[error("{message}")]
+    NotFound {
+        /// what was not found
+        message: String,
+        /// the closest matches, or what to do
+        hint: Option<String>,
+    },
+    /// A reference to several things (exit 3).
+    #[error("{message}")]
+    Ambiguous {
+        /// what was ambiguous
+        message: String,
+        /// the candidates
+        candidates: Vec<String>,
+    },
+    /// A stale version (exit 4).
+    #[error("{message}")]
+    Conflict {
+        /// what moved
+        message: String,
+        /// what to do
+        hint: Option<String>,
+    },
+    /// A store error (exit code by kind).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Anything else (exit 1).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<Refusal> for AppError {
+    fn from(refusal: Refusal) -> Self {
+        AppError::Refused {
+            refusal,
+            hint: None,
+        }
+    }
+}
+
+impl AppError {
+    /// An invalid-input error without a hint.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// An invalid-input error with a hint.
+    pub fn invalid_with(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        AppError::Invalid {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// The process exit code (design §6).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AppError::Invalid { .. } => 2,
+            AppError::Refused { refusal, .. } => match refusal.class() {
+                RefusalClass::Invalid => 2,
+                RefusalClass::NotFound => 3,
+            },
+            AppError::NotFound { .. } | AppError::Ambiguous { .. } => 3,
+            AppError::Conflict { .. } => 4,
+            AppError::Store(e) => match e {
+                StoreError::InUse { .. } | StoreError::Conflict { .. } => 4,
+                StoreError::Missing(_) => 3,
+                StoreError::Corrupt { .. } | StoreError::Format { .. } => 5,
+                StoreError::Encode(_) => 2,
+                StoreError::Sled(_) | StoreError::Io { .. } => 1,
+            },
+            AppError::Other(_) => 1,
+        }
+    }
+
+    /// What the user could do about it, when there is something.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            AppError::Invalid { hint, .. }
+            | AppError::NotFound { hint, .. }
+            | AppError::Conflict { hint, .. }
+            | AppError::Refused { hint, .. } => hint.clone(),
+            AppError::Ambiguous { candidates, .. } => Some(format!(
+                "it matches {}; name one by its handle",
+                candidates.join(", ")
+            )),
+            AppError::Store(StoreError::InUse { holder, .. }) => Some(match holder {
+                Some(h) => format!(
+                    "it is held by {h}; wait for it to finish, or pass --wait SECONDS"
+                ),
+                None => "another pactum process holds it; pass --wait SECONDS to wait".into(),
+            }),
+            AppError::Store(StoreError::Conflict { actual, .. }) => Some(format!(
+                "the stream is at version {actual}: look again (pactum history) and retry with --expect-version {actual}"
+            )),
+            AppError::Store(StoreError::Missing(path)) => Some(format!(
+                "create it with `pactum --db {} partner add …`, `pactum --db {} import FILE`, or `pactum demo --db {}`",
+                path.display(),
+                path.display(),
+                path.display()
+            )),
+            AppError::Store(StoreError::Corrupt { .. }) => Some(
+                "run `pactum verify` for a full report; `pactum rebuild` repairs damaged projections, not damaged events".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// An open registry: the store, a clock and an id source.
+pub struct Registry {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+}
+
+/// How [`Registry::open`] treats stale projections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repair {
+    /// rebuild them before anything else (every command but `verify`)
+    Rebuild,
+    /// leave them for `verify` to report
+    Leave,
+}
+
+impl Registry {
+    /// Opens the registry at `path`; rebuilds stale projections unless told
+    /// not to.
+    pub fn open(
+        path: &Path,
+        options: &OpenOptions,
+        repair: Repair,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+    ) -> Result<Self, AppError> {
+        let store = Store::open(path, options)?;
+        if repair == Repair::Rebuild && store.projections_stale()? {
+            tracing::info!(path = %path.display(), "projections are stale: rebuilding");
+            projection::rebuild(&store, &mut |_| {})?;
+        }
+        Ok(Self { store, clock, ids })
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// A new id.
+    pub fn new_id(&self) -> Uuid {
+        self.ids.new_id(self.clock.as_ref())
+    }
+
+    /// The handle of an entity.
+    pub fn handle(&self, entity: EntityId) -> Result<Handle, AppError> {
+        match self.store.entity(entity.uuid())? {
+            Some((_, h)) => Ok(h),
+            None => Err(AppError::NotFound {
+                message: format!("no {} {}", entity.kind().noun(), entity),
+                hint: None,
+            }),
+        }
+    }
+
+    /// The seq of the head.
+    pub fn head_seq(&self) -> Result<Seq, AppError> {
+        Ok(self.store.head()?.seq)
+    }
+}

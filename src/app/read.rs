@@ -1,0 +1,397 @@
+//! The read side: the registry at a point of view (valid date D, log
+//! position T), as conventions and partners with their parties named.
+//!
+//! At the head of the log, views are folded from the cached timelines; at
+//! an earlier T, from timelines replayed out of the log up to T. Both go
+//! through the same `state_at`, so they cannot disagree on the rules.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::{AppError, Registry};
+use crate::domain::text::fold_words;
+use crate::domain::timeline::NeedsReplay;
+use crate::domain::{
+    AnyTimeline, ConventionId, ConventionState, ConventionTimeline, EntityId, EntityKind, Handle,
+    Instrument, PartialDate, PartnerId, PartnerKind, PartnerName, PartnerState, PartnerTimeline,
+    Seq, Status, fold_key,
+};
+use crate::projection::{empty_timeline, replay};
+
+/// A point of view: valid date D and log position T.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Point {
+    /// valid time D (a given partial date means its last day)
+    pub valid: NaiveDate,
+    /// true when D was asked for (`--as-of`), false when it is today
+    pub valid_given: bool,
+    /// record time T
+    pub recorded: Seq,
+    /// the head of the log when the point was taken
+    pub head: Seq,
+}
+
+impl Point {
+    /// True when T is the head: cached projections answer.
+    pub fn at_head(&self) -> bool {
+        self.recorded >= self.head
+    }
+}
+
+/// A party of a convention, named as of D.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Party {
+    /// its id
+    pub id: PartnerId,
+    /// its handle
+    pub handle: Handle,
+    /// its name on D (its registered name if it does not exist at the point)
+    pub name: String,
+    /// its kind
+    pub kind: Option<PartnerKind>,
+}
+
+/// A convention at a point, ready to print.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConventionView {
+    /// its handle
+    pub handle: Handle,
+    /// its folded state
+    pub state: ConventionState,
+    /// its parties, named as of D
+    pub parties: Vec<Party>,
+}
+
+/// A partner at a point, ready to print.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnerView {
+    /// its handle
+    pub handle: Handle,
+    /// its folded state
+    pub state: PartnerState,
+}
+
+/// Which conventions `list` shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConventionFilter {
+    /// only those with this party on D
+    pub partner: Option<PartnerId>,
+    /// only those with a party of this kind on D
+    pub partner_kind: Option<PartnerKind>,
+    /// only this instrument
+    pub instrument: Option<Instrument>,
+    /// only this status on D
+    pub status: Option<Status>,
+    /// only those whose signing period reaches this date or later
+    pub signed_from: Option<PartialDate>,
+    /// only those whose signing period starts on or before this date
+    pub signed_to: Option<PartialDate>,
+    /// only those whose objectives or party names contain every word
+    pub search: Option<String>,
+}
+
+impl ConventionFilter {
+    fn accepts(&self, view: &ConventionView) -> bool {
+        let s = &view.state;
+        if self.partner.is_some_and(|p| !s.parties.contains(&p))
+            || self
+                .partner_kind
+                .is_some_and(|k| !view.parties.iter().any(|p| p.kind == Some(k)))
+            || self.instrument.is_some_and(|i| s.instrument != i)
+            || self.status.is_some_and(|st| s.status != st)
+            || self
+                .signed_from
+                .is_some_and(|from| s.signed_on.latest() < from.earliest())
+            || self
+                .signed_to
+                .is_some_and(|to| s.signed_on.earliest() > to.latest())
+        {
+            return false;
+        }
+        match &self.search {
+            None => true,
+            Some(query) => {
+                let mut haystack = fold_key(s.objectives.as_str());
+                for p in &view.parties {
+                    haystack.push('|');
+                    haystack.push_str(&fold_key(&p.name));
+                }
+                fold_words(query)
+                    .iter()
+                    .all(|w| haystack.contains(w.as_str()))
+            }
+        }
+    }
+}
+
+/// The registry at one point of view.
+pub struct Snapshot<'r> {
+    registry: &'r Registry,
+    point: Point,
+    /// timelines replayed up to T (only when T is not the head)
+    replayed: RefCell<Option<HashMap<EntityId, (Handle, AnyTimeline)>>>,
+    /// partners looked up so far
+    partners: RefCell<HashMap<PartnerId, Option<(Handle, PartnerTimeline)>>>,
+}
+
+impl Registry {
+    /// The registry at `point`.
+    pub fn snapshot(&self, point: Point) -> Snapshot<'_> {
+        Snapshot {
+            registry: self,
+            point,
+            replayed: RefCell::new(None),
+            partners: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+impl<'r> Snapshot<'r> {
+    /// The point of view.
+    pub fn point(&self) -> Point {
+        self.point
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &'r Registry {
+        self.registry
+    }
+
+    /// Replays every timeline up to T, once.
+    fn ensure_replayed(&self) -> Result<(), AppError> {
+        if self.replayed.borrow().is_some() {
+            return Ok(());
+        }
+        let store = self.registry.store();
+        let mut timelines: HashMap<EntityId, (Handle, AnyTimeline)> = HashMap::new();
+        let mut dirty = Vec::new();
+        for record in store.events_from(Seq(1)) {
+            let record = record?;
+            if record.seq > self.point.recorded {
+                break;
+            }
+            let entity = record.entity;
+            if let std::collections::hash_map::Entry::Vacant(slot) = timelines.entry(entity) {
+                slot.insert((self.registry.handle(entity)?, empty_timeline(entity)));
+            }
+            if let Some((_, t)) = timelines.get_mut(&entity)
+                && t.record(&record) == Err(NeedsReplay)
+            {
+                dirty.push(entity);
+            }
+        }
+        for entity in dirty {
+            let stream = store.stream(entity)?;
+            if let (Some(fresh), Some((_, t))) = (
+                replay(entity, &stream, self.point.recorded),
+                timelines.get_mut(&entity),
+            ) {
+                *t = fresh;
+            }
+        }
+        *self.replayed.borrow_mut() = Some(timelines);
+        Ok(())
+    }
+
+    /// An entity's timeline at T, with its handle.
+    pub fn timeline(&self, entity: EntityId) -> Result<Option<(Handle, AnyTimeline)>, AppError> {
+        if self.point.at_head() {
+            return Ok(self.registry.store().timeline(entity)?);
+        }
+        if let Some(map) = self.replayed.borrow().as_ref() {
+            return Ok(map.get(&entity).cloned());
+        }
+        let stream = self.registry.store().stream(entity)?;
+        match replay(entity, &stream, self.point.recorded) {
+            None => Ok(None),
+            Some(t) => Ok(Some((self.registry.handle(entity)?, t))),
+        }
+    }
+
+    fn partner_timeline(
+        &self,
+        id: PartnerId,
+    ) -> Result<Option<(Handle, PartnerTimeline)>, AppError> {
+        if let Some(cached) = self.partners.borrow().get(&id) {
+            return Ok(cached.clone());
+        }
+        let found = match self.timeline(id.into())? {
+            Some((h, AnyTimeline::Partner(t))) => Some((h, t)),
+            _ => None,
+        };
+        self.partners.borrow_mut().insert(id, found.clone());
+        Ok(found)
+    }
+
+    /// Loads every partner at T into the cache (before naming many parties).
+    fn preload_partners(&self) -> Result<(), AppError> {
+        let all = self.timelines_of(EntityKind::Partner)?;
+        let mut cache = self.partners.borrow_mut();
+        for (handle, t) in all {
+            if let AnyTimeline::Partner(p) = t {
+                cache.insert(p.id, Some((handle, p)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every timeline of a kind at T, in handle order.
+    pub fn timelines_of(&self, kind: EntityKind) -> Result<Vec<(Handle, AnyTimeline)>, AppError> {
+        let mut out: Vec<(Handle, AnyTimeline)> = if self.point.at_head() {
+            self.registry
+                .store()
+                .timelines(kind)
+                .collect::<Result<_, _>>()?
+        } else {
+            self.ensure_replayed()?;
+            self.replayed
+                .borrow()
+                .as_ref()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(e, _)| e.kind() == kind)
+                        .map(|(_, v)| v.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        out.sort_by_key(|(h, _)| h.number);
+        Ok(out)
+    }
+
+    /// A party, named as of D.
+    pub fn party(&self, id: PartnerId) -> Result<Party, AppError> {
+        let found = self.partner_timeline(id)?;
+        Ok(match found {
+            Some((handle, t)) => match t.state_at(self.point.valid) {
+                Some(s) => Party {
+                    id,
+                    handle,
+                    name: s.name.to_string(),
+                    kind: Some(s.kind),
+                },
+                None => Party {
+                    id,
+                    handle,
+                    name: t
+                        .base
+                        .as_ref()
+                        .map_or_else(|| handle.to_string(), |b| b.payload.name.to_string()),
+                    kind: t.base.as_ref().map(|b| b.payload.kind),
+                },
+            },
+            None => Party {
+                id,
+                handle: self.registry.handle(id.into())?,
+                name: id.to_string(),
+                kind: None,
+            },
+        })
+    }
+
+    fn convention_view(
+        &self,
+        handle: Handle,
+        t: &ConventionTimeline,
+    ) -> Result<Option<ConventionView>, AppError> {
+        let Some(state) = t.state_at(self.point.valid) else {
+            return Ok(None);
+        };
+        let parties = state
+            .parties
+            .iter()
+            .map(|p| self.party(*p))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(ConventionView {
+            handle,
+            state,
+            parties,
+        }))
+    }
+
+    /// One convention at the point; `None` when it does not exist there.
+    pub fn convention(&self, id: ConventionId) -> Result<Option<ConventionView>, AppError> {
+        match self.timeline(id.into())? {
+            Some((handle, AnyTimeline::Convention(t))) => self.convention_view(handle, &t),
+            _ => Ok(None),
+        }
+    }
+
+    /// Every convention that exists at the point and passes the filter, in
+    /// handle order.
+    pub fn conventions(&self, filter: &ConventionFilter) -> Result<Vec<ConventionView>, AppError> {
+        self.preload_partners()?;
+        let mut out = Vec::new();
+        for (handle, t) in self.timelines_of(EntityKind::Convention)? {
+            if let AnyTimeline::Convention(t) = t
+                && let Some(view) = self.convention_view(handle, &t)?
+                && filter.accepts(&view)
+            {
+                out.push(view);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One partner at the point; `None` when it does not exist there.
+    pub fn partner(&self, id: PartnerId) -> Result<Option<PartnerView>, AppError> {
+        Ok(self.partner_timeline(id)?.and_then(|(handle, t)| {
+            t.state_at(self.point.valid)
+                .map(|state| PartnerView { handle, state })
+        }))
+    }
+
+    /// Every partner that exists at the point, in handle order, optionally
+    /// of one kind and matching a search.
+    pub fn partners(
+        &self,
+        kind: Option<PartnerKind>,
+        search: Option<&str>,
+    ) -> Result<Vec<PartnerView>, AppError> {
+        let words = search.map(fold_words).unwrap_or_default();
+        let mut out = Vec::new();
+        for (handle, t) in self.timelines_of(EntityKind::Partner)? {
+            if let AnyTimeline::Partner(t) = t
+                && let Some(state) = t.state_at(self.point.valid)
+                && kind.is_none_or(|k| state.kind == k)
+            {
+                let mut haystack = fold_key(state.name.as_str());
+                if let Some(short) = &state.short_name {
+                    haystack.push('|');
+                    haystack.push_str(&fold_key(short.as_str()));
+                }
+                if words.iter().all(|w| haystack.contains(w.as_str())) {
+                    out.push(PartnerView { handle, state });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The conventions a partner is a party of at the point.
+    pub fn conventions_of(&self, partner: PartnerId) -> Result<Vec<ConventionView>, AppError> {
+        if self.point.at_head() {
+            let mut out = Vec::new();
+            for c in self.registry.store().conventions_naming(partner)? {
+                if let Some(view) = self.convention(c)?
+                    && view.state.parties.contains(&partner)
+                {
+                    out.push(view);
+                }
+            }
+            out.sort_by_key(|v| v.handle.number);
+            return Ok(out);
+        }
+        self.conventions(&ConventionFilter {
+            partner: Some(partner),
+            ..ConventionFilter::default()
+        })
+    }
+
+    /// A partner's name as of D, for messages.
+    pub fn partner_name(&self, id: PartnerId) -> Result<Option<PartnerName>, AppError> {
+        Ok(self.partner(id)?.map(|v| v.state.name))
+    }
+}

@@ -1,0 +1,407 @@
+//! Integrity: `verify` proves the log is whole and unaltered and that every
+//! derived tree equals a fresh rebuild; `rebuild` recomputes them.
+//!
+//! **Invariant:** verify reads; it never repairs, and it reports every
+//! problem it finds (with the seq or key) instead of stopping at the first.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{AppError, Registry};
+use crate::domain::{Digest, EntityId, EntityKind, Event, EventId, EventRecord, Seq};
+use crate::projection::{self, Derivation, Derived, Entries};
+use crate::store::{Head, Store, StoreError, codec, keys};
+
+/// One thing wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// the tree
+    pub tree: &'static str,
+    /// where (`seq 12`, a key)
+    pub at: String,
+    /// what
+    pub detail: String,
+}
+
+/// What `verify` checked and found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// events read
+    pub events: u64,
+    /// the head as the events say
+    pub head: Option<(Seq, Digest)>,
+    /// entries compared per derived tree
+    pub compared: Vec<(&'static str, u64)>,
+    /// every problem found
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    /// True when nothing is wrong.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// The most problems reported per tree before counting the rest.
+const MAX_PER_TREE: usize = 50;
+
+struct Problems {
+    list: Vec<Problem>,
+    per_tree: HashMap<&'static str, usize>,
+}
+
+impl Problems {
+    fn push(&mut self, tree: &'static str, at: impl ToString, detail: impl ToString) {
+        let n = self.per_tree.entry(tree).or_default();
+        *n += 1;
+        if *n <= MAX_PER_TREE {
+            self.list.push(Problem {
+                tree,
+                at: at.to_string(),
+                detail: detail.to_string(),
+            });
+        } else if *n == MAX_PER_TREE + 1 {
+            self.list.push(Problem {
+                tree,
+                at: "…".into(),
+                detail: "more problems in this tree are not listed".into(),
+            });
+        }
+    }
+}
+
+/// What the walk over `events` remembers of each stream.
+#[derive(Default)]
+struct StreamCheck {
+    kind: Option<EntityKind>,
+    version: u64,
+    events: HashMap<EventId, (Seq, crate::domain::EventType)>,
+}
+
+fn check_stream(record: &EventRecord, stream: &mut StreamCheck, problems: &mut Problems) {
+    let at = format!("seq {}", record.seq);
+    let expected = stream.version + 1;
+    if record.version != expected {
+        problems.push(
+            "events",
+            &at,
+            format!(
+                "{} is at version {}, but this event says version {}",
+                record.entity, stream.version, record.version
+            ),
+        );
+    }
+    stream.version = stream.version.max(record.version);
+    let event_type = record.event.event_type();
+    if expected == 1 && !event_type.creates() {
+        problems.push(
+            "events",
+            &at,
+            format!("a stream starts with a {event_type}"),
+        );
+    }
+    if expected > 1 && event_type.creates() {
+        problems.push(
+            "events",
+            &at,
+            format!("a second {event_type} in one stream"),
+        );
+    }
+    if let Some(kind) = record.event.entity_kind()
+        && kind != record.entity.kind()
+    {
+        problems.push(
+            "events",
+            &at,
+            format!("a {event_type} in a {} stream", record.entity.kind().noun()),
+        );
+    }
+    if stream.kind.is_none() {
+        stream.kind = Some(record.entity.kind());
+    }
+    if let Some(target) = record.event.target() {
+        match stream.events.get(&target) {
+            None => problems.push(
+                "events",
+                &at,
+                format!(
+                    "{event_type} targets {target}, which is not an earlier event of {}",
+                    record.entity
+                ),
+            ),
+            Some((_, target_type)) => {
+                let bad = match &record.event {
+                    Event::Corrected(c) => c.patch.target_type() != *target_type,
+                    Event::Retracted(_) => *target_type == crate::domain::EventType::Retracted,
+                    _ => false,
+                };
+                if bad {
+                    problems.push(
+                        "events",
+                        &at,
+                        format!("{event_type} cannot target a {target_type}"),
+                    );
+                }
+            }
+        }
+    }
+    stream.events.insert(record.id, (record.seq, event_type));
+}
+
+impl Registry {
+    /// Walks the whole log and every derived tree. `published` is a head
+    /// printed earlier that the log must still extend. `progress` gets the
+    /// seq reached.
+    pub fn verify(
+        &self,
+        published: Option<(Seq, Digest)>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<VerifyReport, AppError> {
+        let store = self.store();
+        let mut problems = Problems {
+            list: Vec::new(),
+            per_tree: HashMap::new(),
+        };
+        let mut report = VerifyReport::default();
+        let mut prev_hash = Digest::GENESIS;
+        let mut prev_seq = 0u64;
+        let mut prev_time = None;
+        let mut streams: HashMap<EntityId, StreamCheck> = HashMap::new();
+        let mut decodable = true;
+        for kv in store.trees().events.iter() {
+            let (key, value) = kv.map_err(StoreError::from)?;
+            report.events += 1;
+            let Some(seq) = keys::u64_of(&key) else {
+                problems.push("events", format!("key {key:02x?}"), "malformed key");
+                decodable = false;
+                continue;
+            };
+            let at = format!("seq {seq}");
+            if seq != prev_seq + 1 {
+                problems.push(
+                    "events",
+                    &at,
+                    format!("gap: the previous event is seq {prev_seq}"),
+                );
+            }
+            prev_seq = seq;
+            let framed = match codec::unframe(&value) {
+                Ok(f) => f,
+                Err(e) => {
+                    problems.push("events", &at, format!("undecodable: {e}"));
+                    decodable = false;
+                    continue;
+                }
+            };
+            if framed.prev_hash != prev_hash {
+                problems.push(
+                    "events",
+                    &at,
+                    "hash chain broken: prev_hash is not the previous event's hash",
+                );
+            }
+            if codec::chain_hash(&framed.prev_hash, framed.body) != framed.hash {
+                problems.push(
+                    "events",
+                    &at,
+                    "hash mismatch: the stored bytes were altered",
+                );
+            }
+            prev_hash = framed.hash;
+            report.head = Some((Seq(seq), framed.hash));
+            let record = match Store::decode_event(&key, &value) {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push("events", &at, e);
+                    decodable = false;
+                    continue;
+                }
+            };
+            if prev_time.is_some_and(|t| record.recorded_at < t) {
+                problems.push(
+                    "events",
+                    &at,
+                    "recorded_at is earlier than the previous event's",
+                );
+            }
+            prev_time = Some(record.recorded_at);
+            check_stream(
+                &record,
+                streams.entry(record.entity).or_default(),
+                &mut problems,
+            );
+            if seq % 4096 == 0 {
+                progress(seq);
+            }
+        }
+        let stored_head = store.head();
+        match (stored_head, report.head) {
+            (Ok(h), Some((seq, hash))) if h.seq != seq || h.hash != hash => problems.push(
+                "meta",
+                "head",
+                format!("the head says #{} but the log ends at #{seq}", h.seq),
+            ),
+            (Ok(h), None) if h.seq != Seq::ZERO => problems.push(
+                "meta",
+                "head",
+                format!("the head says #{} but the log is empty", h.seq),
+            ),
+            (Err(e), _) => problems.push("meta", "head", e),
+            _ => {}
+        }
+        if let Some((seq, hash)) = published {
+            match store.event(seq) {
+                Ok(Some(r)) if r.hash == hash => {}
+                Ok(Some(_)) => problems.push(
+                    "events",
+                    format!("seq {seq}"),
+                    "the log no longer extends the published head: this event was rewritten",
+                ),
+                Ok(None) => problems.push(
+                    "events",
+                    format!("seq {seq}"),
+                    "the log no longer extends the published head: it was truncated",
+                ),
+                Err(e) => problems.push("events", format!("seq {seq}"), e),
+            }
+        }
+        if decodable {
+            self.compare_derived(&mut report, &mut problems, progress)?;
+        } else {
+            problems.push(
+                "derived",
+                "*",
+                "not compared with a rebuild: some events cannot be decoded",
+            );
+        }
+        report.problems = problems.list;
+        Ok(report)
+    }
+
+    fn compare_derived(
+        &self,
+        report: &mut VerifyReport,
+        problems: &mut Problems,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), AppError> {
+        let store = self.store();
+        let mut expected: BTreeMap<Derived, Entries> = BTreeMap::new();
+        let derivation: Derivation = projection::derive_all(
+            store,
+            &mut |tree, k, v| {
+                expected.entry(tree).or_default().push((k, v));
+                Ok(())
+            },
+            progress,
+        )?;
+        for tree in Derived::ALL {
+            let mut entries = expected.remove(&tree).unwrap_or_default();
+            entries.sort();
+            let name = tree.name();
+            let mut want = entries.into_iter().peekable();
+            let mut compared = 0u64;
+            for kv in tree.tree(store).iter() {
+                let (k, v) = match kv {
+                    Ok(kv) => kv,
+                    Err(e) => {
+                        problems.push(name, "*", e);
+                        break;
+                    }
+                };
+                compared += 1;
+                while want
+                    .peek()
+                    .is_some_and(|(wk, _)| wk.as_slice() < k.as_ref())
+                {
+                    if let Some((wk, _)) = want.next() {
+                        problems.push(name, describe_key(tree, &wk), "missing entry");
+                    }
+                }
+                match want.peek() {
+                    Some((wk, wv)) if wk.as_slice() == k.as_ref() => {
+                        if wv.as_slice() != v.as_ref() {
+                            problems.push(name, describe_key(tree, &k), "differs from a rebuild");
+                        }
+                        want.next();
+                    }
+                    _ => problems.push(
+                        name,
+                        describe_key(tree, &k),
+                        "entry a rebuild would not make",
+                    ),
+                }
+            }
+            for (wk, _) in want {
+                problems.push(name, describe_key(tree, &wk), "missing entry");
+            }
+            report.compared.push((name, compared));
+        }
+        for (kind, want) in [
+            (EntityKind::Partner, derivation.partners),
+            (EntityKind::Convention, derivation.conventions),
+        ] {
+            let have = store.count(kind)?;
+            if have != want {
+                problems.push(
+                    "meta",
+                    format!("counter {}", kind.letter()),
+                    format!(
+                        "says {have} {}s were created, the log says {want}",
+                        kind.noun()
+                    ),
+                );
+            }
+        }
+        if store.projections_stale()? {
+            problems.push(
+                "meta",
+                "projection",
+                "projections are marked stale (run pactum rebuild)",
+            );
+        }
+        Ok(())
+    }
+
+    /// Drops and rebuilds every derived tree from `events`.
+    pub fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<Derivation, AppError> {
+        let _writer = self.store().writer()?;
+        Ok(projection::rebuild(self.store(), progress)?)
+    }
+
+    /// The head, for `info` and `verify`.
+    pub fn head(&self) -> Result<Head, AppError> {
+        Ok(self.store().head()?)
+    }
+}
+
+/// A readable form of a derived tree's key.
+fn describe_key(tree: Derived, key: &[u8]) -> String {
+    let uuid = |b: &[u8]| keys::uuid_of(b).map_or_else(|| format!("{b:02x?}"), |u| u.to_string());
+    match tree {
+        Derived::Streams => match (key.get(..16), key.get(16..).and_then(keys::u64_of)) {
+            (Some(e), Some(v)) => format!("{} version {v}", uuid(e)),
+            _ => format!("{key:02x?}"),
+        },
+        Derived::EventIds
+        | Derived::Entities
+        | Derived::ProjPartners
+        | Derived::ProjConventions => {
+            format!("id {}", uuid(key))
+        }
+        Derived::Handles => {
+            keys::handle_of(key).map_or_else(|| format!("{key:02x?}"), |h| h.to_string())
+        }
+        Derived::Names => match key.iter().position(|b| *b == 0) {
+            Some(i) => format!(
+                "'{}' of {}",
+                String::from_utf8_lossy(&key[..i]),
+                uuid(&key[i + 1..])
+            ),
+            None => format!("{key:02x?}"),
+        },
+        Derived::Parties => match (key.get(..16), key.get(16..)) {
+            (Some(p), Some(c)) => format!("{} in {}", uuid(p), uuid(c)),
+            _ => format!("{key:02x?}"),
+        },
+    }
+}

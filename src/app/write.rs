@@ -1,0 +1,273 @@
+//! The write path: decide, seal, project, commit.
+//!
+//! A command (or a batch of them, for imports) is decided against the
+//! entity's stream as the store has it plus whatever the batch already
+//! sealed, so later rows of an import see earlier ones. A batch is all or
+//! nothing: every refusal is collected with its position, and if there is
+//! one, nothing is written.
+
+use super::{AppError, Registry};
+use crate::domain::decide::{Command, Directory, Refusal, decide};
+use crate::domain::{
+    Actor, AnyTimeline, ConventionId, EntityId, EventId, Handle, PartnerId, PendingEvent, Reason,
+    Seq, Source, end_of_time,
+};
+use crate::projection::{Projector, name_entries};
+use crate::store::Writer;
+
+/// The envelope fields a user gives a write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteMeta {
+    /// `--by`, `PACTUM_ACTOR`, or the OS user
+    pub actor: Actor,
+    /// `--reason`
+    pub reason: Option<Reason>,
+    /// `--source`
+    pub source: Option<Source>,
+    /// `--expect-version`
+    pub expect_version: Option<u64>,
+}
+
+/// What a write recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// the event's log position
+    pub seq: Seq,
+    /// the event's id
+    pub event_id: EventId,
+    /// the entity written to
+    pub entity: EntityId,
+    /// its handle
+    pub handle: Handle,
+    /// the entity's version after the write
+    pub version: u64,
+}
+
+/// What decide may know, read from the store with the batch's pending
+/// timelines on top.
+struct Dir<'a> {
+    registry: &'a Registry,
+    overlay: &'a Projector<'a>,
+}
+
+impl Dir<'_> {
+    fn timeline(&self, entity: EntityId) -> Option<AnyTimeline> {
+        match self.overlay.pending(entity) {
+            Some((_, t)) => Some(t.clone()),
+            None => self
+                .registry
+                .store()
+                .timeline(entity)
+                .ok()
+                .flatten()
+                .map(|(_, t)| t),
+        }
+    }
+}
+
+impl Directory for Dir<'_> {
+    fn partner_exists(&self, id: PartnerId) -> bool {
+        self.timeline(id.into()).is_some_and(|t| !t.is_void())
+    }
+
+    fn partners_named(&self, key: &str, except: Option<PartnerId>) -> Vec<PartnerId> {
+        let mut out: Vec<PartnerId> = self
+            .registry
+            .store()
+            .names(Some(key))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e.current && self.overlay.pending(e.partner.into()).is_none())
+            .map(|e| e.partner)
+            .collect();
+        for (entity, _, timeline) in self.overlay.pending_all() {
+            if let (EntityId::Partner(p), AnyTimeline::Partner(t)) = (entity, timeline)
+                && name_entries(t).iter().any(|e| e.current && e.key == key)
+            {
+                out.push(p);
+            }
+        }
+        out.retain(|p| Some(*p) != except);
+        out
+    }
+
+    fn conventions_naming(&self, partner: PartnerId) -> Vec<ConventionId> {
+        let mut out: Vec<ConventionId> = self
+            .registry
+            .store()
+            .conventions_naming(partner)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| self.overlay.pending((*c).into()).is_none())
+            .collect();
+        for (entity, _, timeline) in self.overlay.pending_all() {
+            if let (EntityId::Convention(c), AnyTimeline::Convention(t)) = (entity, timeline)
+                && t.partners_ever().contains(&partner)
+            {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn label(&self, entity: EntityId) -> String {
+        match self.overlay.pending(entity) {
+            Some((handle, AnyTimeline::Partner(t))) => match t.state_at(end_of_time()) {
+                Some(s) => format!("{handle} '{}'", s.name),
+                None => handle.to_string(),
+            },
+            Some((handle, AnyTimeline::Convention(_))) => handle.to_string(),
+            None => self.registry.label(entity),
+        }
+    }
+}
+
+/// A hint for a refusal, where one helps.
+fn hint_for(refusal: &Refusal) -> Option<String> {
+    Some(match refusal {
+        Refusal::DuplicateName { holder, .. } => {
+            format!("that partner is already registered as {holder}: name it in --partner, or choose another name")
+        }
+        Refusal::ReasonRequired(_) => "say why with --reason TEXT".into(),
+        Refusal::UnknownPartner(_) => "register it first with `pactum partner add NAME --kind KIND`".into(),
+        Refusal::BeforeSigning { .. } => super::resolve::DATE_FORMS.to_string(),
+        Refusal::AfterEnd { convention, .. } | Refusal::AlreadyEnded { convention, .. } => format!(
+            "if the end was recorded in error, retract or correct it first (`pactum history {}` shows its event)",
+            convention.split(' ').next().unwrap_or(convention)
+        ),
+        Refusal::FieldsOfAnotherType { accepted, .. } => format!("this event takes {accepted}"),
+        Refusal::NoCorrectionGiven { .. } => {
+            "to correct an amendment, rename or termination, name it with --event ID".into()
+        }
+        Refusal::AlreadyVoid { .. } => "`pactum history ENTITY` shows which events are void".into(),
+        Refusal::NoSuchEvent(_) => "`pactum history ENTITY` lists an entity's events with their ids".into(),
+        Refusal::EventOfAnotherEntity { owner, .. } => format!("correct it through {owner}"),
+        Refusal::Retracted(_) => "`pactum history` still shows its events".into(),
+        Refusal::EmptyAmendment => {
+            "give --objectives, --add-partner, --remove-partner, --expires, --no-expiry or --instrument".into()
+        }
+        _ => return None,
+    })
+}
+
+impl Registry {
+    /// Records one command.
+    pub fn execute(&self, command: Command, meta: &WriteMeta) -> Result<Written, AppError> {
+        let mut written = self
+            .execute_batch(vec![(command, meta.clone())], false)
+            .map_err(|mut errors| {
+                errors
+                    .pop()
+                    .map_or_else(|| AppError::Other("nothing was decided".into()), |(_, e)| e)
+            })?;
+        written
+            .pop()
+            .ok_or_else(|| AppError::Other("nothing was written".into()))
+    }
+
+    /// Records a batch of commands in one transaction, or nothing: on any
+    /// refusal, every refusal is returned with the command's position.
+    /// With `dry_run`, everything is decided and nothing is written.
+    pub fn execute_batch(
+        &self,
+        commands: Vec<(Command, WriteMeta)>,
+        dry_run: bool,
+    ) -> Result<Vec<Written>, Vec<(usize, AppError)>> {
+        let one = |e: AppError| vec![(0usize, e)];
+        let mut writer = self.store().writer().map_err(|e| one(e.into()))?;
+        let mut projector = Projector::new(self.store());
+        let mut written = Vec::with_capacity(commands.len());
+        let mut errors = Vec::new();
+        for (i, (command, meta)) in commands.into_iter().enumerate() {
+            match self.decide_one(&mut writer, &mut projector, &command, &meta) {
+                Ok(w) => written.push(w),
+                Err(e) => errors.push((i, e)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        if dry_run {
+            return Ok(written);
+        }
+        let writes = projector.writes().map_err(|e| one(e.into()))?;
+        writer.commit(&writes).map_err(|e| one(e.into()))?;
+        tracing::debug!(events = written.len(), "committed");
+        Ok(written)
+    }
+
+    fn decide_one(
+        &self,
+        writer: &mut Writer<'_>,
+        projector: &mut Projector<'_>,
+        command: &Command,
+        meta: &WriteMeta,
+    ) -> Result<Written, AppError> {
+        let entity = command.entity();
+        let mut stream = if command.creates() && self.store().entity(entity.uuid())?.is_none() {
+            Vec::new()
+        } else {
+            self.store().stream(entity)?
+        };
+        stream.extend(
+            writer
+                .sealed()
+                .records
+                .iter()
+                .filter(|r| r.entity == entity)
+                .cloned(),
+        );
+        let version = u64::try_from(stream.len()).unwrap_or(u64::MAX);
+        if let Some(expected) = meta.expect_version
+            && expected != version
+        {
+            return Err(AppError::Conflict {
+                message: format!(
+                    "{} is at version {version}, not {expected}",
+                    self.label(entity)
+                ),
+                hint: Some(format!(
+                    "someone recorded a change since you looked: check it (`pactum history {}`) and retry with --expect-version {version}",
+                    self.handle(entity)
+                        .map_or_else(|_| entity.to_string(), |h| h.to_string())
+                )),
+            });
+        }
+        let dir = Dir {
+            registry: self,
+            overlay: projector,
+        };
+        let event = decide(command, meta.reason.as_ref(), &stream, &dir).map_err(|refusal| {
+            AppError::Refused {
+                hint: hint_for(&refusal),
+                refusal,
+            }
+        })?;
+        let pending = PendingEvent {
+            id: EventId(self.new_id()),
+            entity,
+            expected_version: version,
+            actor: meta.actor.clone(),
+            reason: meta.reason.clone(),
+            source: meta.source.clone(),
+            event,
+        };
+        let sealed = writer.seal(&[pending], self.clock().now())?;
+        projector.apply_all(&sealed)?;
+        let record = sealed
+            .records
+            .first()
+            .ok_or_else(|| AppError::Other("nothing was sealed".into()))?;
+        let handle = projector
+            .pending(entity)
+            .map(|(h, _)| h)
+            .ok_or_else(|| AppError::Other("the projector lost an entity".into()))?;
+        Ok(Written {
+            seq: record.seq,
+            event_id: record.id,
+            entity,
+            handle,
+            version: record.version,
+        })
+    }
+}

@@ -1,0 +1,81 @@
+//! `pactum amend`: record an amendment (avenant).
+
+use clap::Args;
+
+use super::{date, opt_date, opt_text, print_written, word};
+use crate::cli::{Access, Context, WriteArgs};
+use pactum::app::AppError;
+use pactum::domain::decide::Command;
+use pactum::domain::{AmendmentRef, ConventionAmended, ExpiryChange, Instrument, Objectives};
+
+/// Record an amendment (avenant) that changes a convention from a date on.
+///
+/// Example:
+///   pactum amend C34 --effective 2012-03 --add-partner "Agadir" \
+///     --amendment-ref "Avenant n°1" --reason "extension to a second commune"
+#[derive(Debug, Args)]
+pub struct AmendArgs {
+    /// The convention (C12 or its id)
+    pub convention: String,
+    /// When the amendment takes effect
+    #[arg(long, value_name = "DATE")]
+    pub effective: String,
+    /// New objectives
+    #[arg(long, value_name = "TEXT")]
+    pub objectives: Option<String>,
+    /// A partner joining (repeatable)
+    #[arg(long = "add-partner", value_name = "P")]
+    pub add: Vec<String>,
+    /// A partner leaving (repeatable)
+    #[arg(long = "remove-partner", value_name = "P")]
+    pub remove: Vec<String>,
+    /// A new expiry date
+    #[arg(long, value_name = "DATE", conflicts_with = "no_expiry")]
+    pub expires: Option<String>,
+    /// The convention no longer expires
+    #[arg(long)]
+    pub no_expiry: bool,
+    /// A new kind of instrument
+    #[arg(long, value_parser = word::<Instrument>)]
+    pub instrument: Option<Instrument>,
+    /// The amendment's reference
+    #[arg(long, value_name = "REF")]
+    pub amendment_ref: Option<String>,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// Runs `amend`.
+pub fn run(ctx: &Context, a: AmendArgs) -> Result<(), AppError> {
+    let effective_on = date("--effective", &a.effective)?;
+    let objectives = opt_text("--objectives", a.objectives.as_deref(), Objectives::new)?;
+    let amendment_ref = opt_text(
+        "--amendment-ref",
+        a.amendment_ref.as_deref(),
+        AmendmentRef::new,
+    )?;
+    let expiry = match (opt_date("--expires", a.expires.as_deref())?, a.no_expiry) {
+        (Some(d), _) => Some(ExpiryChange::Set(d)),
+        (None, true) => Some(ExpiryChange::Cleared),
+        (None, false) => None,
+    };
+    let meta = ctx.write_meta(&a.write)?;
+    let registry = ctx.open(Access::Write)?;
+    let convention = registry.resolve_convention(&a.convention)?;
+    let resolve_all = |list: &[String]| {
+        list.iter()
+            .map(|p| registry.resolve_partner(p))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let payload = ConventionAmended {
+        effective_on,
+        amendment_ref,
+        objectives,
+        parties_added: resolve_all(&a.add)?,
+        parties_removed: resolve_all(&a.remove)?,
+        expiry,
+        instrument: a.instrument,
+    };
+    let written = registry.execute(Command::AmendConvention(convention, payload), &meta)?;
+    print_written(ctx, &registry, &written, "amended")
+}

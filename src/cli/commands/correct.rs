@@ -1,0 +1,173 @@
+//! `pactum correct`: fix the record of an event.
+
+use clap::Args;
+
+use super::{date, opt_date, opt_text, print_written, word};
+use crate::cli::{Access, Context, WriteArgs};
+use pactum::app::AppError;
+use pactum::domain::decide::{Command, CorrectionFields};
+use pactum::domain::{
+    AmendmentRef, CountryCode, Instrument, Objectives, OfficialRef, PartnerKind, PartnerName,
+    ShortName, TerminationKind,
+};
+
+/// Fix the record: the world did not change, the registry was wrong.
+///
+/// By default the correction targets the entry's creating event (the
+/// signing or the registration); name an amendment, rename or termination
+/// with --event. Give the new values with the flags of the command that
+/// recorded the target: --date, --objectives, --partner, --instrument,
+/// --expires/--no-expiry, --official-ref for a signing; --name, --kind,
+/// --short, --country for a partner; --effective and the amendment's or
+/// rename's own flags for those.
+///
+/// Examples:
+///   pactum correct "Figuiç" --name "Figuig" --reason "typo in the 2009 list"
+///   pactum correct C38 --event '#57' --effective 2012-04 --reason "wrong month"
+#[derive(Debug, Args)]
+pub struct CorrectArgs {
+    /// The entry whose record is fixed (C12, P7, an id, or a partner's name)
+    pub entity: String,
+    /// The event to fix: its id, an 8+ digit prefix, or #SEQ [default: the creating event]
+    #[arg(long, value_name = "ID")]
+    pub event: Option<String>,
+
+    /// Corrected name (a partner's, or a rename's new name)
+    #[arg(long, value_name = "NAME", visible_alias = "to")]
+    pub name: Option<String>,
+    /// Corrected partner kind
+    #[arg(long, value_parser = word::<PartnerKind>)]
+    pub kind: Option<PartnerKind>,
+    /// Corrected acronym
+    #[arg(long, value_name = "TEXT")]
+    pub short: Option<String>,
+    /// Corrected country code
+    #[arg(long, value_name = "CC")]
+    pub country: Option<String>,
+    /// Corrected instrument
+    #[arg(long, value_parser = word::<Instrument>)]
+    pub instrument: Option<Instrument>,
+    /// Corrected parties of a signing (the whole list)
+    #[arg(long = "partner", value_name = "P", num_args = 1..)]
+    pub partners: Vec<String>,
+    /// Corrected signing date
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
+    /// Corrected date of an amendment, rename or termination
+    #[arg(long, value_name = "DATE")]
+    pub effective: Option<String>,
+    /// Corrected objectives
+    #[arg(long, value_name = "TEXT")]
+    pub objectives: Option<String>,
+    /// Corrected expiry date
+    #[arg(long, value_name = "DATE", conflicts_with = "no_expiry")]
+    pub expires: Option<String>,
+    /// Corrected: no expiry
+    #[arg(long)]
+    pub no_expiry: bool,
+    /// Corrected official reference
+    #[arg(long, value_name = "REF")]
+    pub official_ref: Option<String>,
+    /// Corrected amendment reference
+    #[arg(long, value_name = "REF")]
+    pub amendment_ref: Option<String>,
+    /// Corrected partners joining in an amendment (the whole list)
+    #[arg(long = "add-partner", value_name = "P")]
+    pub add: Vec<String>,
+    /// Corrected partners leaving in an amendment (the whole list)
+    #[arg(long = "remove-partner", value_name = "P")]
+    pub remove: Vec<String>,
+    /// Corrected: the convention expired (rather than being terminated)
+    #[arg(long, conflicts_with = "terminated")]
+    pub expired: bool,
+    /// Corrected: the convention was terminated (rather than expiring)
+    #[arg(long)]
+    pub terminated: bool,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// Runs `correct`.
+pub fn run(ctx: &Context, a: CorrectArgs) -> Result<(), AppError> {
+    let meta = ctx.write_meta(&a.write)?;
+    let mut fields = CorrectionFields {
+        name: opt_text("--name", a.name.as_deref(), PartnerName::new)?,
+        kind: a.kind,
+        short_name: opt_text("--short", a.short.as_deref(), ShortName::new)?,
+        country: a
+            .country
+            .as_deref()
+            .map(|c| CountryCode::new(c.trim()))
+            .transpose()
+            .map_err(|e| AppError::invalid(format!("--country: {e}")))?,
+        instrument: a.instrument,
+        signed_on: opt_date("--date", a.date.as_deref())?,
+        effective_on: opt_date("--effective", a.effective.as_deref())?,
+        objectives: opt_text("--objectives", a.objectives.as_deref(), Objectives::new)?,
+        expires_on: match (a.expires.as_deref(), a.no_expiry) {
+            (Some(d), _) => Some(Some(date("--expires", d)?)),
+            (None, true) => Some(None),
+            (None, false) => None,
+        },
+        official_ref: opt_text(
+            "--official-ref",
+            a.official_ref.as_deref(),
+            OfficialRef::new,
+        )?,
+        amendment_ref: opt_text(
+            "--amendment-ref",
+            a.amendment_ref.as_deref(),
+            AmendmentRef::new,
+        )?,
+        termination_kind: match (a.expired, a.terminated) {
+            (true, _) => Some(TerminationKind::Expired),
+            (_, true) => Some(TerminationKind::Terminated),
+            _ => None,
+        },
+        ..CorrectionFields::default()
+    };
+    let registry = ctx.open(Access::Write)?;
+    let entity = registry.resolve_entity(&a.entity)?;
+    let resolve_all = |list: &[String]| -> Result<Option<Vec<_>>, AppError> {
+        if list.is_empty() {
+            return Ok(None);
+        }
+        list.iter()
+            .map(|p| registry.resolve_partner(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    };
+    fields.parties = resolve_all(&a.partners)?;
+    fields.parties_added = resolve_all(&a.add)?;
+    fields.parties_removed = resolve_all(&a.remove)?;
+    let target = match &a.event {
+        None => None,
+        Some(text) => {
+            let record = registry.resolve_event(text)?;
+            if record.entity != entity {
+                return Err(AppError::Refused {
+                    refusal: pactum::domain::decide::Refusal::EventOfAnotherEntity {
+                        event: text.clone(),
+                        owner: registry.label(record.entity),
+                        entity: registry.label(entity),
+                    },
+                    hint: Some(format!(
+                        "correct it through {}",
+                        registry
+                            .handle(record.entity)
+                            .map_or_else(|_| record.entity.to_string(), |h| h.to_string())
+                    )),
+                });
+            }
+            Some(record.id)
+        }
+    };
+    let command = Command::Correct {
+        entity,
+        target,
+        fields,
+    };
+    let written = registry.execute(command, &meta)?;
+    print_written(ctx, &registry, &written, "corrected")
+}

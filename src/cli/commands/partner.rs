@@ -1,0 +1,262 @@
+//! `pactum partner add|rename|list|show`.
+
+use clap::{Args, Subcommand};
+
+use super::{date, opt_text, print_written, text, word};
+use crate::cli::output::{self, Report, Rows, colored};
+use crate::cli::{Access, Context, PointArgs, WriteArgs};
+use pactum::app::AppError;
+use pactum::domain::decide::Command;
+use pactum::domain::{
+    CountryCode, PartnerId, PartnerKind, PartnerName, PartnerRegistered, PartnerRenamed, ShortName,
+};
+
+/// Partners: the institutions the directorate signs with.
+#[derive(Debug, Subcommand)]
+pub enum PartnerCommand {
+    /// Register a partner
+    ///
+    /// Example:
+    ///   pactum partner add "Haut Commissariat au Plan" --kind high-commission --short HCP
+    Add(AddArgs),
+    /// Record a real-world change of a partner's name, from a date on
+    ///
+    /// Example:
+    ///   pactum partner rename "Tanger-Tétouan" --to "Tanger-Tétouan-Al Hoceïma" --effective 2015-09
+    Rename(RenameArgs),
+    /// List partners, as of a date
+    ///
+    /// Example:
+    ///   pactum partner list --kind region --as-of 2010
+    List(ListArgs),
+    /// Show a partner and its conventions
+    ///
+    /// Example:
+    ///   pactum partner show "fes boulemane"
+    Show(ShowArgs),
+}
+
+/// `partner add`
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The partner's name, as published
+    pub name: String,
+    /// What kind of institution: ministry, high-commission, agency, academic, region, commune, ngo, foreign-state, international-organisation
+    #[arg(long, value_parser = word::<PartnerKind>)]
+    pub kind: PartnerKind,
+    /// Its acronym or short name
+    #[arg(long, value_name = "TEXT")]
+    pub short: Option<String>,
+    /// ISO 3166-1 alpha-2 code, for foreign states (FR, MG, …)
+    #[arg(long, value_name = "CC")]
+    pub country: Option<String>,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// `partner rename`
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    /// The partner (P7, its id, or its name)
+    pub partner: String,
+    /// The new name
+    #[arg(long, value_name = "NAME")]
+    pub to: String,
+    /// When the new name took effect
+    #[arg(long, value_name = "DATE")]
+    pub effective: String,
+    /// The new acronym (the current one is kept otherwise)
+    #[arg(long, value_name = "TEXT")]
+    pub short: Option<String>,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// `partner list`
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only partners of this kind
+    #[arg(long, value_parser = word::<PartnerKind>)]
+    pub kind: Option<PartnerKind>,
+    /// Only partners whose name contains these words (accents, case and punctuation ignored)
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    #[command(flatten)]
+    pub point: PointArgs,
+}
+
+/// `partner show`
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The partner (P7, its id, or its name)
+    pub partner: String,
+    #[command(flatten)]
+    pub point: PointArgs,
+}
+
+/// Runs a `partner` subcommand.
+pub fn run(ctx: &Context, command: PartnerCommand) -> Result<(), AppError> {
+    match command {
+        PartnerCommand::Add(a) => add(ctx, a),
+        PartnerCommand::Rename(a) => rename(ctx, a),
+        PartnerCommand::List(a) => list(ctx, a),
+        PartnerCommand::Show(a) => show(ctx, a),
+    }
+}
+
+fn add(ctx: &Context, a: AddArgs) -> Result<(), AppError> {
+    let payload = PartnerRegistered {
+        name: text("name", &a.name, PartnerName::new)?,
+        kind: a.kind,
+        short_name: opt_text("--short", a.short.as_deref(), ShortName::new)?,
+        country: a
+            .country
+            .as_deref()
+            .map(|c| CountryCode::new(c.trim()))
+            .transpose()
+            .map_err(|e| AppError::invalid(format!("--country: {e}")))?,
+    };
+    let meta = ctx.write_meta(&a.write)?;
+    if meta.expect_version.is_some_and(|v| v != 0) {
+        return Err(AppError::invalid(
+            "--expect-version: a new partner is at version 0",
+        ));
+    }
+    let registry = ctx.open(Access::Write)?;
+    let id = PartnerId(registry.new_id());
+    let written = registry.execute(Command::RegisterPartner(id, payload), &meta)?;
+    print_written(ctx, &registry, &written, "registered")
+}
+
+fn rename(ctx: &Context, a: RenameArgs) -> Result<(), AppError> {
+    let new_name = text("--to", &a.to, PartnerName::new)?;
+    let effective_on = date("--effective", &a.effective)?;
+    let short_name = opt_text("--short", a.short.as_deref(), ShortName::new)?;
+    let meta = ctx.write_meta(&a.write)?;
+    let registry = ctx.open(Access::Write)?;
+    let partner = registry.resolve_partner(&a.partner)?;
+    let payload = PartnerRenamed {
+        new_name,
+        short_name,
+        effective_on,
+    };
+    let written = registry.execute(Command::RenamePartner(partner, payload), &meta)?;
+    print_written(ctx, &registry, &written, "renamed")
+}
+
+fn list(ctx: &Context, a: ListArgs) -> Result<(), AppError> {
+    let registry = ctx.open(Access::Read)?;
+    let point = ctx.point(&registry, &a.point)?;
+    let snapshot = registry.snapshot(point);
+    let partners = snapshot.partners(a.kind, a.search.as_deref())?;
+    let report = Report {
+        json: partners.iter().map(output::partner_json).collect(),
+        rows: partner_rows(&partners),
+        note: Some(format!("{} partners as of {}", partners.len(), point.valid)),
+    };
+    output::print(&ctx.out, &report)
+}
+
+fn partner_rows(partners: &[pactum::app::PartnerView]) -> Rows {
+    Rows {
+        headers: vec!["handle", "name", "short", "kind", "country"],
+        rows: partners
+            .iter()
+            .map(|p| {
+                let s = &p.state;
+                let name = if s.approximate {
+                    format!("{} ~", s.name)
+                } else {
+                    s.name.to_string()
+                };
+                vec![
+                    colored(p.handle.to_string(), comfy_table::Color::Cyan),
+                    name.into(),
+                    s.short_name
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                        .into(),
+                    s.kind.as_str().into(),
+                    s.country.map(|c| c.to_string()).unwrap_or_default().into(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+fn show(ctx: &Context, a: ShowArgs) -> Result<(), AppError> {
+    let registry = ctx.open(Access::Read)?;
+    let point = ctx.point(&registry, &a.point)?;
+    let partner = registry.resolve_partner(&a.partner)?;
+    let snapshot = registry.snapshot(point);
+    let view = snapshot
+        .partner(partner)?
+        .ok_or_else(|| AppError::NotFound {
+            message: format!(
+                "{} does not exist as recorded at #{}",
+                registry.label(partner.into()),
+                point.recorded
+            ),
+            hint: Some("`pactum history` shows every event of an entry".into()),
+        })?;
+    let conventions = snapshot.conventions_of(partner)?;
+    let mut json = output::partner_json(&view);
+    if let Some(obj) = json.as_object_mut() {
+        obj.insert(
+            "conventions".into(),
+            conventions.iter().map(output::convention_json).collect(),
+        );
+    }
+    let s = &view.state;
+    let mut rows = vec![
+        vec!["handle".into(), view.handle.to_string().into()],
+        vec!["id".into(), s.id.to_string().into()],
+        vec!["name".into(), s.name.to_string().into()],
+        vec![
+            "short name".into(),
+            s.short_name
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+                .into(),
+        ],
+        vec!["kind".into(), s.kind.as_str().into()],
+        vec![
+            "country".into(),
+            s.country
+                .map(|c| format!("{c} ({})", c.country_name()))
+                .unwrap_or_default()
+                .into(),
+        ],
+        vec!["version".into(), s.version.to_string().into()],
+        vec![
+            "approximate".into(),
+            if s.approximate { "yes ~" } else { "no" }.into(),
+        ],
+    ];
+    for c in &conventions {
+        rows.push(vec![
+            format!("convention {}", c.handle).into(),
+            format!(
+                "{} {} — {}",
+                c.state.instrument,
+                output::date_cell(c.state.signed_on, point.valid),
+                c.state.objectives
+            )
+            .into(),
+        ]);
+    }
+    let report = Report {
+        json,
+        rows: Rows {
+            headers: vec!["field", "value"],
+            rows,
+        },
+        note: Some(format!(
+            "as of {}, recorded as of #{}",
+            point.valid, point.recorded
+        )),
+    };
+    output::print(&ctx.out, &report)
+}

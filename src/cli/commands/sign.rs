@@ -1,0 +1,73 @@
+//! `pactum sign`: record the signing of a convention.
+
+use clap::Args;
+
+use super::{date, opt_date, opt_text, print_written, text, word};
+use crate::cli::{Access, Context, WriteArgs};
+use pactum::app::AppError;
+use pactum::domain::decide::Command;
+use pactum::domain::{ConventionId, ConventionSigned, Instrument, Objectives, OfficialRef};
+
+/// Record the signing of a convention.
+///
+/// Example:
+///   pactum sign --partner "Agadir" --date 2005 --instrument convention \
+///     --objectives "La mise en œuvre et accompagnement du processus Agenda 21"
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The parties (handles, ids or names); at least one
+    #[arg(long = "partner", value_name = "P", required = true, num_args = 1..)]
+    pub partners: Vec<String>,
+    /// Date of signature: YYYY, YYYY-MM or YYYY-MM-DD
+    #[arg(long, value_name = "DATE")]
+    pub date: String,
+    /// What the convention is for
+    #[arg(long, value_name = "TEXT")]
+    pub objectives: String,
+    /// convention, memorandum, agreement or charter
+    #[arg(long, value_parser = word::<Instrument>, default_value = "convention")]
+    pub instrument: Instrument,
+    /// When it expires
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+    /// Its official reference
+    #[arg(long, value_name = "REF")]
+    pub official_ref: Option<String>,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// Runs `sign`.
+pub fn run(ctx: &Context, a: SignArgs) -> Result<(), AppError> {
+    let signed_on = date("--date", &a.date)?;
+    let objectives = text("--objectives", &a.objectives, Objectives::new)?;
+    let expires_on = opt_date("--expires", a.expires.as_deref())?;
+    let official_ref = opt_text(
+        "--official-ref",
+        a.official_ref.as_deref(),
+        OfficialRef::new,
+    )?;
+    let meta = ctx.write_meta(&a.write)?;
+    if meta.expect_version.is_some_and(|v| v != 0) {
+        return Err(AppError::invalid(
+            "--expect-version: a new convention is at version 0",
+        ));
+    }
+    let registry = ctx.open(Access::Write)?;
+    let parties = a
+        .partners
+        .iter()
+        .map(|p| registry.resolve_partner(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let id = ConventionId(registry.new_id());
+    let payload = ConventionSigned {
+        instrument: a.instrument,
+        parties,
+        signed_on,
+        objectives,
+        expires_on,
+        official_ref,
+    };
+    let written = registry.execute(Command::SignConvention(id, payload), &meta)?;
+    print_written(ctx, &registry, &written, "signed")
+}

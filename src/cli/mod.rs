@@ -1,0 +1,328 @@
+//! The command line: argument shapes (clap), then resolution into domain
+//! values through the application layer, then output.
+//!
+//! Each command has its own file under `commands/`, holding its clap `Args`
+//! (whose doc comments are the help text) and one `run` function.
+
+pub mod commands;
+pub mod output;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use output::{Format, Out};
+use pactum::app::{AppError, Point, RandomIds, Registry, Repair, SystemClock, WriteMeta};
+use pactum::domain::{Actor, Reason, Source};
+use pactum::store::{DEFAULT_CACHE_BYTES, OpenOptions};
+
+const GROUPED_HELP: &str = "\
+Record:
+  partner      Register, rename, list and show partners
+  sign         Record the signing of a convention
+  amend        Record an amendment (avenant) that takes effect on a date
+  terminate    Record the end of a convention
+  correct      Fix the record of an event that was wrong
+  retract      Void an event that should never have been recorded
+
+Read:
+  list         List conventions, as of a date, with filters
+  show         Show one convention
+  due          Conventions whose expiry falls in the next days
+  report       The published lists, grouped by section
+
+Audit:
+  history      Every event of an entry, with the fields it changed
+  blame        Which event last set each field of an entry
+  log          The global event log
+  diff         What changed between two points of view
+
+Exchange:
+  import       Import a CSV list or a JSON Lines event log
+  export       Export the event log (JSON Lines) or a view (CSV)
+  demo         Build a registry from the 2009 lists and tour it
+
+Integrity:
+  verify       Check the hash chain, the indexes and the projections
+  rebuild      Rebuild every projection and index from the log
+  info         Where the registry is, its size and its head
+
+Shell:
+  completions  Print a shell completion script
+  man          Print the man page";
+
+/// pactum: an event-sourced registry of partnership conventions.
+///
+/// Every signing, amendment, termination, rename and correction is an
+/// event in an append-only log; every view is computed from it, as of any
+/// date (--as-of) and as recorded at any moment (--recorded-as-of).
+#[derive(Debug, Parser)]
+#[command(
+    name = "pactum",
+    version,
+    propagate_version = true,
+    disable_help_subcommand = true,
+    subcommand_help_heading = "Commands",
+    help_template = "{before-help}{about-with-newline}\n{usage-heading} {usage}\n\n{after-help}\n\nOptions:\n{options}",
+    after_help = GROUPED_HELP,
+    after_long_help = GROUPED_HELP,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The registry folder [default: a `pactum` folder in the platform's data directory]
+    #[arg(long, global = true, env = "PACTUM_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Who records the event [default: $PACTUM_ACTOR, else the OS user]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub by: Option<String>,
+
+    /// Wait up to this many seconds for another pactum process to release the registry
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 0.0)]
+    pub wait: f64,
+
+    /// More logging on stderr (-v info, -vv debug, -vvv trace); RUST_LOG is honoured
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr; no progress bars
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// Every command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Register, rename, list and show partners
+    #[command(subcommand)]
+    Partner(commands::partner::PartnerCommand),
+    /// Record the signing of a convention
+    Sign(commands::sign::SignArgs),
+    /// Record an amendment (avenant) that takes effect on a date
+    Amend(commands::amend::AmendArgs),
+    /// Record the end of a convention: terminated, or expired
+    Terminate(commands::terminate::TerminateArgs),
+    /// Fix the record of an event that was wrong (the world did not change)
+    Correct(commands::correct::CorrectArgs),
+    /// Void an event that should never have been recorded
+    Retract(commands::retract::RetractArgs),
+    /// List conventions, as of a date, with filters
+    List(commands::list::ListArgs),
+    /// Show one convention
+    Show(commands::show::ShowArgs),
+    /// Every event of an entry, with the fields it changed
+    History(commands::history::HistoryArgs),
+    /// Which event last set each field of an entry
+    Blame(commands::blame::BlameArgs),
+    /// The global event log
+    Log(commands::log::LogArgs),
+    /// What changed between two points of view
+    Diff(commands::diff::DiffArgs),
+    /// Check the hash chain, the indexes and the projections
+    Verify(commands::verify::VerifyArgs),
+    /// Rebuild every projection and index from the log
+    Rebuild(commands::rebuild::RebuildArgs),
+}
+
+/// `--as-of` and `--recorded-as-of`, taken by every read command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PointArgs {
+    /// Valid time: the registry as it stood in the world on this date (YYYY, YYYY-MM or YYYY-MM-DD; a year or month means its last day) [default: today]
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+
+    /// Record time: the registry as it was recorded at this moment (RFC 3339 timestamp, a date meaning the end of that day UTC, or #N for log position N) [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub recorded_as_of: Option<String>,
+}
+
+/// `--source`, `--reason` and `--expect-version`, taken by every write.
+#[derive(Debug, Args, Clone, Default)]
+pub struct WriteArgs {
+    /// The document or publication the fact comes from
+    #[arg(long, value_name = "TEXT")]
+    pub source: Option<String>,
+
+    /// Why this is recorded (required for corrections, retractions and terminations)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Refuse the write unless the entry is at this version (what you looked at)
+    #[arg(long, value_name = "N")]
+    pub expect_version: Option<u64>,
+}
+
+/// What every command runs with.
+pub struct Context {
+    /// global options
+    pub global: Global,
+    /// output settings
+    pub out: Out,
+}
+
+/// Whether a command may create the registry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// reads: the registry must exist
+    Read,
+    /// writes: create it if needed
+    Write,
+    /// verify: must exist, and stale projections are left as they are
+    Inspect,
+}
+
+impl Context {
+    /// The registry's folder.
+    pub fn db_path(&self) -> Result<PathBuf, AppError> {
+        if let Some(p) = &self.global.db {
+            return Ok(p.clone());
+        }
+        directories::ProjectDirs::from("", "", "pactum")
+            .map(|d| d.data_dir().to_path_buf())
+            .ok_or_else(|| {
+                AppError::invalid_with(
+                    "no data directory is known for this user",
+                    "pass --db PATH or set PACTUM_DB",
+                )
+            })
+    }
+
+    /// Opens the registry.
+    pub fn open(&self, access: Access) -> Result<Registry, AppError> {
+        let path = self.db_path()?;
+        let wait = if self.global.wait.is_finite() && self.global.wait > 0.0 {
+            Duration::from_secs_f64(self.global.wait.min(86_400.0))
+        } else {
+            Duration::ZERO
+        };
+        let options = OpenOptions {
+            create: access == Access::Write,
+            wait,
+            cache_bytes: DEFAULT_CACHE_BYTES,
+        };
+        let repair = if access == Access::Inspect {
+            Repair::Leave
+        } else {
+            Repair::Rebuild
+        };
+        let registry = Registry::open(
+            &path,
+            &options,
+            repair,
+            Arc::new(SystemClock),
+            Arc::new(RandomIds),
+        )?;
+        tracing::debug!(
+            path = %path.display(),
+            events = registry.head_seq().map(|s| s.0).unwrap_or(0),
+            "registry open"
+        );
+        Ok(registry)
+    }
+
+    /// Who records: `--by`, else `PACTUM_ACTOR`, else the OS user.
+    pub fn actor(&self) -> Result<Actor, AppError> {
+        let name = self
+            .global
+            .by
+            .clone()
+            .or_else(|| std::env::var("PACTUM_ACTOR").ok().filter(|s| !s.is_empty()))
+            .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
+            .or_else(|| std::env::var("LOGNAME").ok().filter(|s| !s.is_empty()))
+            .or_else(|| std::env::var("USERNAME").ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "unknown".into());
+        Actor::new(name.trim()).map_err(|e| AppError::invalid(format!("--by: {e}")))
+    }
+
+    /// The envelope of a write, checked.
+    pub fn write_meta(&self, args: &WriteArgs) -> Result<WriteMeta, AppError> {
+        let reason = args
+            .reason
+            .as_deref()
+            .map(|r| Reason::new(r.trim()))
+            .transpose()
+            .map_err(|e| AppError::invalid(format!("--reason: {e}")))?;
+        let source = args
+            .source
+            .as_deref()
+            .map(|s| Source::new(s.trim()))
+            .transpose()
+            .map_err(|e| AppError::invalid(format!("--source: {e}")))?;
+        Ok(WriteMeta {
+            actor: self.actor()?,
+            reason,
+            source,
+            expect_version: args.expect_version,
+        })
+    }
+
+    /// Resolves the point of view of a read.
+    pub fn point(&self, registry: &Registry, args: &PointArgs) -> Result<Point, AppError> {
+        registry.point(args.as_of.as_deref(), args.recorded_as_of.as_deref())
+    }
+
+    /// True when progress bars may be drawn.
+    pub fn progress_allowed(&self) -> bool {
+        !self.global.quiet
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), AppError> {
+    let out = Out::new(cli.global.format);
+    let ctx = Context {
+        global: cli.global,
+        out,
+    };
+    let span = tracing::info_span!("command", name = command_name(&cli.command));
+    let _enter = span.enter();
+    match cli.command {
+        Command::Partner(c) => commands::partner::run(&ctx, c),
+        Command::Sign(a) => commands::sign::run(&ctx, a),
+        Command::Amend(a) => commands::amend::run(&ctx, a),
+        Command::Terminate(a) => commands::terminate::run(&ctx, a),
+        Command::Correct(a) => commands::correct::run(&ctx, a),
+        Command::Retract(a) => commands::retract::run(&ctx, a),
+        Command::List(a) => commands::list::run(&ctx, a),
+        Command::Show(a) => commands::show::run(&ctx, a),
+        Command::History(a) => commands::history::run(&ctx, a),
+        Command::Blame(a) => commands::blame::run(&ctx, a),
+        Command::Log(a) => commands::log::run(&ctx, a),
+        Command::Diff(a) => commands::diff::run(&ctx, a),
+        Command::Verify(a) => commands::verify::run(&ctx, a),
+        Command::Rebuild(a) => commands::rebuild::run(&ctx, a),
+    }
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Partner(_) => "partner",
+        Command::Sign(_) => "sign",
+        Command::Amend(_) => "amend",
+        Command::Terminate(_) => "terminate",
+        Command::Correct(_) => "correct",
+        Command::Retract(_) => "retract",
+        Command::List(_) => "list",
+        Command::Show(_) => "show",
+        Command::History(_) => "history",
+        Command::Blame(_) => "blame",
+        Command::Log(_) => "log",
+        Command::Diff(_) => "diff",
+        Command::Verify(_) => "verify",
+        Command::Rebuild(_) => "rebuild",
+    }
+}

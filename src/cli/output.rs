@@ -1,0 +1,410 @@
+//! Output: every read command builds a [`Report`] (JSON for scripts, rows
+//! for people) and this module prints it as a table, JSON, CSV or Markdown.
+//!
+//! **Invariant:** stdout carries only the requested output; logs, progress
+//! and errors go to stderr. The CSV and Markdown forms have the same
+//! columns as the table.
+
+use std::io::{IsTerminal, Write};
+
+use clap::ValueEnum;
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+use serde_json::{Value as Json, json};
+
+use pactum::app::audit::{BlameEntry, HistoryEntry};
+use pactum::app::{AppError, ConventionView, PartnerView, Party, Registry, Written};
+use pactum::domain::audit::{Change, Value};
+use pactum::domain::{Event, EventRecord, PartialDate};
+
+/// The output formats (`--format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// a table fitted to the terminal
+    #[default]
+    Table,
+    /// JSON (the shapes of the design)
+    Json,
+    /// CSV with a header row
+    Csv,
+    /// a Markdown table
+    Markdown,
+}
+
+/// Where and how to print.
+pub struct Out {
+    /// the format asked for
+    pub format: Format,
+    /// true when colour may be used
+    pub color: bool,
+    /// the terminal's width, when stdout is one
+    pub width: Option<u16>,
+}
+
+impl Out {
+    /// Decides colour and width from the environment.
+    pub fn new(format: Format) -> Self {
+        let tty = std::io::stdout().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let width = if tty {
+            std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .or(Some(100))
+        } else {
+            None
+        };
+        Self {
+            format,
+            color: tty && !no_color,
+            width,
+        }
+    }
+}
+
+/// A table of text cells, with optional colours for the terminal.
+#[derive(Default)]
+pub struct Rows {
+    /// column headers
+    pub headers: Vec<&'static str>,
+    /// the rows
+    pub rows: Vec<Vec<Cellv>>,
+}
+
+/// One cell: its text and a colour used only on a colour terminal.
+pub struct Cellv {
+    /// the text
+    pub text: String,
+    /// a colour, if any
+    pub color: Option<Color>,
+}
+
+impl<T: Into<String>> From<T> for Cellv {
+    fn from(text: T) -> Self {
+        Cellv {
+            text: text.into(),
+            color: None,
+        }
+    }
+}
+
+/// A coloured cell.
+pub fn colored(text: impl Into<String>, color: Color) -> Cellv {
+    Cellv {
+        text: text.into(),
+        color: Some(color),
+    }
+}
+
+/// What a command prints: its JSON and its rows.
+pub struct Report {
+    /// the JSON form
+    pub json: Json,
+    /// the rows of the table, CSV and Markdown forms
+    pub rows: Rows,
+    /// a line printed under the table (table format only)
+    pub note: Option<String>,
+}
+
+fn io_error(e: std::io::Error) -> AppError {
+    AppError::Other(format!("writing output: {e}"))
+}
+
+/// Prints a report in the chosen format.
+pub fn print(out: &Out, report: &Report) -> Result<(), AppError> {
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    match out.format {
+        Format::Json => {
+            let text = serde_json::to_string_pretty(&report.json)
+                .map_err(|e| AppError::Other(e.to_string()))?;
+            writeln!(lock, "{text}").map_err(io_error)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(lock);
+            w.write_record(&report.rows.headers)
+                .map_err(|e| AppError::Other(e.to_string()))?;
+            for row in &report.rows.rows {
+                w.write_record(row.iter().map(|c| c.text.as_str()))
+                    .map_err(|e| AppError::Other(e.to_string()))?;
+            }
+            w.flush().map_err(io_error)?;
+        }
+        Format::Markdown => {
+            let mut t = Table::new();
+            t.load_style(presets::ASCII_MARKDOWN).force_no_tty();
+            t.set_header(report.rows.headers.clone());
+            for row in &report.rows.rows {
+                t.add_row(
+                    row.iter()
+                        .map(|c| c.text.replace('|', "\\|").replace('\n', "<br>")),
+                );
+            }
+            writeln!(lock, "{t}").map_err(io_error)?;
+        }
+        Format::Table => {
+            if report.rows.rows.is_empty() {
+                writeln!(lock, "(nothing)").map_err(io_error)?;
+            } else {
+                writeln!(lock, "{}", table(out, &report.rows)).map_err(io_error)?;
+            }
+            if let Some(note) = &report.note {
+                writeln!(lock, "{note}").map_err(io_error)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A terminal table.
+pub fn table(out: &Out, rows: &Rows) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    if out.color {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    match out.width {
+        Some(w) => {
+            t.set_width(w)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+        }
+        None => {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    t.set_header(rows.headers.clone());
+    for row in &rows.rows {
+        t.add_row(row.iter().map(|c| {
+            let cell = Cell::new(&c.text);
+            match (c.color, out.color) {
+                (Some(color), true) => cell.fg(color),
+                _ => cell,
+            }
+        }));
+    }
+    t
+}
+
+// ------------------------------------------------------------ JSON shapes
+
+fn opt<T: ToString>(v: Option<T>) -> Json {
+    v.map_or(Json::Null, |v| Json::String(v.to_string()))
+}
+
+/// `{id, handle, name, kind}`
+pub fn party_json(p: &Party) -> Json {
+    json!({
+        "id": p.id.to_string(),
+        "handle": p.handle.to_string(),
+        "name": p.name,
+        "kind": opt(p.kind),
+    })
+}
+
+/// The convention shape of design §6.
+pub fn convention_json(v: &ConventionView) -> Json {
+    let s = &v.state;
+    json!({
+        "id": s.id.to_string(),
+        "handle": v.handle.to_string(),
+        "instrument": s.instrument.as_str(),
+        "parties": v.parties.iter().map(party_json).collect::<Vec<_>>(),
+        "signed_on": s.signed_on.to_string(),
+        "objectives": s.objectives.as_str(),
+        "expires_on": opt(s.expires_on),
+        "official_ref": opt(s.official_ref.as_ref()),
+        "status": s.status.as_str(),
+        "approximate": s.approximate,
+        "version": s.version,
+    })
+}
+
+/// The partner shape of design §6.
+pub fn partner_json(v: &PartnerView) -> Json {
+    let s = &v.state;
+    json!({
+        "id": s.id.to_string(),
+        "handle": v.handle.to_string(),
+        "name": s.name.as_str(),
+        "short_name": opt(s.short_name.as_ref()),
+        "kind": s.kind.as_str(),
+        "country": opt(s.country),
+        "approximate": s.approximate,
+        "version": s.version,
+    })
+}
+
+/// What a write prints.
+pub fn written_json(w: &Written) -> Json {
+    json!({
+        "seq": w.seq.0,
+        "event_id": w.event_id.to_string(),
+        "entity": {"id": w.entity.to_string(), "handle": w.handle.to_string()},
+        "version": w.version,
+    })
+}
+
+/// A diff value as JSON (parties as their handles).
+pub fn value_json(registry: &Registry, v: &Value) -> Json {
+    match v {
+        Value::Null => Json::Null,
+        Value::Text(t) => Json::String(t.clone()),
+        Value::Parties(ps) => Json::Array(
+            ps.iter()
+                .map(|p| {
+                    Json::String(
+                        registry
+                            .handle((*p).into())
+                            .map_or_else(|_| p.to_string(), |h| h.to_string()),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// A diff value as text.
+pub fn value_text(registry: &Registry, v: &Value) -> String {
+    match value_json(registry, v) {
+        Json::Null => "—".into(),
+        Json::String(s) => s,
+        Json::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// `[{field, before, after}]`
+pub fn changes_json(registry: &Registry, changes: &[Change]) -> Json {
+    Json::Array(
+        changes
+            .iter()
+            .map(|c| {
+                json!({
+                    "field": c.field,
+                    "before": value_json(registry, &c.before),
+                    "after": value_json(registry, &c.after),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The history entry shape of design §6.
+pub fn history_json(registry: &Registry, e: &HistoryEntry) -> Json {
+    let r = &e.record;
+    json!({
+        "seq": r.seq.0,
+        "event_id": r.id.to_string(),
+        "type": r.event.event_type().as_str(),
+        "recorded_at": timestamp(r),
+        "actor": r.actor.as_str(),
+        "reason": opt(r.reason.as_ref()),
+        "source": opt(r.source.as_ref()),
+        "effective_on": opt(r.event.effective_on()),
+        "target": opt(r.event.target()),
+        "void": e.voided_by.is_some(),
+        "voided_by": opt(e.voided_by.map(|(_, id)| id)),
+        "changes": changes_json(registry, &e.changes),
+    })
+}
+
+/// The blame entry shape of design §6.
+pub fn blame_json(registry: &Registry, b: &BlameEntry) -> Json {
+    let r = &b.record;
+    json!({
+        "field": b.field,
+        "value": value_json(registry, &b.value),
+        "seq": r.seq.0,
+        "event_id": r.id.to_string(),
+        "type": r.event.event_type().as_str(),
+        "recorded_at": timestamp(r),
+        "actor": r.actor.as_str(),
+        "reason": opt(r.reason.as_ref()),
+    })
+}
+
+/// An event's `recorded_at` as RFC 3339 UTC.
+pub fn timestamp(r: &EventRecord) -> String {
+    r.recorded_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A date with `~` beside it when its period straddles the valid date.
+pub fn date_cell(date: PartialDate, valid: chrono::NaiveDate) -> String {
+    if date.begun_by(valid) && date.straddles(valid) {
+        format!("{date} ~")
+    } else {
+        date.to_string()
+    }
+}
+
+/// The status column: the status, its end date, and `~` when approximate.
+pub fn status_cell(v: &ConventionView) -> Cellv {
+    let s = &v.state;
+    let mut text = s.status.as_str().to_owned();
+    if let Some(end) = s.ended_on {
+        text.push_str(&format!(" {end}"));
+    }
+    if s.approximate {
+        text.push_str(" ~");
+    }
+    let color = match s.status {
+        pactum::domain::Status::InForce => Color::Green,
+        pactum::domain::Status::Terminated => Color::Red,
+        pactum::domain::Status::Expired => Color::Yellow,
+    };
+    colored(text, color)
+}
+
+/// Parties as one cell: `P3 Agadir; P4 Meknès`.
+pub fn parties_cell(parties: &[Party]) -> String {
+    parties
+        .iter()
+        .map(|p| format!("{} {}", p.handle, p.name))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A one-line summary of what an event says, for timelines.
+pub fn event_summary(registry: &Registry, r: &EventRecord) -> String {
+    let handle = |id: pactum::domain::EntityId| {
+        registry
+            .handle(id)
+            .map_or_else(|_| id.to_string(), |h| h.to_string())
+    };
+    match &r.event {
+        Event::PartnerRegistered(e) => format!("registered '{}' ({})", e.name, e.kind),
+        Event::PartnerRenamed(e) => format!("renamed '{}' from {}", e.new_name, e.effective_on),
+        Event::ConventionSigned(e) => format!(
+            "{} signed {} with {}",
+            e.instrument,
+            e.signed_on,
+            e.parties
+                .iter()
+                .map(|p| handle((*p).into()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Event::ConventionAmended(e) => format!(
+            "amended from {}{}",
+            e.effective_on,
+            e.amendment_ref
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+        Event::ConventionTerminated(e) => format!("{} on {}", e.kind, e.effective_on),
+        Event::Corrected(c) => format!("corrected {}", short_id(&c.target.to_string())),
+        Event::Retracted(x) => format!("retracted {}", short_id(&x.target.to_string())),
+    }
+}
+
+/// The first 13 characters of an id (its time part), for tables.
+pub fn short_id(id: &str) -> String {
+    id.chars().take(13).collect()
+}

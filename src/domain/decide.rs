@@ -1,0 +1,801 @@
+//! Deciding: a command is checked against the current state of the log and
+//! becomes exactly one event, or is refused with a [`Refusal`].
+//!
+//! All business rules live here; folding (`timeline`) has none. What decide
+//! needs to know about the rest of the registry (does this partner exist,
+//! who holds this name) it asks through [`Directory`], so this module knows
+//! nothing of storage.
+
+use std::collections::HashSet;
+
+use super::date::PartialDate;
+use super::event::{
+    ConventionAmended, ConventionAmendedPatch, ConventionSigned, ConventionSignedPatch,
+    ConventionTerminated, ConventionTerminatedPatch, Corrected, Event, EventRecord, EventType,
+    ExpiryChange, PartnerRegistered, PartnerRegisteredPatch, PartnerRenamed, PartnerRenamedPatch,
+    Patch, Retracted,
+};
+use super::id::{ConventionId, EntityId, EntityKind, EventId, PartnerId, Seq};
+use super::kind::{Instrument, PartnerKind, TerminationKind};
+use super::text::{
+    AmendmentRef, CountryCode, Objectives, OfficialRef, PartnerName, Reason, ShortName, fold_key,
+};
+use super::timeline::{ConventionChange, ConventionTimeline, PartnerTimeline};
+
+/// What decide may ask about the rest of the registry (at the head of the log).
+pub trait Directory {
+    /// True when the partner is registered and its registration is not void.
+    fn partner_exists(&self, id: PartnerId) -> bool;
+    /// Partners other than `except` whose current name folds to `key`.
+    fn partners_named(&self, key: &str, except: Option<PartnerId>) -> Vec<PartnerId>;
+    /// Conventions that name the partner as a party in a surviving fact.
+    fn conventions_naming(&self, partner: PartnerId) -> Vec<ConventionId>;
+    /// How to name an entity in a message (`P7 'Agadir'`).
+    fn label(&self, entity: EntityId) -> String;
+}
+
+/// Something a clerk asks the registry to record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// `partner add`
+    RegisterPartner(PartnerId, PartnerRegistered),
+    /// `partner rename`
+    RenamePartner(PartnerId, PartnerRenamed),
+    /// `sign`
+    SignConvention(ConventionId, ConventionSigned),
+    /// `amend`
+    AmendConvention(ConventionId, ConventionAmended),
+    /// `terminate`
+    TerminateConvention(ConventionId, ConventionTerminated),
+    /// `correct`: `target` defaults to the creating event
+    Correct {
+        /// whose record is fixed
+        entity: EntityId,
+        /// the event fixed; `None` means the creating event
+        target: Option<EventId>,
+        /// the new values, as given on the command line
+        fields: CorrectionFields,
+    },
+    /// `retract`
+    Retract {
+        /// whose event is voided
+        entity: EntityId,
+        /// the event voided
+        target: EventId,
+    },
+}
+
+impl Command {
+    /// The stream the command writes to.
+    pub fn entity(&self) -> EntityId {
+        match self {
+            Command::RegisterPartner(id, _) | Command::RenamePartner(id, _) => (*id).into(),
+            Command::SignConvention(id, _)
+            | Command::AmendConvention(id, _)
+            | Command::TerminateConvention(id, _) => (*id).into(),
+            Command::Correct { entity, .. } | Command::Retract { entity, .. } => *entity,
+        }
+    }
+
+    /// True for the commands that create their entity.
+    pub fn creates(&self) -> bool {
+        matches!(
+            self,
+            Command::RegisterPartner(..) | Command::SignConvention(..)
+        )
+    }
+}
+
+/// How a refusal is reported: bad input, or a reference to nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalClass {
+    /// the command is invalid (exit 2)
+    Invalid,
+    /// it names something that does not exist (exit 3)
+    NotFound,
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// A creating command for an entity that already has events.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// The entity has no event.
+    #[error("{0} does not exist")]
+    NoSuchEntity(String),
+    /// The entity's creating event is void.
+    #[error("{0} was retracted: it exists nowhere and cannot change")]
+    Retracted(String),
+    /// A reference of the wrong kind (a partner where a convention is meant).
+    #[error("{given} is a {actual}, not a {expected}")]
+    WrongKind {
+        /// what was named
+        given: String,
+        /// what it is
+        actual: &'static str,
+        /// what was needed
+        expected: &'static str,
+    },
+    /// Another partner already has the name.
+    #[error("another partner is already named '{name}': {holder}")]
+    DuplicateName {
+        /// the name asked for
+        name: String,
+        /// the partner that holds it
+        holder: String,
+    },
+    /// A rename to the name the partner already has.
+    #[error("{partner} is already named '{name}'")]
+    SameName {
+        /// the partner
+        partner: String,
+        /// its name
+        name: String,
+    },
+    /// A signing with no party.
+    #[error("a convention needs at least one party")]
+    NoParty,
+    /// A partner named twice.
+    #[error("{0} is named twice")]
+    RepeatedParty(String),
+    /// A party that is not a registered partner.
+    #[error("partner {0} is not registered")]
+    UnknownPartner(String),
+    /// A dated fact that would take effect before the signing.
+    #[error("{what} {date} would fall before the signing ({signed_on})")]
+    BeforeSigning {
+        /// which date
+        what: &'static str,
+        /// its value
+        date: PartialDate,
+        /// the convention's signing date
+        signed_on: PartialDate,
+    },
+    /// A change to a convention that has ended.
+    #[error("{convention} ended on {ended_on}: a change from {date} on cannot be recorded")]
+    AfterEnd {
+        /// the convention
+        convention: String,
+        /// when it ended
+        ended_on: PartialDate,
+        /// the date of the change refused
+        date: PartialDate,
+    },
+    /// A second termination.
+    #[error("{convention} was already ended on {ended_on}")]
+    AlreadyEnded {
+        /// the convention
+        convention: String,
+        /// when it ended
+        ended_on: PartialDate,
+    },
+    /// An amendment that changes nothing.
+    #[error("the amendment changes nothing: give new objectives, parties, expiry or instrument")]
+    EmptyAmendment,
+    /// Expiry both set and cleared.
+    #[error("an amendment cannot both set and clear the expiry")]
+    ExpiryConflict,
+    /// Adding a partner that is already a party.
+    #[error("{0} is already a party")]
+    AlreadyParty(String),
+    /// Removing a partner that is not a party.
+    #[error("{0} is not a party")]
+    NotAParty(String),
+    /// Removing every party.
+    #[error("the amendment would leave the convention with no party")]
+    NoPartyLeft,
+    /// A command that needs a reason got none.
+    #[error("a {0} needs a reason (--reason)")]
+    ReasonRequired(EventType),
+    /// The event named is not in the log.
+    #[error("event {0} does not exist")]
+    NoSuchEvent(String),
+    /// The event named belongs to another entity.
+    #[error("event {event} belongs to {owner}, not to {entity}")]
+    EventOfAnotherEntity {
+        /// the event
+        event: String,
+        /// whose it is
+        owner: String,
+        /// whose it was said to be
+        entity: String,
+    },
+    /// A correction or retraction aimed at an event it cannot target.
+    #[error("a {event_type} cannot be {action}")]
+    NotTargetable {
+        /// the target's type
+        event_type: EventType,
+        /// "corrected" or "retracted"
+        action: &'static str,
+    },
+    /// The target is already void.
+    #[error("event {target} is already void (retracted by #{by})")]
+    AlreadyVoid {
+        /// the target
+        target: String,
+        /// the retraction's seq
+        by: Seq,
+    },
+    /// Field flags that do not belong to the target's type.
+    #[error("a {target} has no field for {fields} (it takes {accepted})")]
+    FieldsOfAnotherType {
+        /// the target's type
+        target: EventType,
+        /// what the correction tried to set
+        fields: String,
+        /// the flags it accepts
+        accepted: String,
+    },
+    /// A correction with no new value.
+    #[error("give at least one new value to correct ({accepted})")]
+    NoCorrectionGiven {
+        /// the flags accepted
+        accepted: String,
+    },
+    /// A correction that corrects nothing.
+    #[error("the correction changes nothing: the record already says that")]
+    NothingToCorrect,
+    /// Retracting a partner that conventions still name.
+    #[error("{partner} is a party of {conventions}: retract or correct those first")]
+    PartnerInUse {
+        /// the partner
+        partner: String,
+        /// the conventions naming it
+        conventions: String,
+    },
+}
+
+impl Refusal {
+    /// Bad input or missing reference.
+    pub fn class(&self) -> RefusalClass {
+        match self {
+            Refusal::NoSuchEntity(_)
+            | Refusal::WrongKind { .. }
+            | Refusal::UnknownPartner(_)
+            | Refusal::NoSuchEvent(_) => RefusalClass::NotFound,
+            _ => RefusalClass::Invalid,
+        }
+    }
+}
+
+/// Checks `command` against the entity's stream (oldest first, the whole
+/// log) and the rest of the registry, and returns the one event to record.
+pub fn decide(
+    command: &Command,
+    reason: Option<&Reason>,
+    stream: &[EventRecord],
+    dir: &dyn Directory,
+) -> Result<Event, Refusal> {
+    let entity = command.entity();
+    if command.creates() {
+        if !stream.is_empty() {
+            return Err(Refusal::AlreadyExists(dir.label(entity)));
+        }
+    } else if stream.is_empty() {
+        return Err(Refusal::NoSuchEntity(dir.label(entity)));
+    }
+    match command {
+        Command::RegisterPartner(id, payload) => {
+            check_name_free(&payload.name, Some(*id), dir)?;
+            Ok(Event::PartnerRegistered(payload.clone()))
+        }
+        Command::RenamePartner(id, payload) => {
+            let current = live_partner(*id, stream, dir)?;
+            let now = current.state_at(super::date::end_of_time());
+            if now.as_ref().map(|s| &s.name) == Some(&payload.new_name) {
+                return Err(Refusal::SameName {
+                    partner: dir.label(entity),
+                    name: payload.new_name.to_string(),
+                });
+            }
+            check_name_free(&payload.new_name, Some(*id), dir)?;
+            Ok(Event::PartnerRenamed(payload.clone()))
+        }
+        Command::SignConvention(_, payload) => {
+            check_signing(payload, dir)?;
+            Ok(Event::ConventionSigned(payload.clone()))
+        }
+        Command::AmendConvention(id, payload) => {
+            let timeline = live_convention(*id, stream, dir)?;
+            check_amendment(payload, &timeline, dir)?;
+            Ok(Event::ConventionAmended(payload.clone()))
+        }
+        Command::TerminateConvention(id, payload) => {
+            require_reason(EventType::ConventionTerminated, reason)?;
+            let timeline = live_convention(*id, stream, dir)?;
+            if let Some(ended_on) = ended_on(&timeline) {
+                return Err(Refusal::AlreadyEnded {
+                    convention: dir.label(entity),
+                    ended_on,
+                });
+            }
+            check_not_before_signing(&timeline, "the end", payload.effective_on)?;
+            Ok(Event::ConventionTerminated(payload.clone()))
+        }
+        Command::Correct {
+            entity,
+            target,
+            fields,
+        } => {
+            require_reason(EventType::Corrected, reason)?;
+            decide_correction(*entity, *target, fields, stream, dir)
+        }
+        Command::Retract { entity, target } => {
+            require_reason(EventType::Retracted, reason)?;
+            decide_retraction(*entity, *target, stream, dir)
+        }
+    }
+}
+
+fn require_reason(event_type: EventType, reason: Option<&Reason>) -> Result<(), Refusal> {
+    match reason {
+        Some(_) => Ok(()),
+        None => Err(Refusal::ReasonRequired(event_type)),
+    }
+}
+
+fn live_partner(
+    id: PartnerId,
+    stream: &[EventRecord],
+    dir: &dyn Directory,
+) -> Result<PartnerTimeline, Refusal> {
+    let timeline = PartnerTimeline::replay(id, stream, Seq::MAX)
+        .ok_or_else(|| Refusal::NoSuchEntity(dir.label(id.into())))?;
+    if timeline.base.is_none() {
+        return Err(Refusal::Retracted(dir.label(id.into())));
+    }
+    Ok(timeline)
+}
+
+fn live_convention(
+    id: ConventionId,
+    stream: &[EventRecord],
+    dir: &dyn Directory,
+) -> Result<ConventionTimeline, Refusal> {
+    let timeline = ConventionTimeline::replay(id, stream, Seq::MAX)
+        .ok_or_else(|| Refusal::NoSuchEntity(dir.label(id.into())))?;
+    if timeline.base.is_none() {
+        return Err(Refusal::Retracted(dir.label(id.into())));
+    }
+    Ok(timeline)
+}
+
+fn check_name_free(
+    name: &PartnerName,
+    own: Option<PartnerId>,
+    dir: &dyn Directory,
+) -> Result<(), Refusal> {
+    match dir.partners_named(&fold_key(name.as_str()), own).first() {
+        Some(holder) => Err(Refusal::DuplicateName {
+            name: name.to_string(),
+            holder: dir.label((*holder).into()),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn check_parties_exist<'a>(
+    parties: impl IntoIterator<Item = &'a PartnerId>,
+    dir: &dyn Directory,
+) -> Result<(), Refusal> {
+    let mut seen = HashSet::new();
+    for party in parties {
+        if !seen.insert(*party) {
+            return Err(Refusal::RepeatedParty(dir.label((*party).into())));
+        }
+        if !dir.partner_exists(*party) {
+            return Err(Refusal::UnknownPartner(dir.label((*party).into())));
+        }
+    }
+    Ok(())
+}
+
+fn check_signing(payload: &ConventionSigned, dir: &dyn Directory) -> Result<(), Refusal> {
+    if payload.parties.is_empty() {
+        return Err(Refusal::NoParty);
+    }
+    check_parties_exist(&payload.parties, dir)?;
+    if let Some(expiry) = payload.expires_on {
+        check_date_after(payload.signed_on, "the expiry", expiry)?;
+    }
+    Ok(())
+}
+
+/// Refuses a date whose whole period lies before the signing's.
+fn check_date_after(
+    signed_on: PartialDate,
+    what: &'static str,
+    date: PartialDate,
+) -> Result<(), Refusal> {
+    if date.latest() < signed_on.earliest() {
+        return Err(Refusal::BeforeSigning {
+            what,
+            date,
+            signed_on,
+        });
+    }
+    Ok(())
+}
+
+fn check_not_before_signing(
+    timeline: &ConventionTimeline,
+    what: &'static str,
+    date: PartialDate,
+) -> Result<(), Refusal> {
+    match &timeline.base {
+        Some(base) => check_date_after(base.payload.signed_on, what, date),
+        None => Ok(()),
+    }
+}
+
+fn ended_on(timeline: &ConventionTimeline) -> Option<PartialDate> {
+    match timeline.termination().map(|t| &t.payload) {
+        Some(ConventionChange::Terminated(t)) => Some(t.effective_on),
+        _ => None,
+    }
+}
+
+fn check_amendment(
+    payload: &ConventionAmended,
+    timeline: &ConventionTimeline,
+    dir: &dyn Directory,
+) -> Result<(), Refusal> {
+    let label = || dir.label(timeline.id.into());
+    if payload.objectives.is_none()
+        && payload.parties_added.is_empty()
+        && payload.parties_removed.is_empty()
+        && payload.expiry.is_none()
+        && payload.instrument.is_none()
+    {
+        return Err(Refusal::EmptyAmendment);
+    }
+    check_not_before_signing(timeline, "the amendment's date", payload.effective_on)?;
+    if let Some(ended_on) = ended_on(timeline)
+        && payload.effective_on.latest() >= ended_on.earliest()
+    {
+        return Err(Refusal::AfterEnd {
+            convention: label(),
+            ended_on,
+            date: payload.effective_on,
+        });
+    }
+    if let Some(ExpiryChange::Set(expiry)) = payload.expiry {
+        check_not_before_signing(timeline, "the expiry", expiry)?;
+    }
+    check_parties_exist(
+        payload.parties_added.iter().chain(&payload.parties_removed),
+        dir,
+    )?;
+    // Parties as they stand on the amendment's last day, every earlier fact applied.
+    let state = timeline.state_at(payload.effective_on.latest());
+    let parties = state.map(|s| s.parties).unwrap_or_default();
+    for p in &payload.parties_added {
+        if parties.contains(p) {
+            return Err(Refusal::AlreadyParty(dir.label((*p).into())));
+        }
+    }
+    for p in &payload.parties_removed {
+        if !parties.contains(p) {
+            return Err(Refusal::NotAParty(dir.label((*p).into())));
+        }
+    }
+    let left = parties
+        .iter()
+        .filter(|p| !payload.parties_removed.contains(p))
+        .count()
+        + payload.parties_added.len();
+    if left == 0 {
+        return Err(Refusal::NoPartyLeft);
+    }
+    Ok(())
+}
+
+/// Finds `target` in the stream and says whether a retraction voids it.
+fn find_target<'a>(
+    entity: EntityId,
+    target: EventId,
+    stream: &'a [EventRecord],
+    dir: &dyn Directory,
+) -> Result<&'a EventRecord, Refusal> {
+    let record = stream
+        .iter()
+        .find(|e| e.id == target)
+        .ok_or_else(|| Refusal::NoSuchEvent(format!("{target} of {}", dir.label(entity))))?;
+    if let Some(by) = voided_by(target, stream) {
+        return Err(Refusal::AlreadyVoid {
+            target: target.to_string(),
+            by,
+        });
+    }
+    Ok(record)
+}
+
+/// The seq of the retraction that voids `target`, if any.
+pub fn voided_by(target: EventId, stream: &[EventRecord]) -> Option<Seq> {
+    stream.iter().find_map(|e| match &e.event {
+        Event::Retracted(r) if r.target == target => Some(e.seq),
+        _ => None,
+    })
+}
+
+fn decide_correction(
+    entity: EntityId,
+    target: Option<EventId>,
+    fields: &CorrectionFields,
+    stream: &[EventRecord],
+    dir: &dyn Directory,
+) -> Result<Event, Refusal> {
+    let target = match target {
+        Some(t) => t,
+        None => stream
+            .first()
+            .map(|e| e.id)
+            .ok_or_else(|| Refusal::NoSuchEntity(dir.label(entity)))?,
+    };
+    let record = find_target(entity, target, stream, dir)?;
+    let target_type = record.event.event_type();
+    if matches!(target_type, EventType::Corrected | EventType::Retracted) {
+        return Err(Refusal::NotTargetable {
+            event_type: target_type,
+            action: "corrected",
+        });
+    }
+    let patch = &fields.patch_for(target_type)?;
+    // The target's payload as corrected so far, then with this patch.
+    let current = stream
+        .iter()
+        .filter(|e| voided_by(e.id, stream).is_none())
+        .filter_map(|e| match &e.event {
+            Event::Corrected(c) if c.target == target => Some(&c.patch),
+            _ => None,
+        })
+        .fold(record.event.clone(), |event, p| event.patched(p));
+    let corrected = current.patched(patch);
+    if corrected == current {
+        return Err(Refusal::NothingToCorrect);
+    }
+    match (&corrected, entity) {
+        (Event::PartnerRegistered(p), EntityId::Partner(id)) => {
+            check_name_free(&p.name, Some(id), dir)?
+        }
+        (Event::PartnerRenamed(p), EntityId::Partner(id)) => {
+            check_name_free(&p.new_name, Some(id), dir)?
+        }
+        (Event::ConventionSigned(s), EntityId::Convention(id)) => {
+            check_signing(s, dir)?;
+            // Every surviving dated fact must still follow the signing.
+            let timeline = live_convention(id, stream, dir)?;
+            for fact in &timeline.facts {
+                check_date_after(
+                    s.signed_on,
+                    "a recorded change's date",
+                    effective(&fact.payload),
+                )?;
+            }
+        }
+        (Event::ConventionAmended(a), EntityId::Convention(id)) => {
+            let timeline = live_convention(id, stream, dir)?;
+            check_not_before_signing(&timeline, "the amendment's date", a.effective_on)?;
+            check_parties_exist(a.parties_added.iter().chain(&a.parties_removed), dir)?;
+        }
+        (Event::ConventionTerminated(t), EntityId::Convention(id)) => {
+            let timeline = live_convention(id, stream, dir)?;
+            check_not_before_signing(&timeline, "the end", t.effective_on)?;
+        }
+        _ => {}
+    }
+    Ok(Event::Corrected(Corrected {
+        target,
+        patch: patch.clone(),
+    }))
+}
+
+fn effective(change: &ConventionChange) -> PartialDate {
+    use super::timeline::Dated;
+    change.effective_on()
+}
+
+fn decide_retraction(
+    entity: EntityId,
+    target: EventId,
+    stream: &[EventRecord],
+    dir: &dyn Directory,
+) -> Result<Event, Refusal> {
+    let record = find_target(entity, target, stream, dir)?;
+    let target_type = record.event.event_type();
+    if target_type == EventType::Retracted {
+        return Err(Refusal::NotTargetable {
+            event_type: target_type,
+            action: "retracted",
+        });
+    }
+    if let (EventType::PartnerRegistered, EntityId::Partner(partner)) = (target_type, entity) {
+        let conventions = dir.conventions_naming(partner);
+        if !conventions.is_empty() {
+            return Err(Refusal::PartnerInUse {
+                partner: dir.label(entity),
+                conventions: conventions
+                    .iter()
+                    .map(|c| dir.label((*c).into()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(Event::Retracted(Retracted { target }))
+}
+
+/// The kind of entity an event type belongs to, for events that say so.
+pub fn kind_of(event_type: EventType) -> Option<EntityKind> {
+    match event_type {
+        EventType::PartnerRegistered | EventType::PartnerRenamed => Some(EntityKind::Partner),
+        EventType::ConventionSigned
+        | EventType::ConventionAmended
+        | EventType::ConventionTerminated => Some(EntityKind::Convention),
+        EventType::Corrected | EventType::Retracted => None,
+    }
+}
+
+/// New values given to `correct`, before it is known what they correct.
+/// Each maps to a field of one or more event types (see
+/// [`CorrectionFields::patch_for`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CorrectionFields {
+    /// `--name` (a registration's name; a rename's new name, like `--to`)
+    pub name: Option<PartnerName>,
+    /// `--kind`
+    pub kind: Option<PartnerKind>,
+    /// `--short`
+    pub short_name: Option<ShortName>,
+    /// `--country`
+    pub country: Option<CountryCode>,
+    /// `--instrument`
+    pub instrument: Option<Instrument>,
+    /// `--partner` (the signing's whole list of parties)
+    pub parties: Option<Vec<PartnerId>>,
+    /// `--date` (the signing date)
+    pub signed_on: Option<PartialDate>,
+    /// `--effective`
+    pub effective_on: Option<PartialDate>,
+    /// `--objectives`
+    pub objectives: Option<Objectives>,
+    /// `--expires DATE` (`Some(Some)`) or `--no-expiry` (`Some(None)`)
+    pub expires_on: Option<Option<PartialDate>>,
+    /// `--official-ref`
+    pub official_ref: Option<OfficialRef>,
+    /// `--amendment-ref`
+    pub amendment_ref: Option<AmendmentRef>,
+    /// `--add-partner`
+    pub parties_added: Option<Vec<PartnerId>>,
+    /// `--remove-partner`
+    pub parties_removed: Option<Vec<PartnerId>>,
+    /// `--expired` or `--terminated`
+    pub termination_kind: Option<TerminationKind>,
+}
+
+impl CorrectionFields {
+    /// The flags given, as spelled on the command line.
+    pub fn flags(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let mut add = |set: bool, flag: &'static str| {
+            if set {
+                out.push(flag);
+            }
+        };
+        add(self.name.is_some(), "--name");
+        add(self.kind.is_some(), "--kind");
+        add(self.short_name.is_some(), "--short");
+        add(self.country.is_some(), "--country");
+        add(self.instrument.is_some(), "--instrument");
+        add(self.parties.is_some(), "--partner");
+        add(self.signed_on.is_some(), "--date");
+        add(self.effective_on.is_some(), "--effective");
+        add(self.objectives.is_some(), "--objectives");
+        add(self.expires_on.is_some(), "--expires/--no-expiry");
+        add(self.official_ref.is_some(), "--official-ref");
+        add(self.amendment_ref.is_some(), "--amendment-ref");
+        add(self.parties_added.is_some(), "--add-partner");
+        add(self.parties_removed.is_some(), "--remove-partner");
+        add(self.termination_kind.is_some(), "--expired/--terminated");
+        out
+    }
+
+    /// The flags that a correction of `target` accepts.
+    pub fn accepted_by(target: EventType) -> &'static [&'static str] {
+        match target {
+            EventType::PartnerRegistered => &["--name", "--kind", "--short", "--country"],
+            EventType::PartnerRenamed => &["--name", "--short", "--effective"],
+            EventType::ConventionSigned => &[
+                "--instrument",
+                "--partner",
+                "--date",
+                "--objectives",
+                "--expires/--no-expiry",
+                "--official-ref",
+            ],
+            EventType::ConventionAmended => &[
+                "--effective",
+                "--amendment-ref",
+                "--objectives",
+                "--add-partner",
+                "--remove-partner",
+                "--expires/--no-expiry",
+                "--instrument",
+            ],
+            EventType::ConventionTerminated => &["--effective", "--expired/--terminated"],
+            EventType::Corrected | EventType::Retracted => &[],
+        }
+    }
+
+    /// The patch these values make for an event of type `target`; refused
+    /// when a value has no field there, or when no value is given.
+    pub fn patch_for(&self, target: EventType) -> Result<Patch, Refusal> {
+        let accepted = Self::accepted_by(target);
+        let foreign: Vec<&str> = self
+            .flags()
+            .into_iter()
+            .filter(|f| !accepted.contains(f))
+            .collect();
+        if !foreign.is_empty() {
+            return Err(Refusal::FieldsOfAnotherType {
+                target,
+                fields: foreign.join(", "),
+                accepted: accepted.join(", "),
+            });
+        }
+        if self.flags().is_empty() {
+            return Err(Refusal::NoCorrectionGiven {
+                accepted: accepted.join(", "),
+            });
+        }
+        let patch = match target {
+            EventType::PartnerRegistered => Patch::PartnerRegistered(PartnerRegisteredPatch {
+                name: self.name.clone(),
+                kind: self.kind,
+                short_name: self.short_name.clone().map(Some),
+                country: self.country.map(Some),
+            }),
+            EventType::PartnerRenamed => Patch::PartnerRenamed(PartnerRenamedPatch {
+                new_name: self.name.clone(),
+                short_name: self.short_name.clone().map(Some),
+                effective_on: self.effective_on,
+            }),
+            EventType::ConventionSigned => Patch::ConventionSigned(ConventionSignedPatch {
+                instrument: self.instrument,
+                parties: self.parties.clone(),
+                signed_on: self.signed_on,
+                objectives: self.objectives.clone(),
+                expires_on: self.expires_on,
+                official_ref: self.official_ref.clone().map(Some),
+            }),
+            EventType::ConventionAmended => Patch::ConventionAmended(ConventionAmendedPatch {
+                effective_on: self.effective_on,
+                amendment_ref: self.amendment_ref.clone().map(Some),
+                objectives: self.objectives.clone().map(Some),
+                parties_added: self.parties_added.clone(),
+                parties_removed: self.parties_removed.clone(),
+                expiry: self.expires_on.map(|e| {
+                    Some(match e {
+                        Some(date) => ExpiryChange::Set(date),
+                        None => ExpiryChange::Cleared,
+                    })
+                }),
+                instrument: self.instrument.map(Some),
+            }),
+            EventType::ConventionTerminated => {
+                Patch::ConventionTerminated(ConventionTerminatedPatch {
+                    effective_on: self.effective_on,
+                    kind: self.termination_kind,
+                })
+            }
+            EventType::Corrected | EventType::Retracted => {
+                return Err(Refusal::NotTargetable {
+                    event_type: target,
+                    action: "corrected",
+                });
+            }
+        };
+        Ok(patch)
+    }
+}

@@ -1,0 +1,257 @@
+//! Identifiers: entity and event ids, handles, log positions and digests.
+//!
+//! Every id is a newtype over a UUID (v7, made outside the domain and passed
+//! in), so a partner id can never be handed where a convention id is meant.
+
+use std::fmt;
+use std::str::FromStr;
+
+use uuid::Uuid;
+
+macro_rules! uuid_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// The 16 bytes of the UUID.
+            pub fn as_bytes(&self) -> &[u8; 16] {
+                self.0.as_bytes()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+    };
+}
+
+uuid_newtype!(
+    /// A partner (an institution the directorate signs with).
+    PartnerId
+);
+uuid_newtype!(
+    /// A convention (a signed instrument).
+    ConventionId
+);
+uuid_newtype!(
+    /// One event of the log.
+    EventId
+);
+
+/// What kind of entity a stream belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntityKind {
+    /// A partner; handles `P1`, `P2`, …
+    Partner,
+    /// A convention; handles `C1`, `C2`, …
+    Convention,
+}
+
+impl EntityKind {
+    /// The letter that starts this kind's handles.
+    pub fn letter(self) -> char {
+        match self {
+            EntityKind::Partner => 'P',
+            EntityKind::Convention => 'C',
+        }
+    }
+
+    /// The word used in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            EntityKind::Partner => "partner",
+            EntityKind::Convention => "convention",
+        }
+    }
+}
+
+/// The entity a stream of events belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntityId {
+    /// A partner's stream.
+    Partner(PartnerId),
+    /// A convention's stream.
+    Convention(ConventionId),
+}
+
+impl EntityId {
+    /// The entity's UUID, whatever its kind.
+    pub fn uuid(&self) -> Uuid {
+        match self {
+            EntityId::Partner(p) => p.0,
+            EntityId::Convention(c) => c.0,
+        }
+    }
+
+    /// The entity's kind.
+    pub fn kind(&self) -> EntityKind {
+        match self {
+            EntityId::Partner(_) => EntityKind::Partner,
+            EntityId::Convention(_) => EntityKind::Convention,
+        }
+    }
+
+    /// Builds an id of the given kind.
+    pub fn new(kind: EntityKind, uuid: Uuid) -> Self {
+        match kind {
+            EntityKind::Partner => EntityId::Partner(PartnerId(uuid)),
+            EntityKind::Convention => EntityId::Convention(ConventionId(uuid)),
+        }
+    }
+}
+
+impl fmt::Display for EntityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.uuid().hyphenated().fmt(f)
+    }
+}
+
+impl From<PartnerId> for EntityId {
+    fn from(id: PartnerId) -> Self {
+        EntityId::Partner(id)
+    }
+}
+
+impl From<ConventionId> for EntityId {
+    fn from(id: ConventionId) -> Self {
+        EntityId::Convention(id)
+    }
+}
+
+/// A short, human handle such as `C12` or `P7`: assigned at creation in log
+/// order, never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Handle {
+    /// partner or convention
+    pub kind: EntityKind,
+    /// 1 for the first entity of its kind
+    pub number: u64,
+}
+
+impl fmt::Display for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.kind.letter(), self.number)
+    }
+}
+
+impl FromStr for Handle {
+    type Err = ();
+
+    /// `C12`, `c12`, `P7`; the number has no sign and no leading zero.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut chars = text.chars();
+        let kind = match chars.next().map(|c| c.to_ascii_uppercase()) {
+            Some('C') => EntityKind::Convention,
+            Some('P') => EntityKind::Partner,
+            _ => return Err(()),
+        };
+        let digits = chars.as_str();
+        if digits.is_empty()
+            || digits.starts_with('0')
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(());
+        }
+        let number = digits.parse().map_err(|_| ())?;
+        Ok(Handle { kind, number })
+    }
+}
+
+/// A position in the log: 1 for the first event, gapless.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Seq(pub u64);
+
+impl Seq {
+    /// The position before the first event: an empty log.
+    pub const ZERO: Seq = Seq(0);
+    /// A position after every event: "the whole log".
+    pub const MAX: Seq = Seq(u64::MAX);
+
+    /// The next position, if there is one.
+    pub fn next(self) -> Option<Seq> {
+        self.0.checked_add(1).map(Seq)
+    }
+}
+
+impl fmt::Display for Seq {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A 32-byte digest of the hash chain.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    /// The digest that precedes the first event.
+    pub const GENESIS: Digest = Digest([0; 32]);
+
+    /// Lower-case hexadecimal.
+    pub fn to_hex(&self) -> String {
+        use fmt::Write;
+        self.0.iter().fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+
+    /// Parses 64 hexadecimal digits.
+    pub fn from_hex(text: &str) -> Option<Digest> {
+        if text.len() != 64 || !text.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Digest(out))
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_parse_and_print() {
+        let h: Handle = "c12".parse().unwrap();
+        assert_eq!(h.to_string(), "C12");
+        assert_eq!("P7".parse::<Handle>().unwrap().kind, EntityKind::Partner);
+        for bad in [
+            "",
+            "C",
+            "X1",
+            "C01",
+            "C-1",
+            "C1a",
+            "P99999999999999999999999",
+        ] {
+            assert!(bad.parse::<Handle>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn digests_round_trip_through_hex() {
+        let d = Digest([0xab; 32]);
+        assert_eq!(Digest::from_hex(&d.to_hex()), Some(d));
+        assert_eq!(Digest::from_hex("zz"), None);
+        assert_eq!(Digest::from_hex(&"é".repeat(32)), None);
+    }
+}

@@ -1,0 +1,30 @@
+//! The pure core of pactum: vocabulary, events, folding and deciding.
+//!
+//! **Invariant:** nothing here touches sled, the file system, the clock or
+//! the command line. Time and ids are passed in; results are values.
+
+pub mod audit;
+pub mod date;
+pub mod decide;
+pub mod event;
+pub mod id;
+pub mod kind;
+pub mod state;
+pub mod text;
+pub mod timeline;
+
+pub use date::{DateError, PartialDate, end_of_time};
+pub use event::{
+    ConventionAmended, ConventionAmendedPatch, ConventionSigned, ConventionSignedPatch,
+    ConventionTerminated, ConventionTerminatedPatch, Corrected, Event, EventRecord, EventType,
+    ExpiryChange, PartnerRegistered, PartnerRegisteredPatch, PartnerRenamed, PartnerRenamedPatch,
+    Patch, PendingEvent, Retracted,
+};
+pub use id::{ConventionId, Digest, EntityId, EntityKind, EventId, Handle, PartnerId, Seq};
+pub use kind::{Instrument, PartnerKind, Status, TerminationKind};
+pub use state::{ConventionState, PartnerState};
+pub use text::{
+    Actor, AmendmentRef, CountryCode, Objectives, OfficialRef, PartnerName, Reason, ShortName,
+    Source, TextError, fold_key,
+};
+pub use timeline::{AnyTimeline, ConventionChange, ConventionTimeline, PartnerTimeline};

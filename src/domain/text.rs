@@ -1,0 +1,253 @@
+//! Validated text values and the folding used to match names.
+//!
+//! Names, objectives, references and reasons are free text, but never empty,
+//! never longer than a fixed bound, and never carrying control characters:
+//! each kind of text is a newtype that can only be built through that check.
+//! [`fold_key`] is the comparison key that makes "Fès-Boulemane" and
+//! "fes boulemane" the same name.
+
+use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// Why a text was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    /// Empty, or only white space.
+    #[error("{field} is empty")]
+    Empty {
+        /// which field
+        field: &'static str,
+    },
+    /// Longer than the field allows.
+    #[error("{field} is too long: {len} characters, at most {max}")]
+    TooLong {
+        /// which field
+        field: &'static str,
+        /// characters given
+        len: usize,
+        /// characters allowed
+        max: usize,
+    },
+    /// Contains a control character (a tab, a newline, an escape …).
+    #[error("{field} contains a control character (U+{code:04X}) at character {at}")]
+    Control {
+        /// which field
+        field: &'static str,
+        /// the offending code point
+        code: u32,
+        /// its position, from 1
+        at: usize,
+    },
+    /// White space at either end.
+    #[error("{field} starts or ends with white space")]
+    Padded {
+        /// which field
+        field: &'static str,
+    },
+    /// Not a known ISO 3166-1 alpha-2 code.
+    #[error("'{0}' is not an ISO 3166-1 alpha-2 country code (for example FR, MG, ES)")]
+    Country(String),
+}
+
+fn check(field: &'static str, value: &str, max: usize) -> Result<(), TextError> {
+    if value.trim().is_empty() {
+        return Err(TextError::Empty { field });
+    }
+    if value.trim() != value {
+        return Err(TextError::Padded { field });
+    }
+    let mut len = 0;
+    for (i, c) in value.chars().enumerate() {
+        if c.is_control() {
+            return Err(TextError::Control {
+                field,
+                code: u32::from(c),
+                at: i + 1,
+            });
+        }
+        len += 1;
+    }
+    if len > max {
+        return Err(TextError::TooLong { field, len, max });
+    }
+    Ok(())
+}
+
+macro_rules! text_type {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr) => {
+        $(#[$doc])*
+        ///
+        /// **Invariant:** non-empty, no surrounding white space, no control
+        /// character, at most
+        #[doc = concat!(stringify!($max), " characters.")]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The longest accepted value, in characters.
+            pub const MAX_CHARS: usize = $max;
+            /// The field's name in messages.
+            pub const FIELD: &'static str = $field;
+
+            /// Checks and wraps a value.
+            pub fn new(value: impl Into<String>) -> Result<Self, TextError> {
+                let value = value.into();
+                check($field, &value, $max)?;
+                Ok(Self(value))
+            }
+
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+text_type!(
+    /// A partner's name, as published.
+    PartnerName, "name", 300
+);
+text_type!(
+    /// A partner's short name or acronym ("HCP", "UNFPA").
+    ShortName, "short name", 60
+);
+text_type!(
+    /// What a convention is for (free text, usually French).
+    Objectives, "objectives", 4000
+);
+text_type!(
+    /// An official reference number of a convention.
+    OfficialRef, "official reference", 120
+);
+text_type!(
+    /// The reference of an amendment (avenant).
+    AmendmentRef, "amendment reference", 120
+);
+text_type!(
+    /// Who recorded an event.
+    Actor, "actor", 120
+);
+text_type!(
+    /// Why an event was recorded.
+    Reason, "reason", 1000
+);
+text_type!(
+    /// The document or publication a fact comes from.
+    Source, "source", 1000
+);
+
+/// An ISO 3166-1 alpha-2 country code, upper case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CountryCode([u8; 2]);
+
+impl CountryCode {
+    /// Checks a code against the ISO 3166-1 list (case-insensitive).
+    pub fn new(code: &str) -> Result<Self, TextError> {
+        let known = isocountry::CountryCode::for_alpha2_caseless(code)
+            .map_err(|_| TextError::Country(code.to_owned()))?;
+        let bytes = known.alpha2().as_bytes();
+        match bytes {
+            [a, b] => Ok(Self([*a, *b])),
+            _ => Err(TextError::Country(code.to_owned())),
+        }
+    }
+
+    /// The two upper-case letters.
+    pub fn as_str(&self) -> &str {
+        // Invariant: built only from the two ASCII letters of a known code.
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+
+    /// The country's English name.
+    pub fn country_name(&self) -> &'static str {
+        isocountry::CountryCode::for_alpha2(self.as_str())
+            .map(|c| c.name())
+            .unwrap_or("")
+    }
+}
+
+impl fmt::Display for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The key names are compared by: accents removed, lower case, and only
+/// letters and digits kept. "Fès-Boulemane", "FES BOULEMANE" and
+/// "fes boulemane" all fold to `fesboulemane`.
+pub fn fold_key(text: &str) -> String {
+    text.nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+/// Splits a text into folded words (for accent- and case-insensitive search).
+pub fn fold_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .map(fold_key)
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_ignores_case_accents_spaces_and_punctuation() {
+        assert_eq!(fold_key("Fès-Boulemane"), "fesboulemane");
+        assert_eq!(fold_key("fes boulemane"), "fesboulemane");
+        assert_eq!(fold_key("Fés- Boulemane"), "fesboulemane");
+        assert_eq!(fold_key("Meknès –Tafilalet."), fold_key("Meknès-Tafilalet"));
+        assert_eq!(fold_key("Laâyoune"), "laayoune");
+        assert_ne!(fold_key("Figuiç"), fold_key("Figuig"));
+    }
+
+    #[test]
+    fn text_is_checked() {
+        assert!(PartnerName::new("Agadir").is_ok());
+        assert_eq!(
+            PartnerName::new("  ").unwrap_err(),
+            TextError::Empty { field: "name" }
+        );
+        assert!(matches!(
+            PartnerName::new(" Agadir"),
+            Err(TextError::Padded { .. })
+        ));
+        assert!(matches!(
+            Objectives::new("a\u{1b}b"),
+            Err(TextError::Control { at: 2, .. })
+        ));
+        assert!(matches!(
+            ShortName::new("x".repeat(61)),
+            Err(TextError::TooLong { len: 61, .. })
+        ));
+        assert!(ShortName::new("é".repeat(60)).is_ok());
+    }
+
+    #[test]
+    fn country_codes_are_iso_3166() {
+        assert_eq!(CountryCode::new("fr").unwrap().as_str(), "FR");
+        assert_eq!(CountryCode::new("MG").unwrap().as_str(), "MG");
+        for bad in ["XX", "FRA", "", "F", "ÉÉ"] {
+            assert!(CountryCode::new(bad).is_err(), "{bad}");
+        }
+    }
+}

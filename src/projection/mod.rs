@@ -1,0 +1,441 @@
+//! Projections: the caches derived from the log, kept in step with it on
+//! every append, rebuilt from it on demand, and checked against it by
+//! `verify`.
+//!
+//! Each entity's [`AnyTimeline`] at the head is cached, with two indexes
+//! computed from it: the names of partners (current and former) and the
+//! partners each convention names. [`Projector`] folds a batch of new
+//! events into the cached timelines and says what to write; [`derive_all`]
+//! recomputes every derived tree from `events` alone, for `rebuild` and
+//! `verify`.
+//!
+//! **Invariant:** everything this module writes can be recomputed from the
+//! `events` tree; nothing here is a source of truth.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::domain::timeline::NeedsReplay;
+use crate::domain::{
+    AnyTimeline, ConventionId, ConventionTimeline, EntityId, EntityKind, EventRecord, Handle,
+    PartnerId, PartnerTimeline, Seq, end_of_time, fold_key,
+};
+use crate::store::codec;
+use crate::store::{DerivedWrite, NameEntry, Sealed, Store, StoreError, keys};
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An empty timeline for the entity.
+pub fn empty_timeline(entity: EntityId) -> AnyTimeline {
+    match entity {
+        EntityId::Partner(id) => AnyTimeline::Partner(PartnerTimeline::empty(id)),
+        EntityId::Convention(id) => AnyTimeline::Convention(ConventionTimeline::empty(id)),
+    }
+}
+
+/// Resolves a whole stream at log position `t`.
+pub fn replay(entity: EntityId, stream: &[EventRecord], t: Seq) -> Option<AnyTimeline> {
+    match entity {
+        EntityId::Partner(id) => PartnerTimeline::replay(id, stream, t).map(AnyTimeline::Partner),
+        EntityId::Convention(id) => {
+            ConventionTimeline::replay(id, stream, t).map(AnyTimeline::Convention)
+        }
+    }
+}
+
+/// The name-index entries of a partner: every name it has had, flagged
+/// current for its latest (every rename applied).
+pub fn name_entries(timeline: &PartnerTimeline) -> BTreeSet<NameEntry> {
+    let Some(base) = &timeline.base else {
+        return BTreeSet::new();
+    };
+    let current = timeline
+        .state_at(end_of_time())
+        .map(|s| fold_key(s.name.as_str()))
+        .unwrap_or_default();
+    let mut keys: Vec<String> = vec![fold_key(base.payload.name.as_str())];
+    keys.extend(
+        timeline
+            .facts
+            .iter()
+            .map(|f| fold_key(f.payload.new_name.as_str())),
+    );
+    keys.into_iter()
+        .filter(|k| !k.is_empty())
+        .map(|key| NameEntry {
+            current: key == current,
+            key,
+            partner: timeline.id,
+        })
+        .collect()
+}
+
+/// The party-index entries of a convention.
+pub fn party_entries(timeline: &ConventionTimeline) -> BTreeSet<(PartnerId, ConventionId)> {
+    timeline
+        .partners_ever()
+        .into_iter()
+        .map(|p| (p, timeline.id))
+        .collect()
+}
+
+/// The index writes that turn `before`'s entries into `after`'s.
+fn index_delta(before: Option<&AnyTimeline>, after: &AnyTimeline, out: &mut Vec<DerivedWrite>) {
+    match after {
+        AnyTimeline::Partner(a) => {
+            let old = match before {
+                Some(AnyTimeline::Partner(b)) => name_entries(b),
+                _ => BTreeSet::new(),
+            };
+            let new = name_entries(a);
+            for gone in old.iter().filter(|e| !new.iter().any(|n| n.key == e.key)) {
+                out.push(DerivedWrite::DeleteName {
+                    key: gone.key.clone(),
+                    partner: gone.partner,
+                });
+            }
+            out.extend(new.difference(&old).cloned().map(DerivedWrite::PutName));
+        }
+        AnyTimeline::Convention(a) => {
+            let old = match before {
+                Some(AnyTimeline::Convention(b)) => party_entries(b),
+                _ => BTreeSet::new(),
+            };
+            let new = party_entries(a);
+            for (p, c) in old.difference(&new) {
+                out.push(DerivedWrite::DeleteParty(*p, *c));
+            }
+            for (p, c) in new.difference(&old) {
+                out.push(DerivedWrite::PutParty(*p, *c));
+            }
+        }
+    }
+}
+
+/// Folds a batch of sealed events into the cached timelines.
+pub struct Projector<'a> {
+    store: &'a Store,
+    order: Vec<EntityId>,
+    touched: HashMap<EntityId, Touched>,
+    batch: Vec<EventRecord>,
+}
+
+struct Touched {
+    handle: Handle,
+    before: Option<AnyTimeline>,
+    now: AnyTimeline,
+}
+
+impl<'a> Projector<'a> {
+    /// A projector over the store's current projections.
+    pub fn new(store: &'a Store) -> Self {
+        Self {
+            store,
+            order: Vec::new(),
+            touched: HashMap::new(),
+            batch: Vec::new(),
+        }
+    }
+
+    /// The timeline an entity will have once the batch is committed, if the
+    /// batch touched it.
+    pub fn pending(&self, entity: EntityId) -> Option<(Handle, &AnyTimeline)> {
+        self.touched.get(&entity).map(|t| (t.handle, &t.now))
+    }
+
+    /// Every entity the batch touched, with its handle and timeline to be.
+    pub fn pending_all(&self) -> impl Iterator<Item = (EntityId, Handle, &AnyTimeline)> {
+        self.order
+            .iter()
+            .filter_map(|e| self.touched.get(e).map(|t| (*e, t.handle, &t.now)))
+    }
+
+    /// Folds every record of a sealed batch.
+    pub fn apply_all(&mut self, sealed: &Sealed) -> Result<()> {
+        for record in &sealed.records {
+            self.apply(record, sealed.handle_of(record.entity))?;
+        }
+        Ok(())
+    }
+
+    /// Folds the next sealed event; `new_handle` is the handle a creating
+    /// event was given.
+    pub fn apply(&mut self, record: &EventRecord, new_handle: Option<Handle>) -> Result<()> {
+        let entity = record.entity;
+        if !self.touched.contains_key(&entity) {
+            let (handle, before) = match self.store.timeline(entity)? {
+                Some((h, t)) => (h, Some(t)),
+                None => {
+                    let handle = new_handle.ok_or_else(|| StoreError::Corrupt {
+                        tree: "proj",
+                        at: entity.to_string(),
+                        detail: "no projection for an existing entity".into(),
+                    })?;
+                    (handle, None)
+                }
+            };
+            let now = before.clone().unwrap_or_else(|| empty_timeline(entity));
+            self.order.push(entity);
+            self.touched.insert(
+                entity,
+                Touched {
+                    handle,
+                    before,
+                    now,
+                },
+            );
+        }
+        self.batch.push(record.clone());
+        let needs_replay = match self.touched.get_mut(&entity) {
+            Some(t) => t.now.record(record) == Err(NeedsReplay),
+            None => false,
+        };
+        if needs_replay {
+            let mut stream = self.store.stream(entity)?;
+            stream.extend(self.batch.iter().filter(|r| r.entity == entity).cloned());
+            let fresh = replay(entity, &stream, Seq::MAX).unwrap_or_else(|| empty_timeline(entity));
+            if let Some(t) = self.touched.get_mut(&entity) {
+                t.now = fresh;
+            }
+        }
+        Ok(())
+    }
+
+    /// The derived writes for everything folded so far.
+    pub fn writes(&self) -> Result<Vec<DerivedWrite>> {
+        let mut out = Vec::new();
+        for entity in &self.order {
+            if let Some(t) = self.touched.get(entity) {
+                let bytes = codec::encode_timeline(t.handle.number, &t.now)
+                    .map_err(|e| StoreError::Encode(e.to_string()))?;
+                out.push(DerivedWrite::Timeline(*entity, bytes));
+                index_delta(t.before.as_ref(), &t.now, &mut out);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Key-value pairs of one derived tree.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A derived tree, as [`derive_all`] names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Derived {
+    /// `streams`
+    Streams,
+    /// `event_ids`
+    EventIds,
+    /// `entities`
+    Entities,
+    /// `handles`
+    Handles,
+    /// `names`
+    Names,
+    /// `parties`
+    Parties,
+    /// `proj_partners`
+    ProjPartners,
+    /// `proj_conventions`
+    ProjConventions,
+}
+
+impl Derived {
+    /// Every derived tree.
+    pub const ALL: [Derived; 8] = [
+        Derived::Streams,
+        Derived::EventIds,
+        Derived::Entities,
+        Derived::Handles,
+        Derived::Names,
+        Derived::Parties,
+        Derived::ProjPartners,
+        Derived::ProjConventions,
+    ];
+
+    /// The sled tree's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Derived::Streams => "streams",
+            Derived::EventIds => "event_ids",
+            Derived::Entities => "entities",
+            Derived::Handles => "handles",
+            Derived::Names => "names",
+            Derived::Parties => "parties",
+            Derived::ProjPartners => "proj_partners",
+            Derived::ProjConventions => "proj_conventions",
+        }
+    }
+
+    /// The sled tree.
+    pub fn tree(self, store: &Store) -> &sled::Tree {
+        let t = store.trees();
+        match self {
+            Derived::Streams => &t.streams,
+            Derived::EventIds => &t.event_ids,
+            Derived::Entities => &t.entities,
+            Derived::Handles => &t.handles,
+            Derived::Names => &t.names,
+            Derived::Parties => &t.parties,
+            Derived::ProjPartners => &t.proj_partners,
+            Derived::ProjConventions => &t.proj_conventions,
+        }
+    }
+}
+
+/// What [`derive_all`] found besides the derived entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Derivation {
+    /// events read
+    pub events: u64,
+    /// partners created (the next `P` handle is this plus one)
+    pub partners: u64,
+    /// conventions created
+    pub conventions: u64,
+    /// the last event's seq and hash
+    pub last: Option<(Seq, crate::domain::Digest, chrono::DateTime<chrono::Utc>)>,
+}
+
+/// Recomputes every derived tree from `events` alone, handing each entry to
+/// `sink` (each tree's entries in no particular order), and calling
+/// `progress` with the seq reached. Fails on the first event that cannot be
+/// decoded.
+pub fn derive_all(
+    store: &Store,
+    sink: &mut dyn FnMut(Derived, Vec<u8>, Vec<u8>) -> Result<()>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Derivation> {
+    let mut derivation = Derivation::default();
+    let mut timelines: HashMap<EntityId, AnyTimeline> = HashMap::new();
+    let mut order: Vec<(EntityId, Handle)> = Vec::new();
+    let mut streams: HashMap<EntityId, Vec<Seq>> = HashMap::new();
+    let mut dirty: BTreeSet<EntityId> = BTreeSet::new();
+    for record in store.events_from(Seq(1)) {
+        let record = record?;
+        derivation.events += 1;
+        let entity = record.entity;
+        let seqs = streams.entry(entity).or_default();
+        seqs.push(record.seq);
+        let version = u64::try_from(seqs.len()).unwrap_or(u64::MAX);
+        sink(
+            Derived::Streams,
+            keys::stream(entity, version).to_vec(),
+            record.seq.0.to_be_bytes().to_vec(),
+        )?;
+        sink(
+            Derived::EventIds,
+            record.id.as_bytes().to_vec(),
+            record.seq.0.to_be_bytes().to_vec(),
+        )?;
+        if version == 1 {
+            let counter = match entity.kind() {
+                EntityKind::Partner => &mut derivation.partners,
+                EntityKind::Convention => &mut derivation.conventions,
+            };
+            *counter += 1;
+            let handle = Handle {
+                kind: entity.kind(),
+                number: *counter,
+            };
+            sink(
+                Derived::Entities,
+                entity.uuid().as_bytes().to_vec(),
+                keys::entity_value(handle).to_vec(),
+            )?;
+            sink(
+                Derived::Handles,
+                keys::handle(handle).to_vec(),
+                entity.uuid().as_bytes().to_vec(),
+            )?;
+            order.push((entity, handle));
+        }
+        if !dirty.contains(&entity) {
+            let timeline = timelines
+                .entry(entity)
+                .or_insert_with(|| empty_timeline(entity));
+            if timeline.record(&record) == Err(NeedsReplay) {
+                dirty.insert(entity);
+            }
+        }
+        derivation.last = Some((record.seq, record.hash, record.recorded_at));
+        if derivation.events % 4096 == 0 {
+            progress(record.seq.0);
+        }
+    }
+    for entity in dirty {
+        let stream: Vec<EventRecord> = streams
+            .get(&entity)
+            .into_iter()
+            .flatten()
+            .map(|seq| {
+                store.event(*seq)?.ok_or_else(|| StoreError::Corrupt {
+                    tree: "events",
+                    at: format!("seq {seq}"),
+                    detail: "vanished during the rebuild".into(),
+                })
+            })
+            .collect::<Result<_>>()?;
+        if let Some(t) = replay(entity, &stream, Seq::MAX) {
+            timelines.insert(entity, t);
+        }
+    }
+    for (entity, handle) in &order {
+        let Some(timeline) = timelines.get(entity) else {
+            continue;
+        };
+        let bytes = codec::encode_timeline(handle.number, timeline)
+            .map_err(|e| StoreError::Encode(e.to_string()))?;
+        let tree = match entity.kind() {
+            EntityKind::Partner => Derived::ProjPartners,
+            EntityKind::Convention => Derived::ProjConventions,
+        };
+        sink(tree, entity.uuid().as_bytes().to_vec(), bytes)?;
+        match timeline {
+            AnyTimeline::Partner(p) => {
+                for e in name_entries(p) {
+                    sink(
+                        Derived::Names,
+                        keys::name(&e.key, e.partner),
+                        vec![u8::from(e.current)],
+                    )?;
+                }
+            }
+            AnyTimeline::Convention(c) => {
+                for (p, c) in party_entries(c) {
+                    sink(Derived::Parties, keys::party(p, c).to_vec(), Vec::new())?;
+                }
+            }
+        }
+    }
+    progress(derivation.last.map_or(0, |l| l.0.0));
+    Ok(derivation)
+}
+
+/// Drops every derived tree and rebuilds it from `events`. A crash midway
+/// leaves the `rebuilding` mark, and the next open rebuilds again.
+pub fn rebuild(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Derivation> {
+    const BATCH: usize = 20_000;
+    store.begin_rebuild()?;
+    let mut pending: HashMap<Derived, Entries> = HashMap::new();
+    let mut sink = |tree: Derived, key: Vec<u8>, value: Vec<u8>| -> Result<()> {
+        let entries = pending.entry(tree).or_default();
+        entries.push((key, value));
+        if entries.len() >= BATCH {
+            let full = std::mem::take(entries);
+            store.rebuild_batch(tree.tree(store), full)?;
+        }
+        Ok(())
+    };
+    let derivation = derive_all(store, &mut sink, progress)?;
+    for (tree, entries) in pending {
+        store.rebuild_batch(tree.tree(store), entries)?;
+    }
+    if let Some((seq, hash, recorded_at)) = derivation.last {
+        store.set_head(&crate::store::Head {
+            seq,
+            hash,
+            recorded_at: Some(recorded_at),
+        })?;
+    }
+    store.finish_rebuild(derivation.partners, derivation.conventions)?;
+    Ok(derivation)
+}

@@ -1,0 +1,865 @@
+//! The stored form of events and projections: the only module that knows
+//! the bytes (design §5, "Encoding").
+//!
+//! A stored event is `[format: u8][prev_hash: 32][hash: 32][body]`, where
+//! `body` is the bincode 2 encoding (standard configuration: varints,
+//! little endian) of the wire structs below, and `hash = BLAKE3(prev_hash ‖
+//! body)`. The body is the event's *canonical bytes*: a future format must
+//! still hash the same bytes for old events, which it can because they are
+//! kept as written.
+//!
+//! **Invariant:** wire enums and struct fields are only ever appended, and
+//! every vocabulary word has a fixed number here; `tests/it/golden.rs` holds
+//! the bytes of every event variant and fails if they move.
+//!
+//! **Invariant:** decoding never panics and never allocates past
+//! [`DECODE_LIMIT`]; trailing bytes, unknown numbers and values the domain
+//! rejects (an impossible date, an empty name) are errors.
+//!
+//! bincode is unmaintained (RUSTSEC-2025-0141): every use of it stays in
+//! this file so the format can move behind the same golden tests.
+
+use bincode::{Decode, Encode};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::timeline::{Entry, Timeline};
+use crate::domain::{
+    Actor, AmendmentRef, AnyTimeline, ConventionAmended, ConventionAmendedPatch, ConventionChange,
+    ConventionId, ConventionSigned, ConventionSignedPatch, ConventionTerminated,
+    ConventionTerminatedPatch, Corrected, CountryCode, Digest, EntityId, Event, EventId,
+    EventRecord, ExpiryChange, Instrument, Objectives, OfficialRef, PartialDate, PartnerId,
+    PartnerKind, PartnerName, PartnerRegistered, PartnerRegisteredPatch, PartnerRenamed,
+    PartnerRenamedPatch, Patch, Reason, Retracted, Seq, ShortName, Source, TerminationKind,
+};
+
+/// The format byte written before every stored event.
+pub const FORMAT_VERSION: u8 = 1;
+/// The format byte written before every stored projection value. A change
+/// of the projection layout bumps it; projections are caches, so a registry
+/// with another number is simply rebuilt.
+pub const PROJECTION_VERSION: u8 = 1;
+/// The most bytes one decoded value may claim.
+pub const DECODE_LIMIT: usize = 1 << 20;
+/// Bytes before the body of a stored event.
+pub const HEADER_LEN: usize = 1 + 32 + 32;
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<DECODE_LIMIT>()
+}
+
+/// Why stored bytes could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    /// Shorter than the fixed header.
+    #[error("truncated: {0} bytes")]
+    Truncated(usize),
+    /// An unknown format byte.
+    #[error("unknown format version {0}")]
+    Format(u8),
+    /// bincode could not decode the body.
+    #[error("undecodable: {0}")]
+    Decode(String),
+    /// Bytes left after the value.
+    #[error("{0} trailing bytes")]
+    Trailing(usize),
+    /// A value the domain does not accept.
+    #[error("invalid value: {0}")]
+    Invalid(String),
+    /// bincode could not encode (a value over the limit).
+    #[error("unencodable: {0}")]
+    Encode(String),
+}
+
+fn invalid(e: impl ToString) -> CodecError {
+    CodecError::Invalid(e.to_string())
+}
+
+// ---------------------------------------------------------------- wire types
+
+#[derive(Encode, Decode, Clone, Copy)]
+struct WDate {
+    year: u16,
+    month: u8,
+    day: u8,
+}
+
+#[derive(Encode, Decode)]
+enum WEntity {
+    Partner([u8; 16]),
+    Convention([u8; 16]),
+}
+
+#[derive(Encode, Decode)]
+struct WBody {
+    seq: u64,
+    id: [u8; 16],
+    entity: WEntity,
+    version: u64,
+    recorded_at_micros: i64,
+    actor: String,
+    reason: Option<String>,
+    source: Option<String>,
+    event: WEvent,
+}
+
+#[derive(Encode, Decode)]
+struct WPartnerRegistered {
+    name: String,
+    kind: u8,
+    short_name: Option<String>,
+    country: Option<String>,
+}
+
+#[derive(Encode, Decode)]
+struct WPartnerRenamed {
+    new_name: String,
+    short_name: Option<String>,
+    effective_on: WDate,
+}
+
+#[derive(Encode, Decode)]
+struct WConventionSigned {
+    instrument: u8,
+    parties: Vec<[u8; 16]>,
+    signed_on: WDate,
+    objectives: String,
+    expires_on: Option<WDate>,
+    official_ref: Option<String>,
+}
+
+#[derive(Encode, Decode)]
+enum WExpiry {
+    Set(WDate),
+    Cleared,
+}
+
+#[derive(Encode, Decode)]
+struct WConventionAmended {
+    effective_on: WDate,
+    amendment_ref: Option<String>,
+    objectives: Option<String>,
+    parties_added: Vec<[u8; 16]>,
+    parties_removed: Vec<[u8; 16]>,
+    expiry: Option<WExpiry>,
+    instrument: Option<u8>,
+}
+
+#[derive(Encode, Decode)]
+struct WConventionTerminated {
+    effective_on: WDate,
+    kind: u8,
+}
+
+#[derive(Encode, Decode)]
+struct WPartnerRegisteredPatch {
+    name: Option<String>,
+    kind: Option<u8>,
+    short_name: Option<Option<String>>,
+    country: Option<Option<String>>,
+}
+
+#[derive(Encode, Decode)]
+struct WPartnerRenamedPatch {
+    new_name: Option<String>,
+    short_name: Option<Option<String>>,
+    effective_on: Option<WDate>,
+}
+
+#[derive(Encode, Decode)]
+struct WConventionSignedPatch {
+    instrument: Option<u8>,
+    parties: Option<Vec<[u8; 16]>>,
+    signed_on: Option<WDate>,
+    objectives: Option<String>,
+    expires_on: Option<Option<WDate>>,
+    official_ref: Option<Option<String>>,
+}
+
+#[derive(Encode, Decode)]
+struct WConventionAmendedPatch {
+    effective_on: Option<WDate>,
+    amendment_ref: Option<Option<String>>,
+    objectives: Option<Option<String>>,
+    parties_added: Option<Vec<[u8; 16]>>,
+    parties_removed: Option<Vec<[u8; 16]>>,
+    expiry: Option<Option<WExpiry>>,
+    instrument: Option<Option<u8>>,
+}
+
+#[derive(Encode, Decode)]
+struct WConventionTerminatedPatch {
+    effective_on: Option<WDate>,
+    kind: Option<u8>,
+}
+
+#[derive(Encode, Decode)]
+enum WPatch {
+    PartnerRegistered(WPartnerRegisteredPatch),
+    PartnerRenamed(WPartnerRenamedPatch),
+    ConventionSigned(WConventionSignedPatch),
+    ConventionAmended(WConventionAmendedPatch),
+    ConventionTerminated(WConventionTerminatedPatch),
+}
+
+#[derive(Encode, Decode)]
+enum WEvent {
+    PartnerRegistered(WPartnerRegistered),
+    PartnerRenamed(WPartnerRenamed),
+    ConventionSigned(WConventionSigned),
+    ConventionAmended(WConventionAmended),
+    ConventionTerminated(WConventionTerminated),
+    Corrected { target: [u8; 16], patch: WPatch },
+    Retracted { target: [u8; 16] },
+}
+
+// ------------------------------------------------------------ vocabularies
+
+/// Fixed numbers of the vocabulary words. Append only.
+const PARTNER_KINDS: &[PartnerKind] = &[
+    PartnerKind::Ministry,
+    PartnerKind::HighCommission,
+    PartnerKind::Agency,
+    PartnerKind::Academic,
+    PartnerKind::Region,
+    PartnerKind::Commune,
+    PartnerKind::Ngo,
+    PartnerKind::ForeignState,
+    PartnerKind::InternationalOrganisation,
+];
+const INSTRUMENTS: &[Instrument] = &[
+    Instrument::Convention,
+    Instrument::Memorandum,
+    Instrument::Agreement,
+    Instrument::Charter,
+];
+const TERMINATION_KINDS: &[TerminationKind] =
+    &[TerminationKind::Terminated, TerminationKind::Expired];
+
+fn word_to_u8<T: PartialEq>(table: &[T], value: &T) -> u8 {
+    // Invariant: every variant is in its table, and tables are short.
+    table
+        .iter()
+        .position(|v| v == value)
+        .and_then(|i| u8::try_from(i).ok())
+        .unwrap_or(u8::MAX)
+}
+
+fn u8_to_word<T: Copy>(table: &[T], n: u8, what: &str) -> Result<T, CodecError> {
+    table
+        .get(usize::from(n))
+        .copied()
+        .ok_or_else(|| invalid(format!("unknown {what} number {n}")))
+}
+
+// --------------------------------------------------------- domain → wire
+
+fn wdate(d: PartialDate) -> WDate {
+    let (year, month, day) = d.parts();
+    WDate { year, month, day }
+}
+
+fn wids(ids: &[PartnerId]) -> Vec<[u8; 16]> {
+    ids.iter().map(|p| *p.as_bytes()).collect()
+}
+
+fn wstr(s: &Option<impl AsRef<str>>) -> Option<String> {
+    s.as_ref().map(|s| s.as_ref().to_owned())
+}
+
+fn wexpiry(e: ExpiryChange) -> WExpiry {
+    match e {
+        ExpiryChange::Set(d) => WExpiry::Set(wdate(d)),
+        ExpiryChange::Cleared => WExpiry::Cleared,
+    }
+}
+
+fn w_registered(e: &PartnerRegistered) -> WPartnerRegistered {
+    WPartnerRegistered {
+        name: e.name.to_string(),
+        kind: word_to_u8(PARTNER_KINDS, &e.kind),
+        short_name: wstr(&e.short_name),
+        country: e.country.map(|c| c.as_str().to_owned()),
+    }
+}
+
+fn w_renamed(e: &PartnerRenamed) -> WPartnerRenamed {
+    WPartnerRenamed {
+        new_name: e.new_name.to_string(),
+        short_name: wstr(&e.short_name),
+        effective_on: wdate(e.effective_on),
+    }
+}
+
+fn w_signed(e: &ConventionSigned) -> WConventionSigned {
+    WConventionSigned {
+        instrument: word_to_u8(INSTRUMENTS, &e.instrument),
+        parties: wids(&e.parties),
+        signed_on: wdate(e.signed_on),
+        objectives: e.objectives.to_string(),
+        expires_on: e.expires_on.map(wdate),
+        official_ref: wstr(&e.official_ref),
+    }
+}
+
+fn w_amended(e: &ConventionAmended) -> WConventionAmended {
+    WConventionAmended {
+        effective_on: wdate(e.effective_on),
+        amendment_ref: wstr(&e.amendment_ref),
+        objectives: wstr(&e.objectives),
+        parties_added: wids(&e.parties_added),
+        parties_removed: wids(&e.parties_removed),
+        expiry: e.expiry.map(wexpiry),
+        instrument: e.instrument.map(|i| word_to_u8(INSTRUMENTS, &i)),
+    }
+}
+
+fn w_terminated(e: &ConventionTerminated) -> WConventionTerminated {
+    WConventionTerminated {
+        effective_on: wdate(e.effective_on),
+        kind: word_to_u8(TERMINATION_KINDS, &e.kind),
+    }
+}
+
+fn w_patch(p: &Patch) -> WPatch {
+    match p {
+        Patch::PartnerRegistered(p) => WPatch::PartnerRegistered(WPartnerRegisteredPatch {
+            name: p.name.as_ref().map(ToString::to_string),
+            kind: p.kind.map(|k| word_to_u8(PARTNER_KINDS, &k)),
+            short_name: p.short_name.as_ref().map(wstr),
+            country: p.country.map(|c| c.map(|c| c.as_str().to_owned())),
+        }),
+        Patch::PartnerRenamed(p) => WPatch::PartnerRenamed(WPartnerRenamedPatch {
+            new_name: p.new_name.as_ref().map(ToString::to_string),
+            short_name: p.short_name.as_ref().map(wstr),
+            effective_on: p.effective_on.map(wdate),
+        }),
+        Patch::ConventionSigned(p) => WPatch::ConventionSigned(WConventionSignedPatch {
+            instrument: p.instrument.map(|i| word_to_u8(INSTRUMENTS, &i)),
+            parties: p.parties.as_deref().map(wids),
+            signed_on: p.signed_on.map(wdate),
+            objectives: p.objectives.as_ref().map(ToString::to_string),
+            expires_on: p.expires_on.map(|e| e.map(wdate)),
+            official_ref: p.official_ref.as_ref().map(wstr),
+        }),
+        Patch::ConventionAmended(p) => WPatch::ConventionAmended(WConventionAmendedPatch {
+            effective_on: p.effective_on.map(wdate),
+            amendment_ref: p.amendment_ref.as_ref().map(wstr),
+            objectives: p.objectives.as_ref().map(wstr),
+            parties_added: p.parties_added.as_deref().map(wids),
+            parties_removed: p.parties_removed.as_deref().map(wids),
+            expiry: p.expiry.map(|e| e.map(wexpiry)),
+            instrument: p.instrument.map(|i| i.map(|i| word_to_u8(INSTRUMENTS, &i))),
+        }),
+        Patch::ConventionTerminated(p) => {
+            WPatch::ConventionTerminated(WConventionTerminatedPatch {
+                effective_on: p.effective_on.map(wdate),
+                kind: p.kind.map(|k| word_to_u8(TERMINATION_KINDS, &k)),
+            })
+        }
+    }
+}
+
+fn w_event(e: &Event) -> WEvent {
+    match e {
+        Event::PartnerRegistered(e) => WEvent::PartnerRegistered(w_registered(e)),
+        Event::PartnerRenamed(e) => WEvent::PartnerRenamed(w_renamed(e)),
+        Event::ConventionSigned(e) => WEvent::ConventionSigned(w_signed(e)),
+        Event::ConventionAmended(e) => WEvent::ConventionAmended(w_amended(e)),
+        Event::ConventionTerminated(e) => WEvent::ConventionTerminated(w_terminated(e)),
+        Event::Corrected(c) => WEvent::Corrected {
+            target: *c.target.as_bytes(),
+            patch: w_patch(&c.patch),
+        },
+        Event::Retracted(r) => WEvent::Retracted {
+            target: *r.target.as_bytes(),
+        },
+    }
+}
+
+fn w_entity(e: EntityId) -> WEntity {
+    match e {
+        EntityId::Partner(p) => WEntity::Partner(*p.as_bytes()),
+        EntityId::Convention(c) => WEntity::Convention(*c.as_bytes()),
+    }
+}
+
+// --------------------------------------------------------- wire → domain
+
+fn ddate(d: WDate) -> Result<PartialDate, CodecError> {
+    PartialDate::from_parts(d.year.into(), d.month.into(), d.day.into()).map_err(invalid)
+}
+
+fn dids(ids: Vec<[u8; 16]>) -> Vec<PartnerId> {
+    ids.into_iter()
+        .map(|b| PartnerId(Uuid::from_bytes(b)))
+        .collect()
+}
+
+fn dtext<T>(
+    s: Option<String>,
+    make: impl Fn(String) -> Result<T, crate::domain::TextError>,
+) -> Result<Option<T>, CodecError> {
+    s.map(make).transpose().map_err(invalid)
+}
+
+fn dcountry(s: Option<String>) -> Result<Option<CountryCode>, CodecError> {
+    s.map(|c| CountryCode::new(&c)).transpose().map_err(invalid)
+}
+
+fn dexpiry(e: WExpiry) -> Result<ExpiryChange, CodecError> {
+    Ok(match e {
+        WExpiry::Set(d) => ExpiryChange::Set(ddate(d)?),
+        WExpiry::Cleared => ExpiryChange::Cleared,
+    })
+}
+
+fn d_registered(w: WPartnerRegistered) -> Result<PartnerRegistered, CodecError> {
+    Ok(PartnerRegistered {
+        name: PartnerName::new(w.name).map_err(invalid)?,
+        kind: u8_to_word(PARTNER_KINDS, w.kind, "partner kind")?,
+        short_name: dtext(w.short_name, ShortName::new)?,
+        country: dcountry(w.country)?,
+    })
+}
+
+fn d_renamed(w: WPartnerRenamed) -> Result<PartnerRenamed, CodecError> {
+    Ok(PartnerRenamed {
+        new_name: PartnerName::new(w.new_name).map_err(invalid)?,
+        short_name: dtext(w.short_name, ShortName::new)?,
+        effective_on: ddate(w.effective_on)?,
+    })
+}
+
+fn d_signed(w: WConventionSigned) -> Result<ConventionSigned, CodecError> {
+    Ok(ConventionSigned {
+        instrument: u8_to_word(INSTRUMENTS, w.instrument, "instrument")?,
+        parties: dids(w.parties),
+        signed_on: ddate(w.signed_on)?,
+        objectives: Objectives::new(w.objectives).map_err(invalid)?,
+        expires_on: w.expires_on.map(ddate).transpose()?,
+        official_ref: dtext(w.official_ref, OfficialRef::new)?,
+    })
+}
+
+fn d_amended(w: WConventionAmended) -> Result<ConventionAmended, CodecError> {
+    Ok(ConventionAmended {
+        effective_on: ddate(w.effective_on)?,
+        amendment_ref: dtext(w.amendment_ref, AmendmentRef::new)?,
+        objectives: dtext(w.objectives, Objectives::new)?,
+        parties_added: dids(w.parties_added),
+        parties_removed: dids(w.parties_removed),
+        expiry: w.expiry.map(dexpiry).transpose()?,
+        instrument: w
+            .instrument
+            .map(|i| u8_to_word(INSTRUMENTS, i, "instrument"))
+            .transpose()?,
+    })
+}
+
+fn d_terminated(w: WConventionTerminated) -> Result<ConventionTerminated, CodecError> {
+    Ok(ConventionTerminated {
+        effective_on: ddate(w.effective_on)?,
+        kind: u8_to_word(TERMINATION_KINDS, w.kind, "termination kind")?,
+    })
+}
+
+fn d_patch(w: WPatch) -> Result<Patch, CodecError> {
+    Ok(match w {
+        WPatch::PartnerRegistered(p) => Patch::PartnerRegistered(PartnerRegisteredPatch {
+            name: p.name.map(PartnerName::new).transpose().map_err(invalid)?,
+            kind: p
+                .kind
+                .map(|k| u8_to_word(PARTNER_KINDS, k, "partner kind"))
+                .transpose()?,
+            short_name: p.short_name.map(|s| dtext(s, ShortName::new)).transpose()?,
+            country: p.country.map(dcountry).transpose()?,
+        }),
+        WPatch::PartnerRenamed(p) => Patch::PartnerRenamed(PartnerRenamedPatch {
+            new_name: p
+                .new_name
+                .map(PartnerName::new)
+                .transpose()
+                .map_err(invalid)?,
+            short_name: p.short_name.map(|s| dtext(s, ShortName::new)).transpose()?,
+            effective_on: p.effective_on.map(ddate).transpose()?,
+        }),
+        WPatch::ConventionSigned(p) => Patch::ConventionSigned(ConventionSignedPatch {
+            instrument: p
+                .instrument
+                .map(|i| u8_to_word(INSTRUMENTS, i, "instrument"))
+                .transpose()?,
+            parties: p.parties.map(dids),
+            signed_on: p.signed_on.map(ddate).transpose()?,
+            objectives: p
+                .objectives
+                .map(Objectives::new)
+                .transpose()
+                .map_err(invalid)?,
+            expires_on: p.expires_on.map(|e| e.map(ddate).transpose()).transpose()?,
+            official_ref: p
+                .official_ref
+                .map(|s| dtext(s, OfficialRef::new))
+                .transpose()?,
+        }),
+        WPatch::ConventionAmended(p) => Patch::ConventionAmended(ConventionAmendedPatch {
+            effective_on: p.effective_on.map(ddate).transpose()?,
+            amendment_ref: p
+                .amendment_ref
+                .map(|s| dtext(s, AmendmentRef::new))
+                .transpose()?,
+            objectives: p
+                .objectives
+                .map(|s| dtext(s, Objectives::new))
+                .transpose()?,
+            parties_added: p.parties_added.map(dids),
+            parties_removed: p.parties_removed.map(dids),
+            expiry: p.expiry.map(|e| e.map(dexpiry).transpose()).transpose()?,
+            instrument: p
+                .instrument
+                .map(|i| {
+                    i.map(|i| u8_to_word(INSTRUMENTS, i, "instrument"))
+                        .transpose()
+                })
+                .transpose()?,
+        }),
+        WPatch::ConventionTerminated(p) => Patch::ConventionTerminated(ConventionTerminatedPatch {
+            effective_on: p.effective_on.map(ddate).transpose()?,
+            kind: p
+                .kind
+                .map(|k| u8_to_word(TERMINATION_KINDS, k, "termination kind"))
+                .transpose()?,
+        }),
+    })
+}
+
+fn d_event(w: WEvent) -> Result<Event, CodecError> {
+    Ok(match w {
+        WEvent::PartnerRegistered(e) => Event::PartnerRegistered(d_registered(e)?),
+        WEvent::PartnerRenamed(e) => Event::PartnerRenamed(d_renamed(e)?),
+        WEvent::ConventionSigned(e) => Event::ConventionSigned(d_signed(e)?),
+        WEvent::ConventionAmended(e) => Event::ConventionAmended(d_amended(e)?),
+        WEvent::ConventionTerminated(e) => Event::ConventionTerminated(d_terminated(e)?),
+        WEvent::Corrected { target, patch } => Event::Corrected(Corrected {
+            target: EventId(Uuid::from_bytes(target)),
+            patch: d_patch(patch)?,
+        }),
+        WEvent::Retracted { target } => Event::Retracted(Retracted {
+            target: EventId(Uuid::from_bytes(target)),
+        }),
+    })
+}
+
+fn d_entity(w: WEntity) -> EntityId {
+    match w {
+        WEntity::Partner(b) => EntityId::Partner(PartnerId(Uuid::from_bytes(b))),
+        WEntity::Convention(b) => EntityId::Convention(ConventionId(Uuid::from_bytes(b))),
+    }
+}
+
+// ------------------------------------------------------------------ events
+
+fn encode<T: Encode>(value: &T) -> Result<Vec<u8>, CodecError> {
+    bincode::encode_to_vec(value, config()).map_err(|e| CodecError::Encode(e.to_string()))
+}
+
+fn decode<T: Decode<()>>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (value, used): (T, usize) = bincode::decode_from_slice(bytes, config())
+        .map_err(|e| CodecError::Decode(e.to_string()))?;
+    match bytes.len().checked_sub(used) {
+        Some(0) => Ok(value),
+        Some(extra) => Err(CodecError::Trailing(extra)),
+        None => Err(CodecError::Decode("read past the end".into())),
+    }
+}
+
+/// The fields of an event that the store has not hashed yet.
+pub struct Unsealed<'a> {
+    /// log position
+    pub seq: Seq,
+    /// event id
+    pub id: EventId,
+    /// stream
+    pub entity: EntityId,
+    /// stream position
+    pub version: u64,
+    /// append time
+    pub recorded_at: DateTime<Utc>,
+    /// who
+    pub actor: &'a Actor,
+    /// why
+    pub reason: Option<&'a Reason>,
+    /// from where
+    pub source: Option<&'a Source>,
+    /// the fact
+    pub event: &'a Event,
+}
+
+/// The canonical bytes of an event: everything but the two hashes.
+pub fn canonical_body(e: &Unsealed<'_>) -> Result<Vec<u8>, CodecError> {
+    let body = WBody {
+        seq: e.seq.0,
+        id: *e.id.as_bytes(),
+        entity: w_entity(e.entity),
+        version: e.version,
+        recorded_at_micros: e.recorded_at.timestamp_micros(),
+        actor: e.actor.to_string(),
+        reason: e.reason.map(ToString::to_string),
+        source: e.source.map(ToString::to_string),
+        event: w_event(e.event),
+    };
+    encode(&body)
+}
+
+/// `BLAKE3(prev_hash ‖ body)`.
+pub fn chain_hash(prev: &Digest, body: &[u8]) -> Digest {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&prev.0);
+    hasher.update(body);
+    Digest(*hasher.finalize().as_bytes())
+}
+
+/// The canonical bytes of a whole record (to recompute its hash).
+pub fn record_body(r: &EventRecord) -> Result<Vec<u8>, CodecError> {
+    canonical_body(&Unsealed {
+        seq: r.seq,
+        id: r.id,
+        entity: r.entity,
+        version: r.version,
+        recorded_at: r.recorded_at,
+        actor: &r.actor,
+        reason: r.reason.as_ref(),
+        source: r.source.as_ref(),
+        event: &r.event,
+    })
+}
+
+/// The stored bytes of an event whose body and hashes are known.
+pub fn frame(prev: &Digest, hash: &Digest, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+    out.push(FORMAT_VERSION);
+    out.extend_from_slice(&prev.0);
+    out.extend_from_slice(&hash.0);
+    out.extend_from_slice(body);
+    out
+}
+
+/// The stored bytes of a record.
+pub fn encode_record(r: &EventRecord) -> Result<Vec<u8>, CodecError> {
+    Ok(frame(&r.prev_hash, &r.hash, &record_body(r)?))
+}
+
+/// The parts of stored event bytes, unchecked.
+pub struct Framed<'a> {
+    /// previous hash, as stored
+    pub prev_hash: Digest,
+    /// hash, as stored
+    pub hash: Digest,
+    /// the canonical bytes
+    pub body: &'a [u8],
+}
+
+/// Splits stored event bytes into header and body.
+pub fn unframe(bytes: &[u8]) -> Result<Framed<'_>, CodecError> {
+    let (header, body) = bytes
+        .split_at_checked(HEADER_LEN)
+        .ok_or(CodecError::Truncated(bytes.len()))?;
+    let (format, rest) = header.split_at(1);
+    if format != [FORMAT_VERSION] {
+        return Err(CodecError::Format(format.first().copied().unwrap_or(0)));
+    }
+    let (prev, hash) = rest.split_at(32);
+    let digest = |b: &[u8]| -> Result<Digest, CodecError> {
+        Ok(Digest(
+            b.try_into()
+                .map_err(|_| CodecError::Truncated(bytes.len()))?,
+        ))
+    };
+    Ok(Framed {
+        prev_hash: digest(prev)?,
+        hash: digest(hash)?,
+        body,
+    })
+}
+
+/// Decodes stored event bytes. The hash is not checked here (`verify` does).
+pub fn decode_record(bytes: &[u8]) -> Result<EventRecord, CodecError> {
+    let framed = unframe(bytes)?;
+    let body: WBody = decode(framed.body)?;
+    let recorded_at = DateTime::<Utc>::from_timestamp_micros(body.recorded_at_micros)
+        .ok_or_else(|| invalid("timestamp out of range"))?;
+    Ok(EventRecord {
+        seq: Seq(body.seq),
+        id: EventId(Uuid::from_bytes(body.id)),
+        entity: d_entity(body.entity),
+        version: body.version,
+        recorded_at,
+        actor: Actor::new(body.actor).map_err(invalid)?,
+        reason: dtext(body.reason, Reason::new)?,
+        source: dtext(body.source, Source::new)?,
+        prev_hash: framed.prev_hash,
+        hash: framed.hash,
+        event: d_event(body.event)?,
+    })
+}
+
+// ------------------------------------------------------------- projections
+
+#[derive(Encode, Decode)]
+struct WEntry<P> {
+    seq: u64,
+    id: [u8; 16],
+    payload: P,
+}
+
+#[derive(Encode, Decode)]
+enum WChange {
+    Amended(WConventionAmended),
+    Terminated(WConventionTerminated),
+}
+
+#[derive(Encode, Decode)]
+struct WTimeline<B, F> {
+    id: [u8; 16],
+    version: u64,
+    last_seq: u64,
+    base: Option<WEntry<B>>,
+    facts: Vec<WEntry<F>>,
+    corrections: Vec<[u8; 16]>,
+}
+
+#[derive(Encode, Decode)]
+enum WAnyTimeline {
+    Partner(WTimeline<WPartnerRegistered, WPartnerRenamed>),
+    Convention(WTimeline<WConventionSigned, WChange>),
+}
+
+fn w_timeline<I, B, F, WB, WF>(
+    t: &Timeline<I, B, F>,
+    id: [u8; 16],
+    base: impl Fn(&B) -> WB,
+    fact: impl Fn(&F) -> WF,
+) -> WTimeline<WB, WF> {
+    fn entry<P>(seq: Seq, eid: EventId, payload: P) -> WEntry<P> {
+        WEntry {
+            seq: seq.0,
+            id: *eid.as_bytes(),
+            payload,
+        }
+    }
+    WTimeline {
+        id,
+        version: t.version,
+        last_seq: t.last_seq.0,
+        base: t
+            .base
+            .as_ref()
+            .map(|b| entry(b.seq, b.id, base(&b.payload))),
+        facts: t
+            .facts
+            .iter()
+            .map(|f| entry(f.seq, f.id, fact(&f.payload)))
+            .collect(),
+        corrections: t.corrections.iter().map(|c| *c.as_bytes()).collect(),
+    }
+}
+
+fn d_timeline<I, B, F, WB, WF>(
+    w: WTimeline<WB, WF>,
+    id: I,
+    base: impl Fn(WB) -> Result<B, CodecError>,
+    fact: impl Fn(WF) -> Result<F, CodecError>,
+) -> Result<Timeline<I, B, F>, CodecError> {
+    Ok(Timeline {
+        id,
+        version: w.version,
+        last_seq: Seq(w.last_seq),
+        base: w
+            .base
+            .map(|b| {
+                Ok::<_, CodecError>(Entry {
+                    seq: Seq(b.seq),
+                    id: EventId(Uuid::from_bytes(b.id)),
+                    payload: base(b.payload)?,
+                })
+            })
+            .transpose()?,
+        facts: w
+            .facts
+            .into_iter()
+            .map(|f| {
+                Ok(Entry {
+                    seq: Seq(f.seq),
+                    id: EventId(Uuid::from_bytes(f.id)),
+                    payload: fact(f.payload)?,
+                })
+            })
+            .collect::<Result<_, CodecError>>()?,
+        corrections: w
+            .corrections
+            .into_iter()
+            .map(|c| EventId(Uuid::from_bytes(c)))
+            .collect(),
+    })
+}
+
+/// The stored bytes of a timeline projection: the projection format byte,
+/// the entity's handle number (8 bytes, big-endian), then the timeline.
+pub fn encode_timeline(handle: u64, t: &AnyTimeline) -> Result<Vec<u8>, CodecError> {
+    let wire = match t {
+        AnyTimeline::Partner(t) => {
+            WAnyTimeline::Partner(w_timeline(t, *t.id.as_bytes(), w_registered, w_renamed))
+        }
+        AnyTimeline::Convention(t) => WAnyTimeline::Convention(w_timeline(
+            t,
+            *t.id.as_bytes(),
+            w_signed,
+            |c: &ConventionChange| match c {
+                ConventionChange::Amended(a) => WChange::Amended(w_amended(a)),
+                ConventionChange::Terminated(x) => WChange::Terminated(w_terminated(x)),
+            },
+        )),
+    };
+    let mut out = vec![PROJECTION_VERSION];
+    out.extend_from_slice(&handle.to_be_bytes());
+    out.extend(encode(&wire)?);
+    Ok(out)
+}
+
+/// Decodes a stored timeline projection: `(handle number, timeline)`.
+pub fn decode_timeline(bytes: &[u8]) -> Result<(u64, AnyTimeline), CodecError> {
+    let (version, rest) = bytes.split_first().ok_or(CodecError::Truncated(0))?;
+    if *version != PROJECTION_VERSION {
+        return Err(CodecError::Format(*version));
+    }
+    let (handle, body) = rest
+        .split_first_chunk::<8>()
+        .ok_or(CodecError::Truncated(bytes.len()))?;
+    let handle = u64::from_be_bytes(*handle);
+    let timeline = match decode::<WAnyTimeline>(body)? {
+        WAnyTimeline::Partner(w) => {
+            let id = PartnerId(Uuid::from_bytes(w.id));
+            AnyTimeline::Partner(d_timeline(w, id, d_registered, d_renamed)?)
+        }
+        WAnyTimeline::Convention(w) => {
+            let id = ConventionId(Uuid::from_bytes(w.id));
+            AnyTimeline::Convention(d_timeline(w, id, d_signed, |c| match c {
+                WChange::Amended(a) => Ok(ConventionChange::Amended(d_amended(a)?)),
+                WChange::Terminated(x) => Ok(ConventionChange::Terminated(d_terminated(x)?)),
+            })?)
+        }
+    };
+    Ok((handle, timeline))
+}
+
+/// Checks that a decoded timeline type matches its kind (used by readers
+/// that expect one kind).
+pub fn timeline_kind_matches(t: &AnyTimeline, entity: EntityId) -> bool {
+    matches!(
+        (t, entity),
+        (AnyTimeline::Partner(p), EntityId::Partner(id)) if p.id == id
+    ) || matches!(
+        (t, entity),
+        (AnyTimeline::Convention(c), EntityId::Convention(id)) if c.id == id
+    )
+}

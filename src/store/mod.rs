@@ -1,0 +1,1255 @@
+//! The event store on sled (design §5).
+//!
+//! Trees and their keys (all integers big-endian, so keys sort numerically):
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | `events` | seq | the stored event (`codec`) |
+//! | `streams` | entity uuid ‖ version | seq |
+//! | `event_ids` | event uuid | seq |
+//! | `entities` | entity uuid | kind letter ‖ handle number |
+//! | `handles` | kind letter ‖ handle number | entity uuid |
+//! | `names` | folded name ‖ 0 ‖ partner uuid | 1 current name, 0 former |
+//! | `parties` | partner uuid ‖ convention uuid | (empty) |
+//! | `proj_partners`, `proj_conventions` | entity uuid | timeline (`codec`) |
+//! | `meta` | text | head, counters, format versions |
+//!
+//! Only `events` is the truth; every other tree but `meta` is derived and
+//! rebuilt by `projection::rebuild`.
+//!
+//! **Invariant:** one append is one sled transaction over every tree it
+//! touches, followed by `flush()` and an `fsync` of the data file before
+//! [`Writer::commit`] returns. sled 0.34's `flush` only calls
+//! `sync_file_range` on Linux (sled issue #1452), which does not survive a
+//! power loss by itself.
+//!
+//! **Invariant:** writes in one process are serialised by [`Store::writer`];
+//! sled's exclusive file lock keeps every other process out.
+
+pub mod codec;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::{IVec, Transactional, Tree};
+use uuid::Uuid;
+
+use crate::domain::{
+    AnyTimeline, ConventionId, Digest, EntityId, EntityKind, EventId, EventRecord, Handle,
+    PartnerId, PendingEvent, Seq,
+};
+use codec::Unsealed;
+
+/// The sled cache a command-line process uses by default (sled's own
+/// default is 1 GiB).
+pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The file that names the process holding the registry, for the "in use"
+/// hint.
+const OWNER_FILE: &str = "pactum.owner";
+
+/// Errors of the store. Each maps to one exit code in the binary.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the registry.
+    #[error("registry in use: {path}")]
+    InUse {
+        /// the registry
+        path: PathBuf,
+        /// who holds it, when known
+        holder: Option<String>,
+    },
+    /// No registry at the path (read commands do not create one).
+    #[error("no registry at {0}")]
+    Missing(PathBuf),
+    /// A stream moved since the command read it.
+    #[error("{entity} is at version {actual}, not {expected}")]
+    Conflict {
+        /// the stream
+        entity: EntityId,
+        /// the version the command was decided on
+        expected: u64,
+        /// the stream's version now
+        actual: u64,
+    },
+    /// Stored bytes that cannot be what pactum wrote.
+    #[error("integrity failure in {tree} at {at}: {detail}")]
+    Corrupt {
+        /// the tree
+        tree: &'static str,
+        /// the key (a seq, an id)
+        at: String,
+        /// what is wrong
+        detail: String,
+    },
+    /// A registry written by a newer or unknown format.
+    #[error(
+        "unsupported registry format {found} (this pactum reads format {})",
+        codec::FORMAT_VERSION
+    )]
+    Format {
+        /// the format byte found
+        found: u8,
+    },
+    /// A value pactum refuses to store (too large).
+    #[error("cannot encode event: {0}")]
+    Encode(String),
+    /// sled failed.
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    /// The file system failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// what was being done
+        context: String,
+        /// the failure
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    fn corrupt(tree: &'static str, at: impl ToString, detail: impl ToString) -> Self {
+        StoreError::Corrupt {
+            tree,
+            at: at.to_string(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How to open a registry.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    /// create the registry if it does not exist
+    pub create: bool,
+    /// how long to wait for another process to release it
+    pub wait: Duration,
+    /// sled's cache size in bytes
+    pub cache_bytes: u64,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            create: true,
+            wait: Duration::ZERO,
+            cache_bytes: DEFAULT_CACHE_BYTES,
+        }
+    }
+}
+
+/// The head of the log: its last event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// the last seq (0 for an empty log)
+    pub seq: Seq,
+    /// the last hash ([`Digest::GENESIS`] for an empty log)
+    pub hash: Digest,
+    /// the last `recorded_at` (`None` for an empty log)
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+impl Head {
+    const EMPTY: Head = Head {
+        seq: Seq::ZERO,
+        hash: Digest::GENESIS,
+        recorded_at: None,
+    };
+}
+
+/// A partner's name in the name index.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NameEntry {
+    /// the folded name
+    pub key: String,
+    /// the partner
+    pub partner: PartnerId,
+    /// true for the current name, false for a former one
+    pub current: bool,
+}
+
+/// A change to a derived tree, computed outside the transaction by the
+/// projection layer.
+#[derive(Clone, Debug)]
+pub enum DerivedWrite {
+    /// store an entity's timeline
+    Timeline(EntityId, Vec<u8>),
+    /// add or update a name
+    PutName(NameEntry),
+    /// remove a name
+    DeleteName {
+        /// folded name
+        key: String,
+        /// partner
+        partner: PartnerId,
+    },
+    /// record that a convention names a partner
+    PutParty(PartnerId, ConventionId),
+    /// forget that a convention names a partner
+    DeleteParty(PartnerId, ConventionId),
+}
+
+/// The sled trees (see the module table).
+#[derive(Clone)]
+pub struct Trees {
+    /// seq → event
+    pub events: Tree,
+    /// entity ‖ version → seq
+    pub streams: Tree,
+    /// event id → seq
+    pub event_ids: Tree,
+    /// entity → kind ‖ handle
+    pub entities: Tree,
+    /// kind ‖ handle → entity
+    pub handles: Tree,
+    /// folded name ‖ 0 ‖ partner → current flag
+    pub names: Tree,
+    /// partner ‖ convention → ()
+    pub parties: Tree,
+    /// partner → timeline
+    pub proj_partners: Tree,
+    /// convention → timeline
+    pub proj_conventions: Tree,
+    /// metadata
+    pub meta: Tree,
+}
+
+impl Trees {
+    fn open(db: &sled::Db) -> Result<Self> {
+        Ok(Self {
+            events: db.open_tree("events")?,
+            streams: db.open_tree("streams")?,
+            event_ids: db.open_tree("event_ids")?,
+            entities: db.open_tree("entities")?,
+            handles: db.open_tree("handles")?,
+            names: db.open_tree("names")?,
+            parties: db.open_tree("parties")?,
+            proj_partners: db.open_tree("proj_partners")?,
+            proj_conventions: db.open_tree("proj_conventions")?,
+            meta: db.open_tree("meta")?,
+        })
+    }
+
+    /// The derived trees, which a rebuild empties and refills.
+    pub fn derived(&self) -> [(&'static str, &Tree); 8] {
+        [
+            ("streams", &self.streams),
+            ("event_ids", &self.event_ids),
+            ("entities", &self.entities),
+            ("handles", &self.handles),
+            ("names", &self.names),
+            ("parties", &self.parties),
+            ("proj_partners", &self.proj_partners),
+            ("proj_conventions", &self.proj_conventions),
+        ]
+    }
+}
+
+// ---------------------------------------------------------------- key forms
+
+/// Key forms of every tree. Public so that `verify` and tests can address
+/// entries directly.
+pub mod keys {
+    use super::*;
+
+    /// `events` key.
+    pub fn seq(seq: Seq) -> [u8; 8] {
+        seq.0.to_be_bytes()
+    }
+
+    /// `streams` key.
+    pub fn stream(entity: EntityId, version: u64) -> [u8; 24] {
+        let mut k = [0u8; 24];
+        k[..16].copy_from_slice(entity.uuid().as_bytes());
+        k[16..].copy_from_slice(&version.to_be_bytes());
+        k
+    }
+
+    /// `handles` key.
+    pub fn handle(h: Handle) -> [u8; 9] {
+        let mut k = [0u8; 9];
+        k[0] = kind_byte(h.kind);
+        k[1..].copy_from_slice(&h.number.to_be_bytes());
+        k
+    }
+
+    /// `entities` value.
+    pub fn entity_value(h: Handle) -> [u8; 9] {
+        handle(h)
+    }
+
+    /// `names` key.
+    pub fn name(key: &str, partner: PartnerId) -> Vec<u8> {
+        let mut k = Vec::with_capacity(key.len() + 17);
+        k.extend_from_slice(key.as_bytes());
+        k.push(0);
+        k.extend_from_slice(partner.as_bytes());
+        k
+    }
+
+    /// `parties` key.
+    pub fn party(partner: PartnerId, convention: ConventionId) -> [u8; 32] {
+        let mut k = [0u8; 32];
+        k[..16].copy_from_slice(partner.as_bytes());
+        k[16..].copy_from_slice(convention.as_bytes());
+        k
+    }
+
+    /// The byte for an entity kind.
+    pub fn kind_byte(kind: EntityKind) -> u8 {
+        match kind {
+            EntityKind::Partner => b'P',
+            EntityKind::Convention => b'C',
+        }
+    }
+
+    /// The entity kind of a byte.
+    pub fn byte_kind(b: u8) -> Option<EntityKind> {
+        match b {
+            b'P' => Some(EntityKind::Partner),
+            b'C' => Some(EntityKind::Convention),
+            _ => None,
+        }
+    }
+
+    /// Reads a big-endian u64 value.
+    pub fn u64_of(bytes: &[u8]) -> Option<u64> {
+        Some(u64::from_be_bytes(bytes.try_into().ok()?))
+    }
+
+    /// Reads a 16-byte UUID.
+    pub fn uuid_of(bytes: &[u8]) -> Option<Uuid> {
+        Some(Uuid::from_bytes(bytes.try_into().ok()?))
+    }
+
+    /// Reads a handle key or `entities` value.
+    pub fn handle_of(bytes: &[u8]) -> Option<Handle> {
+        let (kind, number) = bytes.split_first()?;
+        Some(Handle {
+            kind: byte_kind(*kind)?,
+            number: u64_of(number)?,
+        })
+    }
+
+    /// `meta` key of the head.
+    pub const HEAD: &[u8] = b"head";
+    /// `meta` key of the event format.
+    pub const FORMAT: &[u8] = b"format";
+    /// `meta` key of the projection format.
+    pub const PROJECTION: &[u8] = b"projection";
+    /// `meta` key set while a rebuild runs.
+    pub const REBUILDING: &[u8] = b"rebuilding";
+
+    /// `meta` key of a handle counter.
+    pub fn counter(kind: EntityKind) -> [u8; 9] {
+        let mut k = *b"counter:_";
+        k[8] = kind_byte(kind);
+        k
+    }
+
+    /// Encodes the head.
+    pub fn head_value(head: &Head) -> Vec<u8> {
+        let mut v = Vec::with_capacity(48);
+        v.extend_from_slice(&head.seq.0.to_be_bytes());
+        v.extend_from_slice(&head.hash.0);
+        v.extend_from_slice(
+            &head
+                .recorded_at
+                .map_or(i64::MIN, |t| t.timestamp_micros())
+                .to_be_bytes(),
+        );
+        v
+    }
+
+    /// Decodes the head.
+    pub fn head_of(bytes: &[u8]) -> Option<Head> {
+        if bytes.len() != 48 {
+            return None;
+        }
+        let seq = u64_of(&bytes[..8])?;
+        let hash = Digest(bytes[8..40].try_into().ok()?);
+        let micros = i64::from_be_bytes(bytes[40..48].try_into().ok()?);
+        let recorded_at = if micros == i64::MIN {
+            None
+        } else {
+            Some(DateTime::<Utc>::from_timestamp_micros(micros)?)
+        };
+        Some(Head {
+            seq: Seq(seq),
+            hash,
+            recorded_at,
+        })
+    }
+}
+
+// ------------------------------------------------------------------- store
+
+/// An open registry.
+pub struct Store {
+    db: sled::Db,
+    path: PathBuf,
+    data_file: File,
+    trees: Trees,
+    write_lock: Mutex<()>,
+}
+
+/// True when `path` holds a registry.
+pub fn exists(path: &Path) -> bool {
+    path.join("conf").is_file() && path.join("db").is_file()
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
+    let context = context.into();
+    move |source| StoreError::Io { context, source }
+}
+
+fn is_lock_error(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
+fn sync_dir(path: &Path) -> Result<()> {
+    File::open(path)
+        .and_then(|d| d.sync_all())
+        .map_err(io(format!("syncing folder {}", path.display())))
+}
+
+impl Store {
+    /// Opens (and, with `options.create`, creates) the registry at `path`.
+    pub fn open(path: &Path, options: &OpenOptions) -> Result<Self> {
+        let fresh = !exists(path);
+        if fresh && !options.create {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        if fresh {
+            std::fs::create_dir_all(path).map_err(io(format!("creating {}", path.display())))?;
+        }
+        let config = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_bytes)
+            .flush_every_ms(None);
+        let deadline = Instant::now() + options.wait;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(e) if is_lock_error(&e) => {
+                    if Instant::now() >= deadline {
+                        let holder = std::fs::read_to_string(path.join(OWNER_FILE))
+                            .ok()
+                            .map(|s| s.trim().to_owned())
+                            .filter(|s| !s.is_empty());
+                        return Err(StoreError::InUse {
+                            path: path.to_path_buf(),
+                            holder,
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let data_file = File::open(path.join("db"))
+            .map_err(io(format!("opening {}", path.join("db").display())))?;
+        let trees = Trees::open(&db)?;
+        let store = Self {
+            db,
+            path: path.to_path_buf(),
+            data_file,
+            trees,
+            write_lock: Mutex::new(()),
+        };
+        store.check_format(fresh)?;
+        if fresh {
+            store.sync()?;
+            if let Ok(conf) = File::open(path.join("conf")) {
+                conf.sync_all().map_err(io("syncing conf"))?;
+            }
+            sync_dir(path)?;
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(parent)?;
+            }
+        }
+        let _ = std::fs::write(
+            path.join(OWNER_FILE),
+            format!(
+                "process {} ({})\n",
+                std::process::id(),
+                std::env::args().collect::<Vec<_>>().join(" ")
+            ),
+        );
+        Ok(store)
+    }
+
+    fn check_format(&self, fresh: bool) -> Result<()> {
+        match self.trees.meta.get(keys::FORMAT)? {
+            Some(v) if v.as_ref() == [codec::FORMAT_VERSION] => Ok(()),
+            Some(v) => Err(StoreError::Format {
+                found: v.first().copied().unwrap_or(0),
+            }),
+            None if fresh || self.trees.events.is_empty() => {
+                self.trees
+                    .meta
+                    .insert(keys::FORMAT, &[codec::FORMAT_VERSION])?;
+                self.trees
+                    .meta
+                    .insert(keys::PROJECTION, &[codec::PROJECTION_VERSION])?;
+                Ok(())
+            }
+            None => Err(StoreError::corrupt(
+                "meta",
+                "format",
+                "missing format version",
+            )),
+        }
+    }
+
+    /// Where the registry is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The trees, for the projection layer and for tests.
+    pub fn trees(&self) -> &Trees {
+        &self.trees
+    }
+
+    /// Bytes the registry takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// Makes everything written so far durable: sled's flush, then a real
+    /// fsync of its data file.
+    pub fn sync(&self) -> Result<()> {
+        self.db.flush()?;
+        self.data_file
+            .sync_all()
+            .map_err(io("syncing the data file"))?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------- reads
+
+    /// The head of the log.
+    pub fn head(&self) -> Result<Head> {
+        match self.trees.meta.get(keys::HEAD)? {
+            None => Ok(Head::EMPTY),
+            Some(v) => keys::head_of(&v)
+                .ok_or_else(|| StoreError::corrupt("meta", "head", "malformed head")),
+        }
+    }
+
+    /// True when the stored projections were written by another projection
+    /// format, or a rebuild was interrupted.
+    pub fn projections_stale(&self) -> Result<bool> {
+        let version = self.trees.meta.get(keys::PROJECTION)?;
+        let rebuilding = self.trees.meta.get(keys::REBUILDING)?.is_some();
+        Ok(rebuilding || version.as_deref() != Some(&[codec::PROJECTION_VERSION][..]))
+    }
+
+    /// Decodes the event stored under `key`.
+    pub fn decode_event(key: &[u8], value: &[u8]) -> Result<EventRecord> {
+        let seq = keys::u64_of(key).ok_or_else(|| {
+            StoreError::corrupt("events", format!("key {key:02x?}"), "malformed key")
+        })?;
+        let record = codec::decode_record(value)
+            .map_err(|e| StoreError::corrupt("events", format!("seq {seq}"), e))?;
+        if record.seq.0 != seq {
+            return Err(StoreError::corrupt(
+                "events",
+                format!("seq {seq}"),
+                format!("the event says it is seq {}", record.seq),
+            ));
+        }
+        Ok(record)
+    }
+
+    /// The event at `seq`.
+    pub fn event(&self, seq: Seq) -> Result<Option<EventRecord>> {
+        let key = keys::seq(seq);
+        match self.trees.events.get(key)? {
+            None => Ok(None),
+            Some(v) => Self::decode_event(&key, &v).map(Some),
+        }
+    }
+
+    /// Events from `from` on, in seq order.
+    pub fn events_from(&self, from: Seq) -> impl Iterator<Item = Result<EventRecord>> + '_ {
+        self.trees.events.range(keys::seq(from)..).map(|kv| {
+            let (k, v) = kv?;
+            Self::decode_event(&k, &v)
+        })
+    }
+
+    /// Events from `to` back to the first, newest first.
+    pub fn events_back_from(&self, to: Seq) -> impl Iterator<Item = Result<EventRecord>> + '_ {
+        self.trees.events.range(..=keys::seq(to)).rev().map(|kv| {
+            let (k, v) = kv?;
+            Self::decode_event(&k, &v)
+        })
+    }
+
+    /// The seqs of an entity's stream, oldest first.
+    pub fn stream_seqs(&self, entity: EntityId) -> Result<Vec<Seq>> {
+        self.trees
+            .streams
+            .scan_prefix(entity.uuid().as_bytes())
+            .map(|kv| {
+                let (k, v) = kv?;
+                keys::u64_of(&v).map(Seq).ok_or_else(|| {
+                    StoreError::corrupt("streams", format!("{k:02x?}"), "malformed seq")
+                })
+            })
+            .collect()
+    }
+
+    /// An entity's stream, oldest first.
+    pub fn stream(&self, entity: EntityId) -> Result<Vec<EventRecord>> {
+        self.stream_seqs(entity)?
+            .into_iter()
+            .map(|seq| {
+                let record = self.event(seq)?.ok_or_else(|| {
+                    StoreError::corrupt(
+                        "streams",
+                        format!("{entity}"),
+                        format!("names missing seq {seq}"),
+                    )
+                })?;
+                if record.entity != entity {
+                    return Err(StoreError::corrupt(
+                        "streams",
+                        format!("{entity}"),
+                        format!("seq {seq} belongs to {}", record.entity),
+                    ));
+                }
+                Ok(record)
+            })
+            .collect()
+    }
+
+    /// An entity's version: how many events its stream has.
+    pub fn version(&self, entity: EntityId) -> Result<u64> {
+        match self
+            .trees
+            .streams
+            .scan_prefix(entity.uuid().as_bytes())
+            .next_back()
+        {
+            None => Ok(0),
+            Some(kv) => {
+                let (k, _) = kv?;
+                k.get(16..).and_then(keys::u64_of).ok_or_else(|| {
+                    StoreError::corrupt("streams", format!("{k:02x?}"), "malformed key")
+                })
+            }
+        }
+    }
+
+    /// The kind and handle of an entity, by UUID.
+    pub fn entity(&self, uuid: Uuid) -> Result<Option<(EntityId, Handle)>> {
+        match self.trees.entities.get(uuid.as_bytes())? {
+            None => Ok(None),
+            Some(v) => {
+                let handle = keys::handle_of(&v)
+                    .ok_or_else(|| StoreError::corrupt("entities", uuid, "malformed handle"))?;
+                Ok(Some((EntityId::new(handle.kind, uuid), handle)))
+            }
+        }
+    }
+
+    /// The entity a handle names.
+    pub fn by_handle(&self, handle: Handle) -> Result<Option<EntityId>> {
+        match self.trees.handles.get(keys::handle(handle))? {
+            None => Ok(None),
+            Some(v) => keys::uuid_of(&v)
+                .map(|u| Some(EntityId::new(handle.kind, u)))
+                .ok_or_else(|| StoreError::corrupt("handles", handle, "malformed uuid")),
+        }
+    }
+
+    /// UUIDs in `tree` whose hexadecimal form starts with `hex_prefix`
+    /// (lower case, no hyphens); at most `limit`.
+    fn uuids_with_prefix(tree: &Tree, hex_prefix: &str, limit: usize) -> Result<Vec<Uuid>> {
+        let whole_bytes: Vec<u8> = (0..hex_prefix.len() / 2)
+            .filter_map(|i| u8::from_str_radix(hex_prefix.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect();
+        let mut out = Vec::new();
+        for kv in tree.scan_prefix(&whole_bytes) {
+            let (k, _) = kv?;
+            if let Some(u) = keys::uuid_of(&k)
+                && u.simple().to_string().starts_with(hex_prefix)
+            {
+                out.push(u);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Entities whose UUID starts with `hex_prefix` (at most `limit`).
+    pub fn entities_with_prefix(&self, hex_prefix: &str, limit: usize) -> Result<Vec<Uuid>> {
+        Self::uuids_with_prefix(&self.trees.entities, hex_prefix, limit)
+    }
+
+    /// Events whose id starts with `hex_prefix` (at most `limit`).
+    pub fn event_ids_with_prefix(&self, hex_prefix: &str, limit: usize) -> Result<Vec<Uuid>> {
+        Self::uuids_with_prefix(&self.trees.event_ids, hex_prefix, limit)
+    }
+
+    /// The seq of an event, by id.
+    pub fn seq_of(&self, id: EventId) -> Result<Option<Seq>> {
+        match self.trees.event_ids.get(id.as_bytes())? {
+            None => Ok(None),
+            Some(v) => keys::u64_of(&v)
+                .map(|s| Some(Seq(s)))
+                .ok_or_else(|| StoreError::corrupt("event_ids", id, "malformed seq")),
+        }
+    }
+
+    /// Every name entry, or those whose folded name is exactly `key`.
+    pub fn names(&self, key: Option<&str>) -> Result<Vec<NameEntry>> {
+        let prefix = key.map(|k| {
+            let mut p = k.as_bytes().to_vec();
+            p.push(0);
+            p
+        });
+        self.trees
+            .names
+            .scan_prefix(prefix.unwrap_or_default())
+            .map(|kv| {
+                let (k, v) = kv?;
+                let bad =
+                    || StoreError::corrupt("names", String::from_utf8_lossy(&k), "malformed entry");
+                let split = k.len().checked_sub(17).ok_or_else(bad)?;
+                let (name, rest) = k.split_at(split);
+                let partner = rest
+                    .split_first()
+                    .filter(|(zero, _)| **zero == 0)
+                    .and_then(|(_, id)| keys::uuid_of(id))
+                    .ok_or_else(bad)?;
+                let key = std::str::from_utf8(name).map_err(|_| bad())?.to_owned();
+                let current = match v.as_ref() {
+                    [1] => true,
+                    [0] => false,
+                    _ => return Err(bad()),
+                };
+                Ok(NameEntry {
+                    key,
+                    partner: PartnerId(partner),
+                    current,
+                })
+            })
+            .collect()
+    }
+
+    /// Conventions that name `partner` in a surviving fact.
+    pub fn conventions_naming(&self, partner: PartnerId) -> Result<Vec<ConventionId>> {
+        self.trees
+            .parties
+            .scan_prefix(partner.as_bytes())
+            .map(|kv| {
+                let (k, _) = kv?;
+                k.get(16..)
+                    .and_then(keys::uuid_of)
+                    .map(ConventionId)
+                    .ok_or_else(|| {
+                        StoreError::corrupt("parties", format!("{k:02x?}"), "malformed key")
+                    })
+            })
+            .collect()
+    }
+
+    fn projection_tree(&self, kind: EntityKind) -> (&'static str, &Tree) {
+        match kind {
+            EntityKind::Partner => ("proj_partners", &self.trees.proj_partners),
+            EntityKind::Convention => ("proj_conventions", &self.trees.proj_conventions),
+        }
+    }
+
+    /// Decodes a stored timeline and checks it belongs to `entity`.
+    pub fn decode_timeline(entity: EntityId, bytes: &[u8]) -> Result<(Handle, AnyTimeline)> {
+        let tree = match entity.kind() {
+            EntityKind::Partner => "proj_partners",
+            EntityKind::Convention => "proj_conventions",
+        };
+        let (number, timeline) =
+            codec::decode_timeline(bytes).map_err(|e| StoreError::corrupt(tree, entity, e))?;
+        if !codec::timeline_kind_matches(&timeline, entity) {
+            return Err(StoreError::corrupt(
+                tree,
+                entity,
+                "timeline of another entity",
+            ));
+        }
+        let handle = Handle {
+            kind: entity.kind(),
+            number,
+        };
+        Ok((handle, timeline))
+    }
+
+    /// The cached timeline of an entity at the head, with its handle.
+    pub fn timeline(&self, entity: EntityId) -> Result<Option<(Handle, AnyTimeline)>> {
+        let (_, tree) = self.projection_tree(entity.kind());
+        match tree.get(entity.uuid().as_bytes())? {
+            None => Ok(None),
+            Some(v) => Self::decode_timeline(entity, &v).map(Some),
+        }
+    }
+
+    /// Every cached timeline of one kind with its handle, in UUID order.
+    pub fn timelines(
+        &self,
+        kind: EntityKind,
+    ) -> impl Iterator<Item = Result<(Handle, AnyTimeline)>> + '_ {
+        let (tree_name, tree) = self.projection_tree(kind);
+        tree.iter().map(move |kv| {
+            let (k, v) = kv?;
+            let uuid = keys::uuid_of(&k).ok_or_else(|| {
+                StoreError::corrupt(tree_name, format!("{k:02x?}"), "malformed key")
+            })?;
+            Self::decode_timeline(EntityId::new(kind, uuid), &v)
+        })
+    }
+
+    /// How many entities of a kind have a handle.
+    pub fn count(&self, kind: EntityKind) -> Result<u64> {
+        Ok(self
+            .trees
+            .meta
+            .get(keys::counter(kind))?
+            .and_then(|v| keys::u64_of(&v))
+            .unwrap_or(0))
+    }
+
+    /// The last seq recorded at or before `when` (0 if none).
+    pub fn seq_at(&self, when: DateTime<Utc>) -> Result<Seq> {
+        let head = self.head()?;
+        let (mut lo, mut hi) = (0u64, head.seq.0);
+        // Invariant kept: events 1..=lo are at or before `when`, events after hi are not.
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            let record = self.event(Seq(mid))?.ok_or_else(|| {
+                StoreError::corrupt("events", format!("seq {mid}"), "missing below the head")
+            })?;
+            if record.recorded_at <= when {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        Ok(Seq(lo))
+    }
+
+    // ------------------------------------------------------------ writes
+
+    /// Starts a write: serialises writers in this process and reads the head.
+    pub fn writer(&self) -> Result<Writer<'_>> {
+        let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let head = self.head()?;
+        let counters = [
+            self.count(EntityKind::Partner)?,
+            self.count(EntityKind::Convention)?,
+        ];
+        Ok(Writer {
+            store: self,
+            _guard: guard,
+            head,
+            tip: head,
+            counters,
+            sealed: Sealed::default(),
+        })
+    }
+
+    /// Marks the start of a rebuild of the derived trees, durably.
+    pub fn begin_rebuild(&self) -> Result<()> {
+        self.trees.meta.insert(keys::REBUILDING, &[1])?;
+        self.sync()?;
+        for (_, tree) in self.trees.derived() {
+            tree.clear()?;
+        }
+        for kind in [EntityKind::Partner, EntityKind::Convention] {
+            self.trees.meta.remove(keys::counter(kind))?;
+        }
+        Ok(())
+    }
+
+    /// Writes a batch of rebuilt entries into one derived tree (outside any
+    /// transaction: a rebuild is made atomic by the `rebuilding` mark).
+    pub fn rebuild_batch(&self, tree: &Tree, entries: Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for (k, v) in entries {
+            batch.insert(k, v);
+        }
+        tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Ends a rebuild: records the counters and the projection format,
+    /// clears the mark, and syncs.
+    pub fn finish_rebuild(&self, partners: u64, conventions: u64) -> Result<()> {
+        self.trees
+            .meta
+            .insert(keys::counter(EntityKind::Partner), &partners.to_be_bytes())?;
+        self.trees.meta.insert(
+            keys::counter(EntityKind::Convention),
+            &conventions.to_be_bytes(),
+        )?;
+        self.trees
+            .meta
+            .insert(keys::PROJECTION, &[codec::PROJECTION_VERSION])?;
+        self.sync()?;
+        self.trees.meta.remove(keys::REBUILDING)?;
+        self.sync()
+    }
+
+    /// Sets the head (used by a rebuild that finds the stored head wrong).
+    pub fn set_head(&self, head: &Head) -> Result<()> {
+        self.trees.meta.insert(keys::HEAD, keys::head_value(head))?;
+        Ok(())
+    }
+}
+
+/// A write in progress: holds the process's write lock, and the events
+/// sealed so far.
+pub struct Writer<'a> {
+    store: &'a Store,
+    _guard: MutexGuard<'a, ()>,
+    head: Head,
+    tip: Head,
+    counters: [u64; 2],
+    sealed: Sealed,
+}
+
+/// Events ready to commit: sealed records and the handles of the entities
+/// they create.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sealed {
+    /// the records, in seq order
+    pub records: Vec<EventRecord>,
+    /// (entity, handle) for each entity created
+    pub handles: Vec<(EntityId, Handle)>,
+}
+
+impl Sealed {
+    /// The handle assigned to a new entity.
+    pub fn handle_of(&self, entity: EntityId) -> Option<Handle> {
+        self.handles
+            .iter()
+            .find(|(e, _)| *e == entity)
+            .map(|(_, h)| *h)
+    }
+}
+
+/// Why a transaction gave up.
+enum Abort {
+    Conflict {
+        entity: EntityId,
+        expected: u64,
+        actual: u64,
+    },
+    HeadMoved,
+    Corrupt(String),
+}
+
+fn abort<T>(a: Abort) -> std::result::Result<T, ConflictableTransactionError<Abort>> {
+    Err(ConflictableTransactionError::Abort(a))
+}
+
+impl Writer<'_> {
+    /// The head this write builds on.
+    pub fn head(&self) -> Head {
+        self.head
+    }
+
+    /// Everything sealed so far.
+    pub fn sealed(&self) -> &Sealed {
+        &self.sealed
+    }
+
+    /// Gives pending events (each `expected_version` set by the caller)
+    /// their seq, `recorded_at` (never earlier than the previous event's),
+    /// hashes, and the handles of the entities they create. Returns what
+    /// this call sealed; nothing is written until [`Writer::commit`].
+    pub fn seal(&mut self, pending: &[PendingEvent], now: DateTime<Utc>) -> Result<Sealed> {
+        let now = DateTime::<Utc>::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+        let recorded_at = self.tip.recorded_at.map_or(now, |last| last.max(now));
+        let mut out = Sealed::default();
+        for p in pending {
+            let seq = self
+                .tip
+                .seq
+                .next()
+                .ok_or_else(|| StoreError::Encode("the log is full".into()))?;
+            let version = p.expected_version + 1;
+            if version == 1 && self.sealed.handle_of(p.entity).is_none() {
+                let kind = p.entity.kind();
+                let counter = &mut self.counters[usize::from(kind == EntityKind::Convention)];
+                *counter += 1;
+                let handle = Handle {
+                    kind,
+                    number: *counter,
+                };
+                out.handles.push((p.entity, handle));
+                self.sealed.handles.push((p.entity, handle));
+            }
+            let unsealed = Unsealed {
+                seq,
+                id: p.id,
+                entity: p.entity,
+                version,
+                recorded_at,
+                actor: &p.actor,
+                reason: p.reason.as_ref(),
+                source: p.source.as_ref(),
+                event: &p.event,
+            };
+            let body =
+                codec::canonical_body(&unsealed).map_err(|e| StoreError::Encode(e.to_string()))?;
+            let hash = codec::chain_hash(&self.tip.hash, &body);
+            let record = EventRecord {
+                seq,
+                id: p.id,
+                entity: p.entity,
+                version,
+                recorded_at,
+                actor: p.actor.clone(),
+                reason: p.reason.clone(),
+                source: p.source.clone(),
+                prev_hash: self.tip.hash,
+                hash,
+                event: p.event.clone(),
+            };
+            self.tip = Head {
+                seq,
+                hash,
+                recorded_at: Some(recorded_at),
+            };
+            out.records.push(record.clone());
+            self.sealed.records.push(record);
+        }
+        Ok(out)
+    }
+
+    /// Takes records sealed elsewhere (an imported log) as they are: their
+    /// seqs, times and hashes must continue the tip exactly.
+    pub fn adopt(&mut self, record: EventRecord) -> Result<()> {
+        let expected_seq = self.tip.seq.next();
+        if Some(record.seq) != expected_seq || record.prev_hash != self.tip.hash {
+            return Err(StoreError::corrupt(
+                "events",
+                format!("seq {}", record.seq),
+                "does not continue the log",
+            ));
+        }
+        if record.version == 1 {
+            let kind = record.entity.kind();
+            let counter = &mut self.counters[usize::from(kind == EntityKind::Convention)];
+            *counter += 1;
+            self.sealed.handles.push((
+                record.entity,
+                Handle {
+                    kind,
+                    number: *counter,
+                },
+            ));
+        }
+        self.tip = Head {
+            seq: record.seq,
+            hash: record.hash,
+            recorded_at: Some(record.recorded_at),
+        };
+        self.sealed.records.push(record);
+        Ok(())
+    }
+
+    /// Appends sealed records and the derived writes that go with them in
+    /// one transaction, then makes them durable. Refused with
+    /// [`StoreError::Conflict`] if a stream is not at the version a record
+    /// was decided on.
+    pub fn commit(self, derived: &[DerivedWrite]) -> Result<()> {
+        let sealed = &self.sealed;
+        let records = &sealed.records;
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut framed = Vec::with_capacity(records.len());
+        for r in records {
+            framed.push(codec::encode_record(r).map_err(|e| StoreError::Encode(e.to_string()))?);
+        }
+        let t = &self.store.trees;
+        let all = [
+            &t.events,
+            &t.streams,
+            &t.event_ids,
+            &t.entities,
+            &t.handles,
+            &t.names,
+            &t.parties,
+            &t.proj_partners,
+            &t.proj_conventions,
+            &t.meta,
+        ];
+        let expected_head = self.head;
+        let result = all[..].transaction(|tx| {
+            let [
+                events,
+                streams,
+                event_ids,
+                entities,
+                handles,
+                names,
+                parties,
+                proj_p,
+                proj_c,
+                meta,
+            ] = tx.as_slice()
+            else {
+                return abort(Abort::Corrupt("transaction over the wrong trees".into()));
+            };
+            let head = match meta.get(keys::HEAD)? {
+                None => Head::EMPTY,
+                Some(v) => match keys::head_of(&v) {
+                    Some(h) => h,
+                    None => return abort(Abort::Corrupt("malformed head".into())),
+                },
+            };
+            if head != expected_head {
+                return abort(Abort::HeadMoved);
+            }
+            for (record, bytes) in records.iter().zip(&framed) {
+                check_version(streams, record)?;
+                events.insert(&keys::seq(record.seq), bytes.as_slice())?;
+                streams.insert(
+                    &keys::stream(record.entity, record.version),
+                    &record.seq.0.to_be_bytes(),
+                )?;
+                event_ids.insert(record.id.as_bytes(), &record.seq.0.to_be_bytes())?;
+            }
+            for (entity, handle) in &sealed.handles {
+                let counter = keys::counter(handle.kind);
+                let taken = meta
+                    .get(counter)?
+                    .and_then(|v| keys::u64_of(&v))
+                    .unwrap_or(0);
+                if handle.number != taken + 1 {
+                    return abort(Abort::Corrupt(format!("handle {handle} is not next")));
+                }
+                meta.insert(&counter, &handle.number.to_be_bytes())?;
+                entities.insert(entity.uuid().as_bytes(), &keys::entity_value(*handle))?;
+                handles.insert(&keys::handle(*handle), entity.uuid().as_bytes())?;
+            }
+            for write in derived {
+                apply_derived(write, names, parties, proj_p, proj_c)?;
+            }
+            let last = records.last().map(|r| Head {
+                seq: r.seq,
+                hash: r.hash,
+                recorded_at: Some(r.recorded_at),
+            });
+            if let Some(last) = last {
+                meta.insert(keys::HEAD, keys::head_value(&last))?;
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => {}
+            Err(TransactionError::Abort(Abort::Conflict {
+                entity,
+                expected,
+                actual,
+            })) => {
+                return Err(StoreError::Conflict {
+                    entity,
+                    expected,
+                    actual,
+                });
+            }
+            Err(TransactionError::Abort(Abort::HeadMoved)) => {
+                return Err(StoreError::corrupt(
+                    "meta",
+                    "head",
+                    "the head moved during a write",
+                ));
+            }
+            Err(TransactionError::Abort(Abort::Corrupt(detail))) => {
+                return Err(StoreError::corrupt("meta", "head", detail));
+            }
+            Err(TransactionError::Storage(e)) => return Err(e.into()),
+        }
+        self.store.sync()
+    }
+}
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Abort>>;
+
+fn check_version(streams: &TransactionalTree, record: &EventRecord) -> TxResult<()> {
+    let expected = record.version.saturating_sub(1);
+    let taken = streams
+        .get(keys::stream(record.entity, record.version))?
+        .is_some();
+    let present = expected == 0
+        || streams
+            .get(keys::stream(record.entity, expected))?
+            .is_some();
+    if taken || !present {
+        // Find the actual version for the message (streams are short).
+        let mut actual = expected;
+        while streams
+            .get(keys::stream(record.entity, actual + 1))?
+            .is_some()
+        {
+            actual += 1;
+        }
+        while actual > 0 && streams.get(keys::stream(record.entity, actual))?.is_none() {
+            actual -= 1;
+        }
+        return abort(Abort::Conflict {
+            entity: record.entity,
+            expected,
+            actual,
+        });
+    }
+    Ok(())
+}
+
+fn apply_derived(
+    write: &DerivedWrite,
+    names: &TransactionalTree,
+    parties: &TransactionalTree,
+    proj_partners: &TransactionalTree,
+    proj_conventions: &TransactionalTree,
+) -> TxResult<()> {
+    match write {
+        DerivedWrite::Timeline(entity, bytes) => {
+            let tree = match entity.kind() {
+                EntityKind::Partner => proj_partners,
+                EntityKind::Convention => proj_conventions,
+            };
+            tree.insert(entity.uuid().as_bytes(), bytes.as_slice())?;
+        }
+        DerivedWrite::PutName(entry) => {
+            names.insert(
+                keys::name(&entry.key, entry.partner),
+                IVec::from(&[u8::from(entry.current)]),
+            )?;
+        }
+        DerivedWrite::DeleteName { key, partner } => {
+            names.remove(keys::name(key, *partner))?;
+        }
+        DerivedWrite::PutParty(p, c) => {
+            parties.insert(&keys::party(*p, *c), &[])?;
+        }
+        DerivedWrite::DeleteParty(p, c) => {
+            parties.remove(&keys::party(*p, *c))?;
+        }
+    }
+    Ok(())
+}
