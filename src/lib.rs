@@ -13,3 +13,4 @@ pub mod app;
 pub mod domain;
 pub mod projection;
 pub mod store;
+pub mod transfer;

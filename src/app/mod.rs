@@ -11,6 +11,8 @@
 //! values and typed errors ([`AppError`]), each with one exit code.
 
 pub mod audit;
+pub mod demo;
+pub mod exchange;
 pub mod read;
 pub mod resolve;
 pub mod verify;

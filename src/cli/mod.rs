@@ -77,7 +77,7 @@ pub struct Cli {
 }
 
 /// Options every command takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct Global {
     /// The registry folder [default: a `pactum` folder in the platform's data directory]
     #[arg(long, global = true, env = "PACTUM_DB", value_name = "PATH")]
@@ -132,10 +132,26 @@ pub enum Command {
     Log(commands::log::LogArgs),
     /// What changed between two points of view
     Diff(commands::diff::DiffArgs),
+    /// Conventions whose expiry falls in the next days
+    Due(commands::due::DueArgs),
+    /// The published lists, grouped by section, with French headings
+    Report(commands::report::ReportArgs),
+    /// Import a conventions CSV or a JSON Lines event log
+    Import(commands::import::ImportArgs),
+    /// Export the event log (JSON Lines) or the conventions of a view (CSV)
+    Export(commands::export::ExportArgs),
+    /// Build a registry from the 2009 lists and take a short tour of it
+    Demo(commands::demo::DemoArgs),
     /// Check the hash chain, the indexes and the projections
     Verify(commands::verify::VerifyArgs),
     /// Rebuild every projection and index from the log
     Rebuild(commands::rebuild::RebuildArgs),
+    /// Where the registry is, its size, its counts and its head
+    Info(commands::info::InfoArgs),
+    /// Print a shell completion script
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the man page (roff)
+    Man(commands::completions::ManArgs),
 }
 
 /// `--as-of` and `--recorded-as-of`, taken by every read command.
@@ -275,9 +291,29 @@ impl Context {
         registry.point(args.as_of.as_deref(), args.recorded_as_of.as_deref())
     }
 
-    /// True when progress bars may be drawn.
-    pub fn progress_allowed(&self) -> bool {
-        !self.global.quiet
+    /// A progress bar on stderr, drawn only when stderr is a terminal and
+    /// `-q` was not given (hidden otherwise). `len` 0 makes a spinner.
+    pub fn progress(&self, len: u64, message: &'static str) -> indicatif::ProgressBar {
+        use std::io::IsTerminal;
+        if self.global.quiet || !std::io::stderr().is_terminal() {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = if len == 0 {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        } else {
+            let bar = indicatif::ProgressBar::new(len);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg:>10} [{bar:30}] {pos}/{len} ({per_sec}, {eta})",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        };
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        bar.set_message(message);
+        bar
     }
 }
 
@@ -303,8 +339,16 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         Command::Blame(a) => commands::blame::run(&ctx, a),
         Command::Log(a) => commands::log::run(&ctx, a),
         Command::Diff(a) => commands::diff::run(&ctx, a),
+        Command::Due(a) => commands::due::run(&ctx, a),
+        Command::Report(a) => commands::report::run(&ctx, a),
+        Command::Import(a) => commands::import::run(&ctx, a),
+        Command::Export(a) => commands::export::run(&ctx, a),
+        Command::Demo(a) => commands::demo::run(&ctx, a),
         Command::Verify(a) => commands::verify::run(&ctx, a),
         Command::Rebuild(a) => commands::rebuild::run(&ctx, a),
+        Command::Info(a) => commands::info::run(&ctx, a),
+        Command::Completions(a) => commands::completions::completions(a),
+        Command::Man(a) => commands::completions::man(a),
     }
 }
 
@@ -322,7 +366,15 @@ fn command_name(c: &Command) -> &'static str {
         Command::Blame(_) => "blame",
         Command::Log(_) => "log",
         Command::Diff(_) => "diff",
+        Command::Due(_) => "due",
+        Command::Report(_) => "report",
+        Command::Import(_) => "import",
+        Command::Export(_) => "export",
+        Command::Demo(_) => "demo",
         Command::Verify(_) => "verify",
         Command::Rebuild(_) => "rebuild",
+        Command::Info(_) => "info",
+        Command::Completions(_) => "completions",
+        Command::Man(_) => "man",
     }
 }

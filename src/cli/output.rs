@@ -24,10 +24,14 @@ pub enum Format {
     Table,
     /// JSON (the shapes of the design)
     Json,
+    /// JSON Lines: one JSON value per line (`export`: the lossless event log)
+    Jsonl,
     /// CSV with a header row
     Csv,
     /// a Markdown table
     Markdown,
+    /// plain text, tab-separated
+    Text,
 }
 
 /// Where and how to print.
@@ -118,6 +122,25 @@ pub fn print(out: &Out, report: &Report) -> Result<(), AppError> {
             let text = serde_json::to_string_pretty(&report.json)
                 .map_err(|e| AppError::Other(e.to_string()))?;
             writeln!(lock, "{text}").map_err(io_error)?;
+        }
+        Format::Jsonl => {
+            let items = match &report.json {
+                Json::Array(items) => items.clone(),
+                other => vec![other.clone()],
+            };
+            for item in items {
+                writeln!(lock, "{item}").map_err(io_error)?;
+            }
+        }
+        Format::Text => {
+            writeln!(lock, "{}", report.rows.headers.join("\t")).map_err(io_error)?;
+            for row in &report.rows.rows {
+                let cells: Vec<String> = row
+                    .iter()
+                    .map(|c| c.text.replace(['\t', '\n'], " "))
+                    .collect();
+                writeln!(lock, "{}", cells.join("\t")).map_err(io_error)?;
+            }
         }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(lock);

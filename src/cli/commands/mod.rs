@@ -3,13 +3,20 @@
 
 pub mod amend;
 pub mod blame;
+pub mod completions;
 pub mod correct;
+pub mod demo;
 pub mod diff;
+pub mod due;
+pub mod export;
 pub mod history;
+pub mod import;
+pub mod info;
 pub mod list;
 pub mod log;
 pub mod partner;
 pub mod rebuild;
+pub mod report;
 pub mod retract;
 pub mod show;
 pub mod sign;

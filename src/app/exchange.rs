@@ -1,0 +1,501 @@
+//! Import, export, the published report and the fixture corrections: the
+//! application side of the `transfer` formats.
+//!
+//! A CSV import is one batch: every row is checked and decided, every bad
+//! row reported with its line, and nothing is written unless all are good.
+//! Rows already in the registry (same parties, date, instrument and
+//! objectives, as first recorded or as corrected) are skipped, so importing
+//! a file twice appends nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+
+use super::read::Point;
+use super::{AppError, Registry, WriteMeta, Written};
+use crate::domain::decide::{Command, CorrectionFields};
+use crate::domain::{
+    AnyTimeline, ConventionId, ConventionSigned, ConventionTerminated, EntityId, EntityKind, Event,
+    EventRecord, Instrument, Objectives, PartnerId, PartnerRegistered, Patch, Reason, Seq, Status,
+    fold_key,
+};
+use crate::projection::Projector;
+use crate::store::codec;
+use crate::transfer::Section;
+use crate::transfer::csv::{self as csvf, ExportRow};
+use crate::transfer::fixtures::{CorrectionRow, Target};
+use crate::transfer::jsonl;
+use crate::transfer::report::ReportRow;
+
+/// What a CSV import did (or, dry, would do).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// rows read
+    pub rows: usize,
+    /// conventions recorded
+    pub conventions_created: usize,
+    /// rows found already in the registry
+    pub rows_matched: usize,
+    /// partners registered
+    pub partners_created: usize,
+    /// events appended
+    pub events: usize,
+    /// the convention of each row, in file order
+    pub row_conventions: Vec<ConventionId>,
+}
+
+type ContentKey = (Instrument, String, String, Vec<PartnerId>);
+
+fn content_key(s: &ConventionSigned) -> ContentKey {
+    let mut parties = s.parties.clone();
+    parties.sort();
+    (
+        s.instrument,
+        s.signed_on.to_string(),
+        fold_key(s.objectives.as_str()),
+        parties,
+    )
+}
+
+/// What the registry already holds, for matching imported rows.
+#[derive(Default)]
+struct Catalog {
+    partners: HashMap<String, PartnerId>,
+    conventions: HashMap<ContentKey, ConventionId>,
+}
+
+impl Registry {
+    fn catalog(&self) -> Result<Catalog, AppError> {
+        let mut catalog = Catalog::default();
+        let mut live_partners = HashSet::new();
+        for t in self.store().timelines(EntityKind::Partner) {
+            if let (_, AnyTimeline::Partner(p)) = t?
+                && p.base.is_some()
+            {
+                live_partners.insert(p.id);
+            }
+        }
+        let mut live_conventions = HashMap::new();
+        for t in self.store().timelines(EntityKind::Convention) {
+            if let (_, AnyTimeline::Convention(c)) = t?
+                && let Some(base) = &c.base
+            {
+                live_conventions.insert(c.id, content_key(&base.payload));
+            }
+        }
+        for record in self.store().events_from(Seq(1)) {
+            let record = record?;
+            let mut name = |n: &str, id: EntityId| {
+                if let EntityId::Partner(p) = id
+                    && live_partners.contains(&p)
+                {
+                    catalog.partners.entry(fold_key(n)).or_insert(p);
+                }
+            };
+            match &record.event {
+                Event::PartnerRegistered(e) => name(e.name.as_str(), record.entity),
+                Event::PartnerRenamed(e) => name(e.new_name.as_str(), record.entity),
+                Event::Corrected(c) => match &c.patch {
+                    Patch::PartnerRegistered(p) => {
+                        if let Some(n) = &p.name {
+                            name(n.as_str(), record.entity)
+                        }
+                    }
+                    Patch::PartnerRenamed(p) => {
+                        if let Some(n) = &p.new_name {
+                            name(n.as_str(), record.entity)
+                        }
+                    }
+                    _ => {}
+                },
+                Event::ConventionSigned(s) => {
+                    if let EntityId::Convention(c) = record.entity
+                        && live_conventions.contains_key(&c)
+                    {
+                        catalog.conventions.entry(content_key(s)).or_insert(c);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (id, key) in live_conventions {
+            catalog.conventions.entry(key).or_insert(id);
+        }
+        Ok(catalog)
+    }
+
+    /// Imports a conventions CSV: all rows or none.
+    pub fn import_csv(
+        &self,
+        input: &[u8],
+        meta: &WriteMeta,
+        dry_run: bool,
+    ) -> Result<ImportSummary, AppError> {
+        let (rows, errors) = csvf::parse(input);
+        if !errors.is_empty() {
+            return Err(bad_rows(
+                errors.into_iter().map(|e| (e.line, e.message)).collect(),
+            ));
+        }
+        let mut catalog = self.catalog()?;
+        let mut summary = ImportSummary {
+            rows: rows.len(),
+            ..ImportSummary::default()
+        };
+        let mut commands: Vec<(Command, WriteMeta)> = Vec::new();
+        let mut lines: Vec<u64> = Vec::new();
+        let mut kinds: HashMap<PartnerId, (crate::domain::PartnerKind, u64)> = HashMap::new();
+        let mut problems = Vec::new();
+        for row in &rows {
+            let mut parties = Vec::with_capacity(row.partners.len());
+            for (name, kind) in &row.partners {
+                let key = fold_key(name.as_str());
+                let id = match catalog.partners.get(&key) {
+                    Some(id) => *id,
+                    None => {
+                        let id = PartnerId(self.new_id());
+                        catalog.partners.insert(key, id);
+                        kinds.insert(id, (*kind, row.line));
+                        commands.push((
+                            Command::RegisterPartner(
+                                id,
+                                PartnerRegistered {
+                                    name: name.clone(),
+                                    kind: *kind,
+                                    short_name: None,
+                                    country: None,
+                                },
+                            ),
+                            meta.clone(),
+                        ));
+                        lines.push(row.line);
+                        summary.partners_created += 1;
+                        id
+                    }
+                };
+                if let Some((first, at)) = kinds.get(&id)
+                    && first != kind
+                {
+                    problems.push((
+                        row.line,
+                        format!("'{name}' is a {kind} here but a {first} on line {at}"),
+                    ));
+                }
+                parties.push(id);
+            }
+            let payload = ConventionSigned {
+                instrument: row.instrument,
+                parties,
+                signed_on: row.signed_on,
+                objectives: row.objectives.clone(),
+                expires_on: row.expires_on,
+                official_ref: row.official_ref.clone(),
+            };
+            let key = content_key(&payload);
+            if let Some(existing) = catalog.conventions.get(&key) {
+                summary.rows_matched += 1;
+                summary.row_conventions.push(*existing);
+                continue;
+            }
+            let id = ConventionId(self.new_id());
+            catalog.conventions.insert(key, id);
+            summary.row_conventions.push(id);
+            summary.conventions_created += 1;
+            commands.push((Command::SignConvention(id, payload), meta.clone()));
+            lines.push(row.line);
+            if let Some((kind, on)) = row.ended {
+                let mut end_meta = meta.clone();
+                end_meta.reason = Some(
+                    Reason::new(format!("the imported list gives it as {kind} on {on}"))
+                        .map_err(|e| AppError::Other(e.to_string()))?,
+                );
+                commands.push((
+                    Command::TerminateConvention(
+                        id,
+                        ConventionTerminated {
+                            effective_on: on,
+                            kind,
+                        },
+                    ),
+                    end_meta,
+                ));
+                lines.push(row.line);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(bad_rows(problems));
+        }
+        summary.events = commands.len();
+        if commands.is_empty() {
+            return Ok(summary);
+        }
+        self.execute_batch(commands, dry_run).map_err(|errors| {
+            bad_rows(
+                errors
+                    .into_iter()
+                    .map(|(i, e)| (lines.get(i).copied().unwrap_or(0), e.to_string()))
+                    .collect(),
+            )
+        })?;
+        Ok(summary)
+    }
+
+    /// Imports a JSON Lines export into an empty registry, reproducing the
+    /// log exactly. Every line is checked (hash chain included) before
+    /// anything is written.
+    pub fn import_jsonl(&self, input: &[u8], dry_run: bool) -> Result<usize, AppError> {
+        if self.store().head()?.seq != Seq::ZERO {
+            return Err(AppError::invalid_with(
+                "the registry is not empty: an event log can only be imported into an empty registry",
+                "import into a new folder with --db PATH",
+            ));
+        }
+        let text = std::str::from_utf8(input).map_err(|e| {
+            let line = input[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            bad_rows(vec![(
+                u64::try_from(line).unwrap_or(0),
+                "not valid UTF-8".into(),
+            )])
+        })?;
+        let mut records = Vec::new();
+        let mut problems = Vec::new();
+        let mut prev = crate::domain::Digest::GENESIS;
+        let mut versions: HashMap<EntityId, u64> = HashMap::new();
+        let mut ids = HashSet::new();
+        for (i, line) in text.lines().enumerate() {
+            let n = u64::try_from(i + 1).unwrap_or(u64::MAX);
+            if line.trim().is_empty() {
+                continue;
+            }
+            let record = match jsonl::from_line(line) {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push((n, e));
+                    continue;
+                }
+            };
+            let expected_seq = u64::try_from(records.len() + 1).unwrap_or(u64::MAX);
+            if record.seq.0 != expected_seq {
+                problems.push((
+                    n,
+                    format!("seq {} where {expected_seq} was expected", record.seq),
+                ));
+            }
+            if record.prev_hash != prev {
+                problems.push((n, "prev_hash does not chain to the previous line".into()));
+            }
+            match codec::record_body(&record) {
+                Ok(body) if codec::chain_hash(&record.prev_hash, &body) == record.hash => {}
+                Ok(_) => problems.push((
+                    n,
+                    "hash does not match the event (altered or truncated export)".into(),
+                )),
+                Err(e) => problems.push((n, e.to_string())),
+            }
+            let version = versions.entry(record.entity).or_insert(0);
+            *version += 1;
+            if record.version != *version {
+                problems.push((
+                    n,
+                    format!("version {} where {version} was expected", record.version),
+                ));
+            }
+            if (*version == 1) != record.event.event_type().creates() {
+                problems.push((
+                    n,
+                    "a stream must start with its creating event, and only once".into(),
+                ));
+            }
+            if !ids.insert(record.id) {
+                problems.push((n, format!("event id {} appears twice", record.id)));
+            }
+            if let Some(target) = record.event.target()
+                && !records
+                    .iter()
+                    .any(|r: &EventRecord| r.id == target && r.entity == record.entity)
+            {
+                problems.push((
+                    n,
+                    format!("target {target} is not an earlier event of the same entry"),
+                ));
+            }
+            prev = record.hash;
+            records.push(record);
+        }
+        if records.is_empty() && problems.is_empty() {
+            problems.push((1, "the file has no event".into()));
+        }
+        if !problems.is_empty() {
+            return Err(bad_rows(problems));
+        }
+        let count = records.len();
+        if dry_run {
+            return Ok(count);
+        }
+        let mut writer = self.store().writer()?;
+        for record in records {
+            writer.adopt(record)?;
+        }
+        let mut projector = Projector::new(self.store());
+        projector.apply_all(writer.sealed())?;
+        let writes = projector.writes()?;
+        writer.commit(&writes)?;
+        Ok(count)
+    }
+
+    /// Writes the whole log as JSON Lines (up to log position `t`).
+    pub fn export_jsonl(
+        &self,
+        t: Seq,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64, AppError> {
+        let mut n = 0;
+        for record in self.store().events_from(Seq(1)) {
+            let record = record?;
+            if record.seq > t {
+                break;
+            }
+            writeln!(out, "{}", jsonl::to_line(&record))
+                .map_err(|e| AppError::Other(format!("writing the export: {e}")))?;
+            n += 1;
+            if n % 4096 == 0 {
+                progress(n);
+            }
+        }
+        Ok(n)
+    }
+
+    /// The conventions of a view, as import rows.
+    pub fn export_rows(&self, point: Point) -> Result<Vec<ExportRow>, AppError> {
+        let views = self
+            .snapshot(point)
+            .conventions(&super::ConventionFilter::default())?;
+        Ok(views
+            .into_iter()
+            .filter_map(|v| {
+                let partners: Vec<(String, crate::domain::PartnerKind)> = v
+                    .parties
+                    .iter()
+                    .filter_map(|p| p.kind.map(|k| (p.name.clone(), k)))
+                    .collect();
+                let first = partners.first()?.1;
+                Some(ExportRow {
+                    section: Section::of(first),
+                    partners,
+                    instrument: v.state.instrument,
+                    signed_on: v.state.signed_on,
+                    objectives: v.state.objectives.to_string(),
+                    expires_on: v.state.expires_on,
+                    official_ref: v.state.official_ref.map(|r| r.to_string()),
+                    status: v.state.status,
+                    ended_on: match v.state.status {
+                        Status::InForce => None,
+                        _ => v.state.ended_on,
+                    },
+                })
+            })
+            .collect())
+    }
+
+    /// The rows of the published report at a point.
+    pub fn report_rows(&self, point: Point) -> Result<Vec<ReportRow>, AppError> {
+        let views = self
+            .snapshot(point)
+            .conventions(&super::ConventionFilter::default())?;
+        Ok(views
+            .into_iter()
+            .map(|v| ReportRow {
+                section: v
+                    .parties
+                    .first()
+                    .and_then(|p| p.kind)
+                    .map_or(Section::International, Section::of),
+                parties: v.parties.iter().map(|p| p.name.clone()).collect(),
+                instrument: v.state.instrument,
+                signed_on: v.state.signed_on,
+                objectives: v.state.objectives.to_string(),
+                order: v.handle.number,
+            })
+            .collect())
+    }
+
+    /// Applies a corrections file through the `correct` command path, one
+    /// event per row, in one batch. `rows` maps `row:N` to conventions.
+    pub fn apply_corrections(
+        &self,
+        corrections: &[CorrectionRow],
+        rows: &[ConventionId],
+        meta: &WriteMeta,
+    ) -> Result<Vec<Written>, AppError> {
+        let mut written = Vec::new();
+        for c in corrections {
+            let fail = |m: String| AppError::invalid(format!("corrections line {}: {m}", c.line));
+            let entity = match &c.target {
+                Target::Row(n) => rows
+                    .get(n - 1)
+                    .map(|id| EntityId::Convention(*id))
+                    .ok_or_else(|| fail(format!("there is no row {n}")))?,
+                Target::Reference(r) => self.resolve_entity(r).map_err(|e| fail(e.to_string()))?,
+            };
+            let fields = self
+                .correction_fields(&c.field, &c.value)
+                .map_err(|e| fail(e.to_string()))?;
+            let mut meta = meta.clone();
+            meta.reason = Some(Reason::new(c.reason.clone()).map_err(|e| fail(e.to_string()))?);
+            let command = Command::Correct {
+                entity,
+                target: None,
+                fields,
+            };
+            written.push(
+                self.execute(command, &meta)
+                    .map_err(|e| fail(e.to_string()))?,
+            );
+        }
+        Ok(written)
+    }
+
+    /// The correction fields for one `field=value` of a corrections file
+    /// (the `correct` flags, without dashes).
+    fn correction_fields(&self, field: &str, value: &str) -> Result<CorrectionFields, AppError> {
+        use crate::domain::{CountryCode, OfficialRef, PartnerName, ShortName};
+        let bad = |e: &dyn std::fmt::Display| AppError::invalid(format!("{field}: {e}"));
+        let mut f = CorrectionFields::default();
+        match field {
+            "name" => f.name = Some(PartnerName::new(value).map_err(|e| bad(&e))?),
+            "kind" => f.kind = Some(value.parse().map_err(|e| bad(&e))?),
+            "short" => f.short_name = Some(ShortName::new(value).map_err(|e| bad(&e))?),
+            "country" => f.country = Some(CountryCode::new(value).map_err(|e| bad(&e))?),
+            "objectives" => f.objectives = Some(Objectives::new(value).map_err(|e| bad(&e))?),
+            "date" => f.signed_on = Some(value.parse().map_err(|e| bad(&e))?),
+            "effective" => f.effective_on = Some(value.parse().map_err(|e| bad(&e))?),
+            "instrument" => f.instrument = Some(value.parse().map_err(|e| bad(&e))?),
+            "expires" => f.expires_on = Some(Some(value.parse().map_err(|e| bad(&e))?)),
+            "official-ref" => f.official_ref = Some(OfficialRef::new(value).map_err(|e| bad(&e))?),
+            other => return Err(AppError::invalid(format!("unknown field '{other}'"))),
+        }
+        Ok(f)
+    }
+}
+
+/// The error for a file with bad rows: every line, and nothing written.
+fn bad_rows(mut problems: Vec<(u64, String)>) -> AppError {
+    problems.sort_by_key(|(line, _)| *line);
+    let count = problems.len();
+    let lines: Vec<String> = problems
+        .into_iter()
+        .map(|(line, m)| format!("  line {line}: {m}"))
+        .collect();
+    AppError::Invalid {
+        message: format!(
+            "{count} bad row{}; nothing was imported\n{}",
+            if count == 1 { "" } else { "s" },
+            lines.join("\n")
+        ),
+        hint: Some("fix the lines above and import the whole file again (rows already imported are skipped)".into()),
+    }
+}

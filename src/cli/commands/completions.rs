@@ -1,0 +1,47 @@
+//! `pactum completions` and `pactum man`.
+
+use clap::{Args, CommandFactory};
+
+use crate::cli::Cli;
+use pactum::app::AppError;
+
+/// Print a completion script for a shell.
+///
+/// Example:
+///   pactum completions bash > ~/.local/share/bash-completion/completions/pactum
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, powershell or elvish
+    pub shell: clap_complete::Shell,
+}
+
+/// Print the man page (roff) on stdout.
+///
+/// Example:
+///   pactum man > pactum.1 && man ./pactum.1
+#[derive(Debug, Args)]
+pub struct ManArgs {}
+
+/// Runs `completions`.
+pub fn completions(a: CompletionsArgs) -> Result<(), AppError> {
+    let mut command = Cli::command();
+    clap_complete::generate(a.shell, &mut command, "pactum", &mut std::io::stdout());
+    Ok(())
+}
+
+/// The man page, as roff.
+pub fn man_page() -> Result<Vec<u8>, AppError> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut out)
+        .map_err(|e| AppError::Other(e.to_string()))?;
+    Ok(out)
+}
+
+/// Runs `man`.
+pub fn man(_a: ManArgs) -> Result<(), AppError> {
+    use std::io::Write;
+    std::io::stdout()
+        .write_all(&man_page()?)
+        .map_err(|e| AppError::Other(e.to_string()))
+}

@@ -1,0 +1,167 @@
+//! `pactum demo`: build a registry from the 2009 lists and tour it.
+
+use clap::Args;
+
+use crate::cli::output::{Format, Out};
+use crate::cli::{Access, Context, PointArgs};
+use pactum::app::AppError;
+
+/// Build a registry from the 2009 lists (imported as published, then the
+/// clerk's corrections, then a few illustrative events dated after 2009)
+/// and print a short tour: the report, the registry as of 2005, and the
+/// history of one entry. Without --db, the registry goes to a new folder
+/// whose path is printed, so you can explore it afterwards.
+///
+/// Examples:
+///   pactum demo
+///   pactum demo --db /tmp/pactum-demo
+#[derive(Debug, Args)]
+pub struct DemoArgs {}
+
+fn heading(ctx: &Context, title: &str) {
+    if ctx.out.format == Format::Table {
+        println!("\n━━ {title} ━━\n");
+    }
+}
+
+/// Runs `demo`.
+pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
+    let path = match &ctx.global.db {
+        Some(p) => p.clone(),
+        None => tempfile::Builder::new()
+            .prefix("pactum-demo-")
+            .tempdir()
+            .map_err(|e| AppError::Other(format!("cannot make a folder for the demo: {e}")))?
+            .keep()
+            .join("registry"),
+    };
+    let inner = Context {
+        global: crate::cli::Global {
+            db: Some(path.clone()),
+            ..ctx.global.clone()
+        },
+        out: Out {
+            ..Out::new(ctx.out.format)
+        },
+    };
+    let summary = {
+        let registry = inner.open(Access::Write)?;
+        let bar = ctx.progress(0, "building");
+        let summary = registry.build_demo();
+        bar.finish_and_clear();
+        summary?
+    };
+    let db = path.display().to_string();
+    if ctx.out.format == Format::Json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "registry": db,
+                "conventions": summary.conventions,
+                "partners": summary.partners,
+                "imported_at": summary.imported_at.0,
+                "corrections": summary.corrections,
+                "corrected_at": summary.corrected_at.0,
+                "examples": summary.examples,
+            })
+        );
+        return Ok(());
+    }
+    println!("pactum demo: a registry built from the 2009 lists");
+    println!("  registry     {db}");
+    println!(
+        "  #1–#{}       the lists as published in 2009: {} conventions, {} partners",
+        summary.imported_at, summary.conventions, summary.partners
+    );
+    println!(
+        "  #{}–#{}     {} corrections of typos, recorded afterwards",
+        summary.imported_at.0 + 1,
+        summary.corrected_at,
+        summary.corrections
+    );
+    println!(
+        "  #{}–        {} illustrative events dated after 2009 (renames, amendments, a retraction, ends)",
+        summary.corrected_at.0 + 1,
+        summary.examples
+    );
+
+    heading(
+        &inner,
+        "1. The report today (corrected spellings, later renames applied)",
+    );
+    super::report::run(
+        &inner,
+        super::report::ReportArgs {
+            point: PointArgs::default(),
+        },
+    )?;
+
+    heading(
+        &inner,
+        &format!(
+            "2. The registry as of 2005, as published (pactum list --as-of 2005 --recorded-as-of '#{}')",
+            summary.imported_at
+        ),
+    );
+    super::list::run(
+        &inner,
+        super::list::ListArgs {
+            partner: None,
+            kind: None,
+            instrument: None,
+            status: None,
+            signed_from: None,
+            signed_to: None,
+            search: None,
+            point: PointArgs {
+                as_of: Some("2005".into()),
+                recorded_as_of: Some(format!("#{}", summary.imported_at)),
+            },
+        },
+    )?;
+
+    heading(&inner, "3. How one entry changed (pactum history Figuig)");
+    super::history::run(
+        &inner,
+        super::history::HistoryArgs {
+            entity: "Figuig".into(),
+            point: PointArgs::default(),
+        },
+    )?;
+
+    heading(
+        &inner,
+        "4. An amendment filed on the wrong convention, retracted (pactum log --type retracted)",
+    );
+    super::log::run(
+        &inner,
+        super::log::LogArgs {
+            since: None,
+            until: None,
+            actor: None,
+            types: vec![pactum::domain::EventType::Retracted],
+            entity: None,
+            limit: None,
+            point: PointArgs::default(),
+        },
+    )?;
+
+    println!("\nExplore it:");
+    for example in [
+        "list --as-of 2009-06-01".to_owned(),
+        format!(
+            "report --format markdown --recorded-as-of '#{}'",
+            summary.imported_at
+        ),
+        "history \"Laâyoune-Sakia El Hamra-Boujdour\"".to_owned(),
+        "blame C36".to_owned(),
+        format!(
+            "diff --recorded-from '#{}' --recorded-to '#{}'",
+            summary.imported_at, summary.corrected_at
+        ),
+        "verify".to_owned(),
+    ] {
+        println!("  pactum --db {db} {example}");
+    }
+    Ok(())
+}
