@@ -1,1 +1,9 @@
-//! Integration tests.
+//! The integration tests: one binary, one module per area.
+
+mod audit;
+mod cli;
+mod decide;
+mod exchange;
+mod fold;
+mod golden;
+mod support;

@@ -1,0 +1,1 @@
+//! Audit and integrity (filled in with the audit work).

@@ -1,0 +1,1 @@
+//! Import, export, report (filled in with the exchange work).

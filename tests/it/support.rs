@@ -1,0 +1,301 @@
+//! Helpers: deterministic registries for library tests, event builders for
+//! pure folding tests, and a runner for the `pactum` binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use uuid::Uuid;
+
+use pactum::app::{AppError, FixedClock, Registry, Repair, SequentialIds, WriteMeta, Written};
+use pactum::domain::decide::Command;
+use pactum::domain::*;
+use pactum::store::OpenOptions;
+
+/// The fixed start of every test clock.
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 1, 1, 9, 0, 0).unwrap()
+}
+
+/// A day.
+pub fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+/// A partial date.
+pub fn pd(s: &str) -> PartialDate {
+    s.parse().unwrap()
+}
+
+/// A registry in a temporary folder, with a fixed clock (one second per
+/// reading) and sequential ids.
+pub struct Reg {
+    pub dir: tempfile::TempDir,
+    pub registry: Registry,
+    pub clock: Arc<FixedClock>,
+}
+
+pub fn meta(reason: Option<&str>) -> WriteMeta {
+    WriteMeta {
+        actor: Actor::new("tester").unwrap(),
+        reason: reason.map(|r| Reason::new(r).unwrap()),
+        source: None,
+        expect_version: None,
+    }
+}
+
+impl Reg {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FixedClock::new(t0(), 1_000_000));
+        let registry = Self::open_at(&dir.path().join("db"), clock.clone());
+        Self {
+            dir,
+            registry,
+            clock,
+        }
+    }
+
+    pub fn open_at(path: &Path, clock: Arc<FixedClock>) -> Registry {
+        Registry::open(
+            path,
+            &OpenOptions::default(),
+            Repair::Rebuild,
+            clock,
+            Arc::new(SequentialIds::default()),
+        )
+        .unwrap()
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("db")
+    }
+
+    pub fn exec(&self, command: Command, reason: Option<&str>) -> Result<Written, AppError> {
+        self.registry.execute(command, &meta(reason))
+    }
+
+    pub fn partner(&self, name: &str, kind: PartnerKind) -> PartnerId {
+        let id = PartnerId(self.registry.new_id());
+        self.exec(
+            Command::RegisterPartner(
+                id,
+                PartnerRegistered {
+                    name: PartnerName::new(name).unwrap(),
+                    kind,
+                    short_name: None,
+                    country: None,
+                },
+            ),
+            None,
+        )
+        .unwrap();
+        id
+    }
+
+    pub fn sign(&self, parties: &[PartnerId], date: &str, objectives: &str) -> ConventionId {
+        let id = ConventionId(self.registry.new_id());
+        self.exec(Command::SignConvention(id, signed(parties, date, objectives)), None)
+            .unwrap();
+        id
+    }
+
+    pub fn head(&self) -> Seq {
+        self.registry.head_seq().unwrap()
+    }
+
+    /// A convention at (as_of, recorded).
+    pub fn convention_at(&self, id: ConventionId, as_of: &str, recorded: Option<Seq>) -> Option<ConventionState> {
+        let recorded = recorded.map(|s| format!("#{}", s.0));
+        let point = self.registry.point(Some(as_of), recorded.as_deref()).unwrap();
+        self.registry
+            .snapshot(point)
+            .convention(id)
+            .unwrap()
+            .map(|v| v.state)
+    }
+}
+
+pub fn signed(parties: &[PartnerId], date: &str, objectives: &str) -> ConventionSigned {
+    ConventionSigned {
+        instrument: Instrument::Convention,
+        parties: parties.to_vec(),
+        signed_on: pd(date),
+        objectives: Objectives::new(objectives).unwrap(),
+        expires_on: None,
+        official_ref: None,
+    }
+}
+
+pub fn amended(date: &str) -> ConventionAmended {
+    ConventionAmended {
+        effective_on: pd(date),
+        amendment_ref: None,
+        objectives: None,
+        parties_added: Vec::new(),
+        parties_removed: Vec::new(),
+        expiry: None,
+        instrument: None,
+    }
+}
+
+// ------------------------------------------------- pure event histories
+
+/// Builds an entity's stream of records by hand (no store), for the pure
+/// folding tests: `given(...)` then fold.
+pub struct Stream {
+    pub entity: EntityId,
+    pub records: Vec<EventRecord>,
+}
+
+pub fn uuid(n: u64) -> Uuid {
+    Uuid::from_u64_pair(0x0190_0000_0000_7000, n)
+}
+
+impl Stream {
+    pub fn convention() -> Self {
+        Stream {
+            entity: EntityId::Convention(ConventionId(uuid(1_000))),
+            records: Vec::new(),
+        }
+    }
+
+    pub fn partner() -> Self {
+        Stream {
+            entity: EntityId::Partner(PartnerId(uuid(2_000))),
+            records: Vec::new(),
+        }
+    }
+
+    /// Appends an event; returns its id.
+    pub fn push(&mut self, event: Event) -> EventId {
+        let n = self.records.len() as u64 + 1;
+        let id = EventId(uuid(n));
+        self.records.push(EventRecord {
+            seq: Seq(n * 10),
+            id,
+            entity: self.entity,
+            version: n,
+            recorded_at: t0() + chrono::Duration::seconds(n as i64),
+            actor: Actor::new("tester").unwrap(),
+            reason: None,
+            source: None,
+            prev_hash: Digest::GENESIS,
+            hash: Digest::GENESIS,
+            event,
+        });
+        id
+    }
+
+    pub fn seq_of(&self, id: EventId) -> Seq {
+        self.records.iter().find(|r| r.id == id).unwrap().seq
+    }
+
+    pub fn convention_id(&self) -> ConventionId {
+        match self.entity {
+            EntityId::Convention(c) => c,
+            _ => panic!("not a convention stream"),
+        }
+    }
+
+    pub fn partner_id(&self) -> PartnerId {
+        match self.entity {
+            EntityId::Partner(p) => p,
+            _ => panic!("not a partner stream"),
+        }
+    }
+
+    /// The convention at (d, t), folded the production way.
+    pub fn convention_at(&self, d: &str, t: Seq) -> Option<ConventionState> {
+        ConventionTimeline::replay(self.convention_id(), &self.records, t)?.state_at(day(d))
+    }
+
+    /// The partner at (d, t).
+    pub fn partner_at(&self, d: &str, t: Seq) -> Option<PartnerState> {
+        PartnerTimeline::replay(self.partner_id(), &self.records, t)?.state_at(day(d))
+    }
+}
+
+pub fn party(n: u64) -> PartnerId {
+    PartnerId(uuid(5_000 + n))
+}
+
+// ------------------------------------------------------------ the binary
+
+/// The `pactum` binary on a registry folder.
+pub struct Cli {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+}
+
+impl Cli {
+    pub fn new() -> Self {
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("registry")
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_in(&self.db(), args)
+    }
+
+    pub fn run_in(&self, db: &Path, args: &[&str]) -> Run {
+        let output = assert_cmd::Command::cargo_bin("pactum")
+            .unwrap()
+            .env("PACTUM_DB", db)
+            .env("PACTUM_ACTOR", "tester")
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .args(args)
+            .output()
+            .unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs with `--format json` and parses stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--format", "json"];
+        all.extend_from_slice(args);
+        self.run(&all).ok().json()
+    }
+
+    /// The bytes of the events tree, to prove a command appended nothing.
+    pub fn log_fingerprint(&self) -> Option<String> {
+        if !pactum::store::exists(&self.db()) {
+            return None;
+        }
+        let r = self.run(&["--format", "json", "info"]);
+        if r.code != 0 {
+            return Some(format!("info failed: {}", r.stderr));
+        }
+        Some(r.json()["head"].as_str().unwrap_or_default().to_owned())
+    }
+}
