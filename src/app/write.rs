@@ -10,9 +10,9 @@ use super::{AppError, Registry};
 use crate::domain::decide::{Command, Directory, Refusal, decide};
 use crate::domain::{
     Actor, AnyTimeline, ConventionId, EntityId, EventId, Handle, PartnerId, PendingEvent, Reason,
-    Seq, Source, end_of_time,
+    Seq, Source, end_of_time, fold_key,
 };
-use crate::projection::{Projector, name_entries};
+use crate::projection::Projector;
 use crate::store::Writer;
 
 /// The envelope fields a user gives a write.
@@ -82,7 +82,8 @@ impl Directory for Dir<'_> {
             .collect();
         for (entity, _, timeline) in self.overlay.pending_all() {
             if let (EntityId::Partner(p), AnyTimeline::Partner(t)) = (entity, timeline)
-                && name_entries(t).iter().any(|e| e.current && e.key == key)
+                && t.state_at(end_of_time())
+                    .is_some_and(|s| fold_key(s.name.as_str()) == key)
             {
                 out.push(p);
             }

@@ -384,6 +384,35 @@ impl ConventionTimeline {
     }
 }
 
+/// Every name a partner's stream records in an event that is not void: its
+/// registered name as first written, names given by renames, and names
+/// given by corrections (so a misspelling that was corrected away still
+/// finds the partner).
+pub fn recorded_names(stream: &[EventRecord]) -> Vec<super::text::PartnerName> {
+    use super::event::Patch;
+    let void: HashSet<EventId> = stream
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Retracted(r) => Some(r.target),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for record in stream.iter().filter(|e| !void.contains(&e.id)) {
+        match &record.event {
+            Event::PartnerRegistered(e) => out.push(e.name.clone()),
+            Event::PartnerRenamed(e) => out.push(e.new_name.clone()),
+            Event::Corrected(c) => match &c.patch {
+                Patch::PartnerRegistered(p) => out.extend(p.name.clone()),
+                Patch::PartnerRenamed(p) => out.extend(p.new_name.clone()),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Either kind of timeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AnyTimeline {

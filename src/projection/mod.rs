@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::domain::timeline::NeedsReplay;
+use crate::domain::timeline::{NeedsReplay, recorded_names};
 use crate::domain::{
     AnyTimeline, ConventionId, ConventionTimeline, EntityId, EntityKind, EventRecord, Handle,
     PartnerId, PartnerTimeline, Seq, end_of_time, fold_key,
@@ -42,24 +42,21 @@ pub fn replay(entity: EntityId, stream: &[EventRecord], t: Seq) -> Option<AnyTim
     }
 }
 
-/// The name-index entries of a partner: every name it has had, flagged
-/// current for its latest (every rename applied).
-pub fn name_entries(timeline: &PartnerTimeline) -> BTreeSet<NameEntry> {
-    let Some(base) = &timeline.base else {
+/// The name-index entries of a partner: every name its stream records
+/// ([`recorded_names`]), the one it bears with every rename applied flagged
+/// current. A void partner has none.
+pub fn name_entries(timeline: &PartnerTimeline, stream: &[EventRecord]) -> BTreeSet<NameEntry> {
+    if timeline.base.is_none() {
         return BTreeSet::new();
-    };
+    }
     let current = timeline
         .state_at(end_of_time())
         .map(|s| fold_key(s.name.as_str()))
         .unwrap_or_default();
-    let mut keys: Vec<String> = vec![fold_key(base.payload.name.as_str())];
-    keys.extend(
-        timeline
-            .facts
-            .iter()
-            .map(|f| fold_key(f.payload.new_name.as_str())),
-    );
-    keys.into_iter()
+    recorded_names(stream)
+        .iter()
+        .map(|n| fold_key(n.as_str()))
+        .chain(std::iter::once(current.clone()))
         .filter(|k| !k.is_empty())
         .map(|key| NameEntry {
             current: key == current,
@@ -78,36 +75,33 @@ pub fn party_entries(timeline: &ConventionTimeline) -> BTreeSet<(PartnerId, Conv
         .collect()
 }
 
-/// The index writes that turn `before`'s entries into `after`'s.
-fn index_delta(before: Option<&AnyTimeline>, after: &AnyTimeline, out: &mut Vec<DerivedWrite>) {
-    match after {
-        AnyTimeline::Partner(a) => {
-            let old = match before {
-                Some(AnyTimeline::Partner(b)) => name_entries(b),
-                _ => BTreeSet::new(),
-            };
-            let new = name_entries(a);
-            for gone in old.iter().filter(|e| !new.iter().any(|n| n.key == e.key)) {
-                out.push(DerivedWrite::DeleteName {
-                    key: gone.key.clone(),
-                    partner: gone.partner,
-                });
-            }
-            out.extend(new.difference(&old).cloned().map(DerivedWrite::PutName));
-        }
-        AnyTimeline::Convention(a) => {
-            let old = match before {
-                Some(AnyTimeline::Convention(b)) => party_entries(b),
-                _ => BTreeSet::new(),
-            };
-            let new = party_entries(a);
-            for (p, c) in old.difference(&new) {
-                out.push(DerivedWrite::DeleteParty(*p, *c));
-            }
-            for (p, c) in new.difference(&old) {
-                out.push(DerivedWrite::PutParty(*p, *c));
-            }
-        }
+/// The index writes that turn `old` entries into `new` ones.
+fn name_delta(old: &BTreeSet<NameEntry>, new: &BTreeSet<NameEntry>, out: &mut Vec<DerivedWrite>) {
+    for gone in old.iter().filter(|e| !new.iter().any(|n| n.key == e.key)) {
+        out.push(DerivedWrite::DeleteName {
+            key: gone.key.clone(),
+            partner: gone.partner,
+        });
+    }
+    out.extend(new.difference(old).cloned().map(DerivedWrite::PutName));
+}
+
+/// The party-index writes that turn `before`'s entries into `after`'s.
+fn party_delta(
+    before: Option<&AnyTimeline>,
+    after: &ConventionTimeline,
+    out: &mut Vec<DerivedWrite>,
+) {
+    let old = match before {
+        Some(AnyTimeline::Convention(b)) => party_entries(b),
+        _ => BTreeSet::new(),
+    };
+    let new = party_entries(after);
+    for (p, c) in old.difference(&new) {
+        out.push(DerivedWrite::DeleteParty(*p, *c));
+    }
+    for (p, c) in new.difference(&old) {
+        out.push(DerivedWrite::PutParty(*p, *c));
     }
 }
 
@@ -204,11 +198,26 @@ impl<'a> Projector<'a> {
     pub fn writes(&self) -> Result<Vec<DerivedWrite>> {
         let mut out = Vec::new();
         for entity in &self.order {
-            if let Some(t) = self.touched.get(entity) {
-                let bytes = codec::encode_timeline(t.handle.number, &t.now)
-                    .map_err(|e| StoreError::Encode(e.to_string()))?;
-                out.push(DerivedWrite::Timeline(*entity, bytes));
-                index_delta(t.before.as_ref(), &t.now, &mut out);
+            let Some(t) = self.touched.get(entity) else {
+                continue;
+            };
+            let bytes = codec::encode_timeline(t.handle.number, &t.now)
+                .map_err(|e| StoreError::Encode(e.to_string()))?;
+            out.push(DerivedWrite::Timeline(*entity, bytes));
+            match &t.now {
+                AnyTimeline::Partner(now) => {
+                    let mut stream = match &t.before {
+                        Some(_) => self.store.stream(*entity)?,
+                        None => Vec::new(),
+                    };
+                    let old = match &t.before {
+                        Some(AnyTimeline::Partner(b)) => name_entries(b, &stream),
+                        _ => BTreeSet::new(),
+                    };
+                    stream.extend(self.batch.iter().filter(|r| r.entity == *entity).cloned());
+                    name_delta(&old, &name_entries(now, &stream), &mut out);
+                }
+                AnyTimeline::Convention(now) => party_delta(t.before.as_ref(), now, &mut out),
             }
         }
         Ok(out)
@@ -362,18 +371,7 @@ pub fn derive_all(
         }
     }
     for entity in dirty {
-        let stream: Vec<EventRecord> = streams
-            .get(&entity)
-            .into_iter()
-            .flatten()
-            .map(|seq| {
-                store.event(*seq)?.ok_or_else(|| StoreError::Corrupt {
-                    tree: "events",
-                    at: format!("seq {seq}"),
-                    detail: "vanished during the rebuild".into(),
-                })
-            })
-            .collect::<Result<_>>()?;
+        let stream = read_stream(store, streams.get(&entity))?;
         if let Some(t) = replay(entity, &stream, Seq::MAX) {
             timelines.insert(entity, t);
         }
@@ -391,7 +389,8 @@ pub fn derive_all(
         sink(tree, entity.uuid().as_bytes().to_vec(), bytes)?;
         match timeline {
             AnyTimeline::Partner(p) => {
-                for e in name_entries(p) {
+                let stream = read_stream(store, streams.get(entity))?;
+                for e in name_entries(p, &stream) {
                     sink(
                         Derived::Names,
                         keys::name(&e.key, e.partner),
@@ -408,6 +407,20 @@ pub fn derive_all(
     }
     progress(derivation.last.map_or(0, |l| l.0.0));
     Ok(derivation)
+}
+
+/// Reads the events at `seqs` back from the store.
+fn read_stream(store: &Store, seqs: Option<&Vec<Seq>>) -> Result<Vec<EventRecord>> {
+    seqs.into_iter()
+        .flatten()
+        .map(|seq| {
+            store.event(*seq)?.ok_or_else(|| StoreError::Corrupt {
+                tree: "events",
+                at: format!("seq {seq}"),
+                detail: "vanished during the rebuild".into(),
+            })
+        })
+        .collect()
 }
 
 /// Drops every derived tree and rebuilds it from `events`. A crash midway

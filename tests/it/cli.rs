@@ -13,24 +13,69 @@ use crate::support::*;
 /// #7 amended 2012 (removes P1) · #8 #7 retracted · #9 terminated 2016-06-30
 fn scenario() -> Cli {
     let cli = Cli::new();
-    cli.run(&["partner", "add", "Agadir", "--kind", "commune"]).ok();
-    cli.run(&["partner", "add", "Tanger-Tétouan", "--kind", "region"]).ok();
-    cli.run(&[
-        "sign", "--partner", "P1", "tanger tetouan", "--date", "2009", "--objectives", "Agenda 21",
-    ])
-    .ok();
-    cli.run(&["amend", "C1", "--effective", "2011-06", "--objectives", "Agenda 21 étendu"])
+    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
+        .ok();
+    cli.run(&["partner", "add", "Tanger-Tétouan", "--kind", "region"])
         .ok();
     cli.run(&[
-        "partner", "rename", "P2", "--to", "Tanger-Tétouan-Al Hoceïma", "--effective", "2015-09",
+        "sign",
+        "--partner",
+        "P1",
+        "tanger tetouan",
+        "--date",
+        "2009",
+        "--objectives",
+        "Agenda 21",
     ])
     .ok();
-    cli.run(&["correct", "C1", "--date", "2008", "--reason", "signed in 2008, not 2009"])
+    cli.run(&[
+        "amend",
+        "C1",
+        "--effective",
+        "2011-06",
+        "--objectives",
+        "Agenda 21 étendu",
+    ])
+    .ok();
+    cli.run(&[
+        "partner",
+        "rename",
+        "P2",
+        "--to",
+        "Tanger-Tétouan-Al Hoceïma",
+        "--effective",
+        "2015-09",
+    ])
+    .ok();
+    cli.run(&[
+        "correct",
+        "C1",
+        "--date",
+        "2008",
+        "--reason",
+        "signed in 2008, not 2009",
+    ])
+    .ok();
+    cli.run(&[
+        "amend",
+        "C1",
+        "--effective",
+        "2012",
+        "--remove-partner",
+        "Agadir",
+    ])
+    .ok();
+    cli.run(&["retract", "#7", "--reason", "Agadir never left"])
         .ok();
-    cli.run(&["amend", "C1", "--effective", "2012", "--remove-partner", "Agadir"]).ok();
-    cli.run(&["retract", "#7", "--reason", "Agadir never left"]).ok();
-    cli.run(&["terminate", "C1", "--effective", "2016-06-30", "--reason", "ended by the parties"])
-        .ok();
+    cli.run(&[
+        "terminate",
+        "C1",
+        "--effective",
+        "2016-06-30",
+        "--reason",
+        "ended by the parties",
+    ])
+    .ok();
     cli
 }
 
@@ -47,7 +92,14 @@ fn names(convention: &Value) -> Vec<String> {
 fn a_history_reads_back_at_every_point_of_view() {
     let cli = scenario();
     // as recorded before the correction, as of mid-2009: signed "2009", approximate
-    let c = cli.json(&["show", "C1", "--as-of", "2009-06-01", "--recorded-as-of", "#5"]);
+    let c = cli.json(&[
+        "show",
+        "C1",
+        "--as-of",
+        "2009-06-01",
+        "--recorded-as-of",
+        "#5",
+    ]);
     assert_eq!(c["signed_on"], "2009");
     assert_eq!(c["approximate"], true);
     assert_eq!(c["objectives"], "Agenda 21");
@@ -55,7 +107,14 @@ fn a_history_reads_back_at_every_point_of_view() {
     assert_eq!(c["version"], 2);
     assert_eq!(names(&c), ["Agadir", "Tanger-Tétouan"]);
     // as recorded then, it did not exist in 2008 …
-    let r = cli.run(&["show", "C1", "--as-of", "2008-06-01", "--recorded-as-of", "#5"]);
+    let r = cli.run(&[
+        "show",
+        "C1",
+        "--as-of",
+        "2008-06-01",
+        "--recorded-as-of",
+        "#5",
+    ]);
     assert_eq!(r.code, 3, "{}", r.stderr);
     // … but the correction says it did
     let c = cli.json(&["show", "C1", "--as-of", "2008-06-01"]);
@@ -68,7 +127,14 @@ fn a_history_reads_back_at_every_point_of_view() {
     assert_eq!(names(&c), ["Agadir", "Tanger-Tétouan"]);
     assert_eq!(c["approximate"], false);
     // … but it did as recorded before the retraction
-    let c = cli.json(&["show", "C1", "--as-of", "2012-06-01", "--recorded-as-of", "#7"]);
+    let c = cli.json(&[
+        "show",
+        "C1",
+        "--as-of",
+        "2012-06-01",
+        "--recorded-as-of",
+        "#7",
+    ]);
     assert_eq!(names(&c), ["Tanger-Tétouan"]);
     // the rename shows from its date; the termination sets the status
     let c = cli.json(&["show", "C1", "--as-of", "2016-07-01"]);
@@ -85,23 +151,47 @@ fn lists_follow_both_axes_and_filters() {
     let count = |args: &[&str]| cli.json(args).as_array().unwrap().len();
     assert_eq!(count(&["list", "--as-of", "2007"]), 0);
     assert_eq!(count(&["list", "--as-of", "2008-12-31"]), 1);
-    assert_eq!(count(&["list", "--as-of", "2008-12-31", "--recorded-as-of", "#5"]), 0);
+    assert_eq!(
+        count(&["list", "--as-of", "2008-12-31", "--recorded-as-of", "#5"]),
+        0
+    );
     assert_eq!(count(&["list", "--recorded-as-of", "#2"]), 0);
-    assert_eq!(count(&["list", "--status", "terminated", "--as-of", "2017"]), 1);
-    assert_eq!(count(&["list", "--status", "in-force", "--as-of", "2017"]), 0);
+    assert_eq!(
+        count(&["list", "--status", "terminated", "--as-of", "2017"]),
+        1
+    );
+    assert_eq!(
+        count(&["list", "--status", "in-force", "--as-of", "2017"]),
+        0
+    );
     assert_eq!(count(&["list", "--partner", "agadir"]), 1);
     assert_eq!(count(&["list", "--kind", "ministry"]), 0);
     assert_eq!(count(&["list", "--instrument", "charter"]), 0);
     assert_eq!(count(&["list", "--signed-from", "2009"]), 0);
     assert_eq!(count(&["list", "--signed-to", "2008"]), 1);
     assert_eq!(count(&["list", "--search", "ETENDU", "--as-of", "2012"]), 1);
-    assert_eq!(count(&["list", "--search", "al hoceima", "--as-of", "2016"]), 1);
-    assert_eq!(count(&["list", "--search", "al hoceima", "--as-of", "2014"]), 0);
+    assert_eq!(
+        count(&["list", "--search", "al hoceima", "--as-of", "2016"]),
+        1
+    );
+    assert_eq!(
+        count(&["list", "--search", "al hoceima", "--as-of", "2014"]),
+        0
+    );
     let list = cli.json(&["list", "--as-of", "2008-12-31"]);
     let c = &list[0];
     for key in [
-        "id", "handle", "instrument", "parties", "signed_on", "objectives", "expires_on",
-        "official_ref", "status", "approximate", "version",
+        "id",
+        "handle",
+        "instrument",
+        "parties",
+        "signed_on",
+        "objectives",
+        "expires_on",
+        "official_ref",
+        "status",
+        "approximate",
+        "version",
     ] {
         assert!(c.get(key).is_some(), "missing {key} in {c}");
     }
@@ -144,12 +234,27 @@ fn partners_show_their_name_as_of_a_date() {
     assert_eq!(p["name"], "Tanger-Tétouan");
     assert_eq!(p["kind"], "region");
     assert_eq!(p["conventions"].as_array().unwrap().len(), 1);
-    let p = cli.json(&["partner", "show", "tanger tetouan al hoceima", "--as-of", "2015-09-15"]);
+    let p = cli.json(&[
+        "partner",
+        "show",
+        "tanger tetouan al hoceima",
+        "--as-of",
+        "2015-09-15",
+    ]);
     assert_eq!(p["name"], "Tanger-Tétouan-Al Hoceïma");
     assert_eq!(p["approximate"], true);
     let all = cli.json(&["partner", "list"]);
     assert_eq!(all.as_array().unwrap().len(), 2);
-    for key in ["id", "handle", "name", "short_name", "kind", "country", "approximate", "version"] {
+    for key in [
+        "id",
+        "handle",
+        "name",
+        "short_name",
+        "kind",
+        "country",
+        "approximate",
+        "version",
+    ] {
         assert!(all[0].get(key).is_some(), "missing {key}");
     }
 }
@@ -163,8 +268,19 @@ fn writes_print_what_they_recorded() {
     assert_eq!(w["entity"]["handle"], "P1");
     assert!(w["event_id"].as_str().unwrap().len() == 36);
     let w = cli.json(&[
-        "partner", "rename", "P1", "--to", "Agadir Ida-Outanane", "--effective", "2020",
-        "--expect-version", "1", "--by", "clerk", "--source", "arrêté n° 12",
+        "partner",
+        "rename",
+        "P1",
+        "--to",
+        "Agadir Ida-Outanane",
+        "--effective",
+        "2020",
+        "--expect-version",
+        "1",
+        "--by",
+        "clerk",
+        "--source",
+        "arrêté n° 12",
     ]);
     assert_eq!(w["version"], 2);
     let h = cli.json(&["history", "P1"]);
@@ -183,56 +299,375 @@ struct Bad {
 }
 
 const BAD: &[Bad] = &[
-    Bad { args: &["sign", "--partner", "P1", "--date", "2009-02-30", "--objectives", "x"], code: 2, says: "does not exist" },
-    Bad { args: &["sign", "--partner", "P1", "--date", "09", "--objectives", "x"], code: 2, says: "YYYY" },
-    Bad { args: &["sign", "--partner", "P1", "--date", "2009", "--objectives", "  "], code: 2, says: "objectives is empty" },
-    Bad { args: &["sign", "--partner", "P1", "--date", "2009", "--objectives", "a\u{7}b"], code: 2, says: "control character" },
-    Bad { args: &["sign", "--partner", "P9", "--date", "2009", "--objectives", "x"], code: 3, says: "no partner P9" },
-    Bad { args: &["sign", "--partner", "Agadirr", "--date", "2009", "--objectives", "x"], code: 3, says: "did you mean P1" },
-    Bad { args: &["sign", "--partner", "C1", "--date", "2009", "--objectives", "x"], code: 3, says: "not a partner" },
-    Bad { args: &["sign", "--partner", "P1", "P1", "--date", "2009", "--objectives", "x"], code: 2, says: "named twice" },
-    Bad { args: &["sign", "--partner", "P1", "--date", "2009", "--objectives", "x", "--expires", "2008"], code: 2, says: "before the signing" },
-    Bad { args: &["sign", "--partner", "P1", "--date", "2009", "--objectives", "x", "--instrument", "treaty"], code: 2, says: "treaty" },
-    Bad { args: &["sign", "--date", "2009", "--objectives", "x"], code: 2, says: "--partner" },
-    Bad { args: &["partner", "add", "AGADIR", "--kind", "commune"], code: 2, says: "already named" },
-    Bad { args: &["partner", "add", "X", "--kind", "town"], code: 2, says: "town" },
-    Bad { args: &["partner", "add", "France", "--kind", "foreign-state", "--country", "XX"], code: 2, says: "ISO 3166" },
-    Bad { args: &["partner", "rename", "P1", "--to", "Agadir", "--effective", "2020"], code: 2, says: "already named" },
-    Bad { args: &["amend", "C1", "--effective", "2010"], code: 2, says: "changes nothing" },
-    Bad { args: &["amend", "C1", "--effective", "2008", "--objectives", "y"], code: 2, says: "before the signing" },
-    Bad { args: &["amend", "C9", "--effective", "2010", "--objectives", "y"], code: 3, says: "no convention C9" },
-    Bad { args: &["amend", "P1", "--effective", "2010", "--objectives", "y"], code: 3, says: "not a convention" },
-    Bad { args: &["amend", "C1", "--effective", "2010", "--add-partner", "P1"], code: 2, says: "already a party" },
-    Bad { args: &["amend", "C1", "--effective", "2010", "--remove-partner", "P1"], code: 2, says: "no party" },
-    Bad { args: &["amend", "C1", "--effective", "2010", "--objectives", "y", "--expect-version", "7"], code: 4, says: "version 1, not 7" },
-    Bad { args: &["terminate", "C1", "--effective", "2010"], code: 2, says: "needs a reason" },
-    Bad { args: &["terminate", "C1", "--effective", "2008", "--reason", "r"], code: 2, says: "before the signing" },
-    Bad { args: &["correct", "C1", "--objectives", "x"], code: 2, says: "needs a reason" },
-    Bad { args: &["correct", "C1", "--name", "x", "--reason", "r"], code: 2, says: "has no field for --name" },
-    Bad { args: &["correct", "C1", "--reason", "r"], code: 2, says: "at least one new value" },
-    Bad { args: &["correct", "C1", "--objectives", "objectives", "--reason", "r"], code: 2, says: "changes nothing" },
-    Bad { args: &["correct", "C1", "--event", "#1", "--objectives", "x", "--reason", "r"], code: 2, says: "belongs to" },
-    Bad { args: &["correct", "C1", "--event", "#99", "--objectives", "x", "--reason", "r"], code: 3, says: "no event" },
-    Bad { args: &["retract", "#2"], code: 2, says: "needs a reason" },
-    Bad { args: &["retract", "#99", "--reason", "r"], code: 3, says: "no event" },
-    Bad { args: &["retract", "nonsense", "--reason", "r"], code: 2, says: "not an event reference" },
-    Bad { args: &["retract", "#1", "--reason", "r"], code: 2, says: "is a party of" },
-    Bad { args: &["show", "C1", "--as-of", "2009-13"], code: 2, says: "--as-of" },
-    Bad { args: &["show", "C1", "--recorded-as-of", "#99"], code: 2, says: "past the end" },
-    Bad { args: &["show", "C1", "--recorded-as-of", "yesterday"], code: 2, says: "record time" },
-    Bad { args: &["show", "C1", "--as-of", "2008"], code: 3, says: "does not exist" },
-    Bad { args: &["show", "0190"], code: 3, says: "no convention" },
-    Bad { args: &["history", "nobody"], code: 3, says: "no partner named" },
-    Bad { args: &["list", "--status", "dormant"], code: 2, says: "dormant" },
-    Bad { args: &["frobnicate"], code: 2, says: "unrecognized" },
+    Bad {
+        args: &[
+            "sign",
+            "--partner",
+            "P1",
+            "--date",
+            "2009-02-30",
+            "--objectives",
+            "x",
+        ],
+        code: 2,
+        says: "does not exist",
+    },
+    Bad {
+        args: &[
+            "sign",
+            "--partner",
+            "P1",
+            "--date",
+            "09",
+            "--objectives",
+            "x",
+        ],
+        code: 2,
+        says: "YYYY",
+    },
+    Bad {
+        args: &[
+            "sign",
+            "--partner",
+            "P1",
+            "--date",
+            "2009",
+            "--objectives",
+            "  ",
+        ],
+        code: 2,
+        says: "objectives is empty",
+    },
+    Bad {
+        args: &[
+            "sign",
+            "--partner",
+            "P1",
+            "--date",
+            "2009",
+            "--objectives",
+            "a\u{7}b",
+        ],
+        code: 2,
+        says: "control character",
+    },
+    Bad {
+        args: &[
+            "sign",
+            "--partner",
+            "P9",
+            "--date",
+            "2009",
+            "--objectives",
+            "x",
+        ],
+        code: 3,
+        says: "no partner P9",
+    },
+    Bad {
+        args: &[
+            "sign",
+            "--partner",
+            "Agadirr",
+            "--date",
+            "2009",
+            "--objectives",
+            "x",
+        ],
+        code: 3,
+        says: "did you mean P1",
+    },
+    Bad {
+        args: &[
+            "sign",
+            "--partner",
+            "C1",
+            "--date",
+            "2009",
+            "--objectives",
+            "x",
+        ],
+        code: 3,
+        says: "not a partner",
+    },
+    Bad {
+        args: &[
+            "sign",
+            "--partner",
+            "P1",
+            "P1",
+            "--date",
+            "2009",
+            "--objectives",
+            "x",
+        ],
+        code: 2,
+        says: "named twice",
+    },
+    Bad {
+        args: &[
+            "sign",
+            "--partner",
+            "P1",
+            "--date",
+            "2009",
+            "--objectives",
+            "x",
+            "--expires",
+            "2008",
+        ],
+        code: 2,
+        says: "before the signing",
+    },
+    Bad {
+        args: &[
+            "sign",
+            "--partner",
+            "P1",
+            "--date",
+            "2009",
+            "--objectives",
+            "x",
+            "--instrument",
+            "treaty",
+        ],
+        code: 2,
+        says: "treaty",
+    },
+    Bad {
+        args: &["sign", "--date", "2009", "--objectives", "x"],
+        code: 2,
+        says: "--partner",
+    },
+    Bad {
+        args: &["partner", "add", "AGADIR", "--kind", "commune"],
+        code: 2,
+        says: "already named",
+    },
+    Bad {
+        args: &["partner", "add", "X", "--kind", "town"],
+        code: 2,
+        says: "town",
+    },
+    Bad {
+        args: &[
+            "partner",
+            "add",
+            "France",
+            "--kind",
+            "foreign-state",
+            "--country",
+            "XX",
+        ],
+        code: 2,
+        says: "ISO 3166",
+    },
+    Bad {
+        args: &[
+            "partner",
+            "rename",
+            "P1",
+            "--to",
+            "Agadir",
+            "--effective",
+            "2020",
+        ],
+        code: 2,
+        says: "already named",
+    },
+    Bad {
+        args: &["amend", "C1", "--effective", "2010"],
+        code: 2,
+        says: "changes nothing",
+    },
+    Bad {
+        args: &["amend", "C1", "--effective", "2008", "--objectives", "y"],
+        code: 2,
+        says: "before the signing",
+    },
+    Bad {
+        args: &["amend", "C9", "--effective", "2010", "--objectives", "y"],
+        code: 3,
+        says: "no convention C9",
+    },
+    Bad {
+        args: &["amend", "P1", "--effective", "2010", "--objectives", "y"],
+        code: 3,
+        says: "not a convention",
+    },
+    Bad {
+        args: &["amend", "C1", "--effective", "2010", "--add-partner", "P1"],
+        code: 2,
+        says: "already a party",
+    },
+    Bad {
+        args: &[
+            "amend",
+            "C1",
+            "--effective",
+            "2010",
+            "--remove-partner",
+            "P1",
+        ],
+        code: 2,
+        says: "no party",
+    },
+    Bad {
+        args: &[
+            "amend",
+            "C1",
+            "--effective",
+            "2010",
+            "--objectives",
+            "y",
+            "--expect-version",
+            "7",
+        ],
+        code: 4,
+        says: "version 1, not 7",
+    },
+    Bad {
+        args: &["terminate", "C1", "--effective", "2010"],
+        code: 2,
+        says: "needs a reason",
+    },
+    Bad {
+        args: &["terminate", "C1", "--effective", "2008", "--reason", "r"],
+        code: 2,
+        says: "before the signing",
+    },
+    Bad {
+        args: &["correct", "C1", "--objectives", "x"],
+        code: 2,
+        says: "needs a reason",
+    },
+    Bad {
+        args: &["correct", "C1", "--name", "x", "--reason", "r"],
+        code: 2,
+        says: "has no field for --name",
+    },
+    Bad {
+        args: &["correct", "C1", "--reason", "r"],
+        code: 2,
+        says: "at least one new value",
+    },
+    Bad {
+        args: &[
+            "correct",
+            "C1",
+            "--objectives",
+            "objectives",
+            "--reason",
+            "r",
+        ],
+        code: 2,
+        says: "changes nothing",
+    },
+    Bad {
+        args: &[
+            "correct",
+            "C1",
+            "--event",
+            "#1",
+            "--objectives",
+            "x",
+            "--reason",
+            "r",
+        ],
+        code: 2,
+        says: "belongs to",
+    },
+    Bad {
+        args: &[
+            "correct",
+            "C1",
+            "--event",
+            "#99",
+            "--objectives",
+            "x",
+            "--reason",
+            "r",
+        ],
+        code: 3,
+        says: "no event",
+    },
+    Bad {
+        args: &["retract", "#2"],
+        code: 2,
+        says: "needs a reason",
+    },
+    Bad {
+        args: &["retract", "#99", "--reason", "r"],
+        code: 3,
+        says: "no event",
+    },
+    Bad {
+        args: &["retract", "nonsense", "--reason", "r"],
+        code: 2,
+        says: "not an event reference",
+    },
+    Bad {
+        args: &["retract", "#1", "--reason", "r"],
+        code: 2,
+        says: "is a party of",
+    },
+    Bad {
+        args: &["show", "C1", "--as-of", "2009-13"],
+        code: 2,
+        says: "--as-of",
+    },
+    Bad {
+        args: &["show", "C1", "--recorded-as-of", "#99"],
+        code: 2,
+        says: "past the end",
+    },
+    Bad {
+        args: &["show", "C1", "--recorded-as-of", "yesterday"],
+        code: 2,
+        says: "record time",
+    },
+    Bad {
+        args: &["show", "C1", "--as-of", "2008"],
+        code: 3,
+        says: "does not exist",
+    },
+    Bad {
+        args: &["show", "0190"],
+        code: 3,
+        says: "no convention",
+    },
+    Bad {
+        args: &["history", "nobody"],
+        code: 3,
+        says: "no partner named",
+    },
+    Bad {
+        args: &["list", "--status", "dormant"],
+        code: 2,
+        says: "dormant",
+    },
+    Bad {
+        args: &["frobnicate"],
+        code: 2,
+        says: "unrecognized",
+    },
 ];
 
 #[test]
 fn every_bad_input_is_refused_with_its_code_and_appends_nothing() {
     let cli = Cli::new();
-    cli.run(&["partner", "add", "Agadir", "--kind", "commune"]).ok();
-    cli.run(&["sign", "--partner", "P1", "--date", "2009", "--objectives", "objectives"])
+    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
         .ok();
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P1",
+        "--date",
+        "2009",
+        "--objectives",
+        "objectives",
+    ])
+    .ok();
     let before = cli.log_fingerprint();
     for case in BAD {
         let r = cli.run(case.args);
@@ -244,7 +679,12 @@ fn every_bad_input_is_refused_with_its_code_and_appends_nothing() {
             case.says,
             r.stderr
         );
-        assert!(r.stderr.starts_with("error:"), "{:?}: {}", case.args, r.stderr);
+        assert!(
+            r.stderr.starts_with("error:"),
+            "{:?}: {}",
+            case.args,
+            r.stderr
+        );
         assert_eq!(cli.log_fingerprint(), before, "{:?} appended", case.args);
     }
 }
@@ -262,7 +702,8 @@ fn reads_of_a_missing_registry_say_so_and_create_nothing() {
 #[test]
 fn a_second_process_gets_registry_in_use() {
     let cli = Cli::new();
-    cli.run(&["partner", "add", "Agadir", "--kind", "commune"]).ok();
+    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
+        .ok();
     let held = Reg::open_at(
         &cli.db(),
         std::sync::Arc::new(pactum::app::FixedClock::new(t0(), 1)),
@@ -284,9 +725,16 @@ fn a_second_process_gets_registry_in_use() {
 #[test]
 fn logs_go_to_stderr_and_never_to_stdout() {
     let cli = Cli::new();
-    cli.run(&["partner", "add", "Agadir", "--kind", "commune"]).ok();
-    let r = cli.run(&["-vv", "--format", "json", "partner", "list"]).ok();
-    assert!(serde_json::from_str::<Value>(&r.stdout).is_ok(), "{}", r.stdout);
+    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
+        .ok();
+    let r = cli
+        .run(&["-vv", "--format", "json", "partner", "list"])
+        .ok();
+    assert!(
+        serde_json::from_str::<Value>(&r.stdout).is_ok(),
+        "{}",
+        r.stdout
+    );
     assert!(r.stderr.contains("DEBUG"), "{}", r.stderr);
     let r = cli.run(&["-q", "--format", "json", "partner", "list"]).ok();
     assert!(r.stderr.is_empty(), "{}", r.stderr);

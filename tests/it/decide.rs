@@ -41,7 +41,8 @@ struct Case {
 fn given_convention(build: impl FnOnce(&mut Stream)) -> Case {
     let mut dir = Dir::default();
     for n in 1..=3 {
-        dir.partners.insert(party(n), (format!("Partner {n}"), true));
+        dir.partners
+            .insert(party(n), (format!("Partner {n}"), true));
     }
     let mut stream = Stream::convention();
     build(&mut stream);
@@ -49,7 +50,11 @@ fn given_convention(build: impl FnOnce(&mut Stream)) -> Case {
 }
 
 fn signed_2005(s: &mut Stream) -> EventId {
-    s.push(Event::ConventionSigned(signed(&[party(1), party(2)], "2005", "objectives")))
+    s.push(Event::ConventionSigned(signed(
+        &[party(1), party(2)],
+        "2005",
+        "objectives",
+    )))
 }
 
 impl Case {
@@ -59,10 +64,18 @@ impl Case {
     }
 
     fn amend(&self, a: ConventionAmended) -> Result<Event, Refusal> {
-        self.when(Command::AmendConvention(self.stream.convention_id(), a), None)
+        self.when(
+            Command::AmendConvention(self.stream.convention_id(), a),
+            None,
+        )
     }
 
-    fn correct(&self, target: Option<EventId>, fields: CorrectionFields, reason: Option<&str>) -> Result<Event, Refusal> {
+    fn correct(
+        &self,
+        target: Option<EventId>,
+        fields: CorrectionFields,
+        reason: Option<&str>,
+    ) -> Result<Event, Refusal> {
         self.when(
             Command::Correct {
                 entity: self.stream.entity,
@@ -108,7 +121,10 @@ fn a_creating_command_on_an_existing_stream_is_refused() {
     });
     let id = case.stream.convention_id();
     refused(
-        case.when(Command::SignConvention(id, signed(&[party(1)], "2005", "o")), None),
+        case.when(
+            Command::SignConvention(id, signed(&[party(1)], "2005", "o")),
+            None,
+        ),
         |r| matches!(r, Refusal::AlreadyExists(_)),
     );
 }
@@ -152,7 +168,9 @@ fn a_duplicate_partner_name_is_refused_whatever_its_accents_and_case() {
             },
         )
     };
-    refused(case.when(rename("Agadir"), None), |r| matches!(r, Refusal::SameName { .. }));
+    refused(case.when(rename("Agadir"), None), |r| {
+        matches!(r, Refusal::SameName { .. })
+    });
     refused(case.when(rename("fès boulemane"), None), |r| {
         matches!(r, Refusal::DuplicateName { .. })
     });
@@ -167,7 +185,9 @@ fn amendments_must_change_something_after_the_signing_and_before_the_end() {
             kind: TerminationKind::Terminated,
         }));
     });
-    refused(case.amend(amended("2006")), |r| *r == Refusal::EmptyAmendment);
+    refused(case.amend(amended("2006")), |r| {
+        *r == Refusal::EmptyAmendment
+    });
     let with_objectives = |date: &str| {
         let mut a = amended(date);
         a.objectives = Some(Objectives::new("new").unwrap());
@@ -176,8 +196,12 @@ fn amendments_must_change_something_after_the_signing_and_before_the_end() {
     refused(case.amend(with_objectives("2004")), |r| {
         matches!(r, Refusal::BeforeSigning { .. })
     });
-    refused(case.amend(with_objectives("2013")), |r| matches!(r, Refusal::AfterEnd { .. }));
-    refused(case.amend(with_objectives("2012-06")), |r| matches!(r, Refusal::AfterEnd { .. }));
+    refused(case.amend(with_objectives("2013")), |r| {
+        matches!(r, Refusal::AfterEnd { .. })
+    });
+    refused(case.amend(with_objectives("2012-06")), |r| {
+        matches!(r, Refusal::AfterEnd { .. })
+    });
     let backdated = with_objectives("2010");
     assert_eq!(
         case.amend(backdated.clone()),
@@ -197,10 +221,18 @@ fn amendments_check_the_parties_they_move() {
         a.parties_removed = remove.to_vec();
         a
     };
-    refused(case.amend(with(&[party(1)], &[])), |r| matches!(r, Refusal::AlreadyParty(_)));
-    refused(case.amend(with(&[], &[party(3)])), |r| matches!(r, Refusal::NotAParty(_)));
-    refused(case.amend(with(&[], &[party(1), party(2)])), |r| *r == Refusal::NoPartyLeft);
-    refused(case.amend(with(&[party(8)], &[])), |r| matches!(r, Refusal::UnknownPartner(_)));
+    refused(case.amend(with(&[party(1)], &[])), |r| {
+        matches!(r, Refusal::AlreadyParty(_))
+    });
+    refused(case.amend(with(&[], &[party(3)])), |r| {
+        matches!(r, Refusal::NotAParty(_))
+    });
+    refused(case.amend(with(&[], &[party(1), party(2)])), |r| {
+        *r == Refusal::NoPartyLeft
+    });
+    refused(case.amend(with(&[party(8)], &[])), |r| {
+        matches!(r, Refusal::UnknownPartner(_))
+    });
     assert!(case.amend(with(&[party(3)], &[party(1)])).is_ok());
 }
 
@@ -261,25 +293,32 @@ fn corrections_need_a_reason_fields_of_the_target_and_a_real_change() {
         ),
         |r| matches!(r, Refusal::FieldsOfAnotherType { .. }),
     );
-    refused(case.correct(None, CorrectionFields::default(), Some("r")), |r| {
-        matches!(r, Refusal::NoCorrectionGiven { .. })
-    });
-    refused(case.correct(None, objectives("objectives"), Some("r")), |r| {
-        *r == Refusal::NothingToCorrect
-    });
+    refused(
+        case.correct(None, CorrectionFields::default(), Some("r")),
+        |r| matches!(r, Refusal::NoCorrectionGiven { .. }),
+    );
+    refused(
+        case.correct(None, objectives("objectives"), Some("r")),
+        |r| *r == Refusal::NothingToCorrect,
+    );
     let event = case.correct(None, objectives("fixed"), Some("r")).unwrap();
     let Event::Corrected(c) = &event else {
         panic!("{event:?}")
     };
-    assert_eq!(c.target, case.stream.records[0].id, "the default target is the signing");
+    assert_eq!(
+        c.target, case.stream.records[0].id,
+        "the default target is the signing"
+    );
     // a correction cannot itself be corrected
     let correction = case.stream.push(event);
-    refused(case.correct(Some(correction), objectives("again"), Some("r")), |r| {
-        matches!(r, Refusal::NotTargetable { .. })
-    });
-    refused(case.correct(Some(EventId(uuid(999))), objectives("x"), Some("r")), |r| {
-        matches!(r, Refusal::NoSuchEvent(_))
-    });
+    refused(
+        case.correct(Some(correction), objectives("again"), Some("r")),
+        |r| matches!(r, Refusal::NotTargetable { .. }),
+    );
+    refused(
+        case.correct(Some(EventId(uuid(999))), objectives("x"), Some("r")),
+        |r| matches!(r, Refusal::NoSuchEvent(_)),
+    );
 }
 
 #[test]
@@ -297,7 +336,9 @@ fn retractions_cannot_target_retractions_or_void_events() {
     refused(case.when(retract(amendment), None), |r| {
         *r == Refusal::ReasonRequired(EventType::Retracted)
     });
-    let event = case.when(retract(amendment), Some("wrong convention")).unwrap();
+    let event = case
+        .when(retract(amendment), Some("wrong convention"))
+        .unwrap();
     let retraction = case.stream.push(event);
     let retract = |target| Command::Retract {
         entity: case.stream.entity,

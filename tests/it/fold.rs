@@ -6,7 +6,11 @@ use pactum::domain::*;
 use crate::support::*;
 
 fn sign(s: &mut Stream, date: &str, objectives: &str) -> EventId {
-    s.push(Event::ConventionSigned(signed(&[party(1)], date, objectives)))
+    s.push(Event::ConventionSigned(signed(
+        &[party(1)],
+        date,
+        objectives,
+    )))
 }
 
 fn objectives(v: &Option<ConventionState>) -> Option<&str> {
@@ -38,8 +42,14 @@ fn events_recorded_after_t_play_no_part() {
     a.objectives = Some(Objectives::new("second").unwrap());
     let amendment = s.push(Event::ConventionAmended(a));
     let before = Seq(s.seq_of(amendment).0 - 1);
-    assert_eq!(objectives(&s.convention_at("2010-01-01", before)), Some("first"));
-    assert_eq!(objectives(&s.convention_at("2010-01-01", Seq::MAX)), Some("second"));
+    assert_eq!(
+        objectives(&s.convention_at("2010-01-01", before)),
+        Some("first")
+    );
+    assert_eq!(
+        objectives(&s.convention_at("2010-01-01", Seq::MAX)),
+        Some("second")
+    );
     // nothing at all exists before the signing was recorded
     assert!(s.convention_at("2010-01-01", Seq(0)).is_none());
 }
@@ -51,10 +61,16 @@ fn amendments_apply_from_their_effective_date_only() {
     let mut a = amended("2008-03");
     a.objectives = Some(Objectives::new("second").unwrap());
     s.push(Event::ConventionAmended(a));
-    assert_eq!(objectives(&s.convention_at("2008-02-29", Seq::MAX)), Some("first"));
+    assert_eq!(
+        objectives(&s.convention_at("2008-02-29", Seq::MAX)),
+        Some("first")
+    );
     let during = s.convention_at("2008-03-10", Seq::MAX).unwrap();
     assert_eq!(during.objectives.as_str(), "second");
-    assert!(during.approximate, "the amendment's month straddles the day");
+    assert!(
+        during.approximate,
+        "the amendment's month straddles the day"
+    );
     assert!(!s.convention_at("2008-03-31", Seq::MAX).unwrap().approximate);
 }
 
@@ -74,7 +90,10 @@ fn amendments_apply_in_effective_date_order_then_seq_order() {
     let mut same = amended("2010");
     same.objectives = Some(Objectives::new("same-date, later seq").unwrap());
     s.push(Event::ConventionAmended(same));
-    assert_eq!(objectives(&s.convention_at("2006-01-01", Seq::MAX)), Some("early"));
+    assert_eq!(
+        objectives(&s.convention_at("2006-01-01", Seq::MAX)),
+        Some("early")
+    );
     assert_eq!(
         objectives(&s.convention_at("2011-01-01", Seq::MAX)),
         Some("same-date, later seq")
@@ -94,7 +113,10 @@ fn a_retracted_event_plays_no_part_from_the_retraction_on() {
         objectives(&s.convention_at("2010-01-01", before)),
         Some("filed on the wrong convention")
     );
-    assert_eq!(objectives(&s.convention_at("2010-01-01", Seq::MAX)), Some("first"));
+    assert_eq!(
+        objectives(&s.convention_at("2010-01-01", Seq::MAX)),
+        Some("first")
+    );
 }
 
 #[test]
@@ -128,7 +150,11 @@ fn corrections_overwrite_field_by_field_and_the_later_wins() {
     }));
     let now = s.convention_at("2010-01-01", Seq::MAX).unwrap();
     assert_eq!(now.objectives.as_str(), "La mise en place");
-    assert_eq!(now.signed_on, pd("2006"), "the first correction's other field stays");
+    assert_eq!(
+        now.signed_on,
+        pd("2006"),
+        "the first correction's other field stays"
+    );
     assert_eq!(now.parties, vec![party(1)], "untouched fields stay");
     // the corrected date decides existence
     assert!(s.convention_at("2005-06-01", Seq::MAX).is_none());
@@ -146,7 +172,10 @@ fn a_retracted_correction_plays_no_part() {
         }),
     }));
     s.push(Event::Retracted(Retracted { target: correction }));
-    assert_eq!(objectives(&s.convention_at("2010-01-01", Seq::MAX)), Some("right"));
+    assert_eq!(
+        objectives(&s.convention_at("2010-01-01", Seq::MAX)),
+        Some("right")
+    );
 }
 
 #[test]
@@ -183,7 +212,10 @@ fn a_correction_of_a_void_event_plays_no_part() {
             ..Default::default()
         }),
     }));
-    assert_eq!(objectives(&s.convention_at("2010-01-01", Seq::MAX)), Some("first"));
+    assert_eq!(
+        objectives(&s.convention_at("2010-01-01", Seq::MAX)),
+        Some("first")
+    );
 }
 
 #[test]
@@ -194,7 +226,10 @@ fn a_termination_sets_the_status_from_its_date() {
         effective_on: pd("2012-06"),
         kind: TerminationKind::Terminated,
     }));
-    let status = |d| s.convention_at(d, Seq::MAX).map(|v| (v.status, v.approximate));
+    let status = |d| {
+        s.convention_at(d, Seq::MAX)
+            .map(|v| (v.status, v.approximate))
+    };
     assert_eq!(status("2012-05-31"), Some((Status::InForce, false)));
     assert_eq!(status("2012-06-15"), Some((Status::Terminated, true)));
     assert_eq!(status("2013-01-01"), Some((Status::Terminated, false)));
@@ -206,7 +241,10 @@ fn an_expiry_date_expires_the_convention_and_straddling_is_approximate() {
     let mut payload = signed(&[party(1)], "2005", "o");
     payload.expires_on = Some(pd("2010"));
     s.push(Event::ConventionSigned(payload));
-    let status = |d| s.convention_at(d, Seq::MAX).map(|v| (v.status, v.approximate));
+    let status = |d| {
+        s.convention_at(d, Seq::MAX)
+            .map(|v| (v.status, v.approximate))
+    };
     assert_eq!(status("2009-12-31"), Some((Status::InForce, false)));
     assert_eq!(status("2010-03-01"), Some((Status::Expired, true)));
     assert_eq!(status("2011-01-01"), Some((Status::Expired, false)));
@@ -242,7 +280,10 @@ fn a_termination_of_kind_expired_reads_as_expired() {
         kind: TerminationKind::Expired,
     }));
     let v = s.convention_at("2012-01-01", Seq::MAX).unwrap();
-    assert_eq!((v.status, v.ended_on), (Status::Expired, Some(pd("2011-12-31"))));
+    assert_eq!(
+        (v.status, v.ended_on),
+        (Status::Expired, Some(pd("2011-12-31")))
+    );
 }
 
 #[test]
@@ -259,10 +300,19 @@ fn a_partner_exists_at_every_date_and_renames_apply_from_their_date() {
         short_name: None,
         effective_on: pd("2015-09"),
     }));
-    let name = |d| s.partner_at(d, Seq::MAX).map(|p| (p.name.to_string(), p.approximate));
+    let name = |d| {
+        s.partner_at(d, Seq::MAX)
+            .map(|p| (p.name.to_string(), p.approximate))
+    };
     assert_eq!(name("1900-01-01"), Some(("Tanger-Tétouan".into(), false)));
-    assert_eq!(name("2015-09-10"), Some(("Tanger-Tétouan-Al Hoceïma".into(), true)));
-    assert_eq!(name("2016-01-01"), Some(("Tanger-Tétouan-Al Hoceïma".into(), false)));
+    assert_eq!(
+        name("2015-09-10"),
+        Some(("Tanger-Tétouan-Al Hoceïma".into(), true))
+    );
+    assert_eq!(
+        name("2016-01-01"),
+        Some(("Tanger-Tétouan-Al Hoceïma".into(), false))
+    );
     assert_eq!(s.partner_at("2016-01-01", Seq::MAX).unwrap().version, 2);
 }
 
@@ -277,7 +327,10 @@ fn the_version_counts_every_event_at_or_before_t_void_ones_included() {
     }));
     s.push(Event::Retracted(Retracted { target: a }));
     assert_eq!(s.convention_at("2010-01-01", Seq::MAX).unwrap().version, 3);
-    assert_eq!(s.convention_at("2010-01-01", s.seq_of(a)).unwrap().version, 2);
+    assert_eq!(
+        s.convention_at("2010-01-01", s.seq_of(a)).unwrap().version,
+        2
+    );
 }
 
 #[test]
@@ -300,7 +353,10 @@ fn incremental_folding_agrees_with_replay_even_after_a_retracted_correction() {
             incremental = ConventionTimeline::replay(s.convention_id(), &s.records, r.seq).unwrap();
         }
     }
-    assert!(needed_replay, "retracting an applied correction asks for a replay");
+    assert!(
+        needed_replay,
+        "retracting an applied correction asks for a replay"
+    );
     assert_eq!(
         incremental,
         ConventionTimeline::replay(s.convention_id(), &s.records, Seq::MAX).unwrap()

@@ -18,7 +18,9 @@ fn record(n: u64, entity: EntityId, event: Event, full_envelope: bool) -> EventR
         id: EventId(uuid(n)),
         entity,
         version: n,
-        recorded_at: chrono::Utc.with_ymd_and_hms(2024, 5, 1, 12, 30, 15).unwrap()
+        recorded_at: chrono::Utc
+            .with_ymd_and_hms(2024, 5, 1, 12, 30, 15)
+            .unwrap()
             + chrono::Duration::microseconds(123_456),
         actor: Actor::new("greffier").unwrap(),
         reason: full_envelope.then(|| Reason::new("coquille dans la liste de 2009").unwrap()),
@@ -40,97 +42,147 @@ fn samples() -> Vec<(&'static str, EventRecord)> {
     vec![
         (
             "partner-registered",
-            record(1, p, Event::PartnerRegistered(PartnerRegistered {
-                name: PartnerName::new("Fès-Boulemane").unwrap(),
-                kind: PartnerKind::Region,
-                short_name: Some(ShortName::new("FB").unwrap()),
-                country: Some(CountryCode::new("MA").unwrap()),
-            }), true),
+            record(
+                1,
+                p,
+                Event::PartnerRegistered(PartnerRegistered {
+                    name: PartnerName::new("Fès-Boulemane").unwrap(),
+                    kind: PartnerKind::Region,
+                    short_name: Some(ShortName::new("FB").unwrap()),
+                    country: Some(CountryCode::new("MA").unwrap()),
+                }),
+                true,
+            ),
         ),
         (
             "partner-renamed",
-            record(2, p, Event::PartnerRenamed(PartnerRenamed {
-                new_name: PartnerName::new("Fès-Meknès").unwrap(),
-                short_name: None,
-                effective_on: pd("2015-09"),
-            }), false),
+            record(
+                2,
+                p,
+                Event::PartnerRenamed(PartnerRenamed {
+                    new_name: PartnerName::new("Fès-Meknès").unwrap(),
+                    short_name: None,
+                    effective_on: pd("2015-09"),
+                }),
+                false,
+            ),
         ),
         (
             "convention-signed",
-            record(3, c, Event::ConventionSigned(ConventionSigned {
-                instrument: Instrument::Charter,
-                parties: vec![PartnerId(uuid(100)), PartnerId(uuid(101))],
-                signed_on: pd("2006"),
-                objectives: Objectives::new("La réalisation de différents projets").unwrap(),
-                expires_on: Some(pd("2016-12-31")),
-                official_ref: Some(OfficialRef::new("CH-2006/12").unwrap()),
-            }), true),
+            record(
+                3,
+                c,
+                Event::ConventionSigned(ConventionSigned {
+                    instrument: Instrument::Charter,
+                    parties: vec![PartnerId(uuid(100)), PartnerId(uuid(101))],
+                    signed_on: pd("2006"),
+                    objectives: Objectives::new("La réalisation de différents projets").unwrap(),
+                    expires_on: Some(pd("2016-12-31")),
+                    official_ref: Some(OfficialRef::new("CH-2006/12").unwrap()),
+                }),
+                true,
+            ),
         ),
         (
             "convention-amended",
-            record(4, c, Event::ConventionAmended(ConventionAmended {
-                effective_on: pd("2010-03-01"),
-                amendment_ref: Some(AmendmentRef::new("Avenant n°1").unwrap()),
-                objectives: Some(Objectives::new("Nouveaux objectifs").unwrap()),
-                parties_added: vec![PartnerId(uuid(102))],
-                parties_removed: vec![PartnerId(uuid(101))],
-                expiry: Some(ExpiryChange::Cleared),
-                instrument: Some(Instrument::Agreement),
-            }), false),
+            record(
+                4,
+                c,
+                Event::ConventionAmended(ConventionAmended {
+                    effective_on: pd("2010-03-01"),
+                    amendment_ref: Some(AmendmentRef::new("Avenant n°1").unwrap()),
+                    objectives: Some(Objectives::new("Nouveaux objectifs").unwrap()),
+                    parties_added: vec![PartnerId(uuid(102))],
+                    parties_removed: vec![PartnerId(uuid(101))],
+                    expiry: Some(ExpiryChange::Cleared),
+                    instrument: Some(Instrument::Agreement),
+                }),
+                false,
+            ),
         ),
         (
             "convention-terminated",
-            record(5, c, Event::ConventionTerminated(ConventionTerminated {
-                effective_on: pd("2012"),
-                kind: TerminationKind::Expired,
-            }), true),
+            record(
+                5,
+                c,
+                Event::ConventionTerminated(ConventionTerminated {
+                    effective_on: pd("2012"),
+                    kind: TerminationKind::Expired,
+                }),
+                true,
+            ),
         ),
         (
             "corrected/partner-registered",
-            record(6, p, corrected(Patch::PartnerRegistered(PartnerRegisteredPatch {
-                name: Some(PartnerName::new("Figuig").unwrap()),
-                kind: Some(PartnerKind::Commune),
-                short_name: Some(None),
-                country: Some(Some(CountryCode::new("FR").unwrap())),
-            })), true),
+            record(
+                6,
+                p,
+                corrected(Patch::PartnerRegistered(PartnerRegisteredPatch {
+                    name: Some(PartnerName::new("Figuig").unwrap()),
+                    kind: Some(PartnerKind::Commune),
+                    short_name: Some(None),
+                    country: Some(Some(CountryCode::new("FR").unwrap())),
+                })),
+                true,
+            ),
         ),
         (
             "corrected/partner-renamed",
-            record(7, p, corrected(Patch::PartnerRenamed(PartnerRenamedPatch {
-                new_name: None,
-                short_name: Some(Some(ShortName::new("FM").unwrap())),
-                effective_on: Some(pd("2015-09-10")),
-            })), true),
+            record(
+                7,
+                p,
+                corrected(Patch::PartnerRenamed(PartnerRenamedPatch {
+                    new_name: None,
+                    short_name: Some(Some(ShortName::new("FM").unwrap())),
+                    effective_on: Some(pd("2015-09-10")),
+                })),
+                true,
+            ),
         ),
         (
             "corrected/convention-signed",
-            record(8, c, corrected(Patch::ConventionSigned(ConventionSignedPatch {
-                instrument: Some(Instrument::Memorandum),
-                parties: Some(vec![PartnerId(uuid(103))]),
-                signed_on: Some(pd("2007")),
-                objectives: Some(Objectives::new("La mise en place").unwrap()),
-                expires_on: Some(None),
-                official_ref: Some(None),
-            })), true),
+            record(
+                8,
+                c,
+                corrected(Patch::ConventionSigned(ConventionSignedPatch {
+                    instrument: Some(Instrument::Memorandum),
+                    parties: Some(vec![PartnerId(uuid(103))]),
+                    signed_on: Some(pd("2007")),
+                    objectives: Some(Objectives::new("La mise en place").unwrap()),
+                    expires_on: Some(None),
+                    official_ref: Some(None),
+                })),
+                true,
+            ),
         ),
         (
             "corrected/convention-amended",
-            record(9, c, corrected(Patch::ConventionAmended(ConventionAmendedPatch {
-                effective_on: Some(pd("2011")),
-                amendment_ref: Some(None),
-                objectives: Some(Some(Objectives::new("Objectifs corrigés").unwrap())),
-                parties_added: Some(vec![]),
-                parties_removed: None,
-                expiry: Some(Some(ExpiryChange::Set(pd("2020")))),
-                instrument: Some(None),
-            })), true),
+            record(
+                9,
+                c,
+                corrected(Patch::ConventionAmended(ConventionAmendedPatch {
+                    effective_on: Some(pd("2011")),
+                    amendment_ref: Some(None),
+                    objectives: Some(Some(Objectives::new("Objectifs corrigés").unwrap())),
+                    parties_added: Some(vec![]),
+                    parties_removed: None,
+                    expiry: Some(Some(ExpiryChange::Set(pd("2020")))),
+                    instrument: Some(None),
+                })),
+                true,
+            ),
         ),
         (
             "corrected/convention-terminated",
-            record(10, c, corrected(Patch::ConventionTerminated(ConventionTerminatedPatch {
-                effective_on: Some(pd("2012-06")),
-                kind: Some(TerminationKind::Terminated),
-            })), true),
+            record(
+                10,
+                c,
+                corrected(Patch::ConventionTerminated(ConventionTerminatedPatch {
+                    effective_on: Some(pd("2012-06")),
+                    kind: Some(TerminationKind::Terminated),
+                })),
+                true,
+            ),
         ),
         (
             "retracted",
@@ -172,7 +224,10 @@ fn every_event_variant_has_golden_bytes_that_still_decode() {
         });
         for (name, r) in &samples {
             if !kept.iter().any(|(k, _)| k == name) {
-                text.push_str(&format!("{name} {}\n", hex(&codec::encode_record(r).unwrap())));
+                text.push_str(&format!(
+                    "{name} {}\n",
+                    hex(&codec::encode_record(r).unwrap())
+                ));
             }
         }
         std::fs::write(GOLDEN, text).unwrap();
@@ -191,11 +246,20 @@ fn every_event_variant_has_golden_bytes_that_still_decode() {
             "{name} no longer encodes to its golden bytes"
         );
         let framed = codec::unframe(bytes).unwrap();
-        assert_eq!(codec::chain_hash(&framed.prev_hash, framed.body), decoded.hash);
+        assert_eq!(
+            codec::chain_hash(&framed.prev_hash, framed.body),
+            decoded.hash
+        );
     }
-    let variants: std::collections::BTreeSet<&str> =
-        samples.iter().map(|(_, r)| r.event.event_type().as_str()).collect();
-    assert_eq!(variants.len(), EventType::ALL.len(), "a variant has no sample");
+    let variants: std::collections::BTreeSet<&str> = samples
+        .iter()
+        .map(|(_, r)| r.event.event_type().as_str())
+        .collect();
+    assert_eq!(
+        variants.len(),
+        EventType::ALL.len(),
+        "a variant has no sample"
+    );
 }
 
 #[test]
@@ -203,7 +267,10 @@ fn damaged_bytes_are_errors_never_panics() {
     let (_, good) = golden().into_iter().next().expect("golden bytes");
     // every truncation
     for len in 0..good.len() {
-        assert!(codec::decode_record(&good[..len]).is_err(), "truncated to {len}");
+        assert!(
+            codec::decode_record(&good[..len]).is_err(),
+            "truncated to {len}"
+        );
     }
     // every single-byte change decodes to an error or to another value,
     // and never panics
@@ -233,10 +300,34 @@ fn a_huge_length_prefix_is_refused_without_allocating() {
     // header, then a body claiming a string of 2^60 bytes
     let mut bytes = vec![codec::FORMAT_VERSION];
     bytes.extend_from_slice(&[0; 64]);
-    bytes.extend_from_slice(&[0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0]);
+    bytes.extend_from_slice(&[
+        0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0,
+    ]);
     assert!(codec::decode_record(&bytes).is_err());
     let mut tiny = vec![0xffu8; 12];
     tiny[0] = codec::FORMAT_VERSION;
     assert!(codec::decode_record(&tiny).is_err());
-    assert!(codec::decode_timeline(&[codec::PROJECTION_VERSION, 0, 0, 0, 0, 0, 0, 0, 1, 0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]).is_err());
+    assert!(
+        codec::decode_timeline(&[
+            codec::PROJECTION_VERSION,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            1,
+            0xfc,
+            0xff,
+            0xff,
+            0xff,
+            0xff,
+            0xff,
+            0xff,
+            0xff,
+            0x7f
+        ])
+        .is_err()
+    );
 }

@@ -97,8 +97,11 @@ impl Reg {
 
     pub fn sign(&self, parties: &[PartnerId], date: &str, objectives: &str) -> ConventionId {
         let id = ConventionId(self.registry.new_id());
-        self.exec(Command::SignConvention(id, signed(parties, date, objectives)), None)
-            .unwrap();
+        self.exec(
+            Command::SignConvention(id, signed(parties, date, objectives)),
+            None,
+        )
+        .unwrap();
         id
     }
 
@@ -107,9 +110,17 @@ impl Reg {
     }
 
     /// A convention at (as_of, recorded).
-    pub fn convention_at(&self, id: ConventionId, as_of: &str, recorded: Option<Seq>) -> Option<ConventionState> {
+    pub fn convention_at(
+        &self,
+        id: ConventionId,
+        as_of: &str,
+        recorded: Option<Seq>,
+    ) -> Option<ConventionState> {
         let recorded = recorded.map(|s| format!("#{}", s.0));
-        let point = self.registry.point(Some(as_of), recorded.as_deref()).unwrap();
+        let point = self
+            .registry
+            .point(Some(as_of), recorded.as_deref())
+            .unwrap();
         self.registry
             .snapshot(point)
             .convention(id)
@@ -243,7 +254,11 @@ impl Run {
 
     #[track_caller]
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
