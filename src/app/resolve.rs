@@ -26,9 +26,13 @@ pub const WHEN_FORMS: &str = "give an RFC 3339 timestamp (2024-05-01T12:00:00Z),
 
 /// Parses a date given to `flag`.
 pub fn parse_date(flag: &str, text: &str) -> Result<PartialDate, AppError> {
-    text.trim()
-        .parse()
-        .map_err(|e| AppError::invalid_with(format!("{flag}: {e}"), DATE_FORMS))
+    text.trim().parse().map_err(|e| {
+        let message = match e {
+            crate::domain::DateError::Shape(_) => format!("{flag}: {e}"),
+            _ => format!("{flag}: '{}': {e}", text.trim()),
+        };
+        AppError::invalid_with(message, DATE_FORMS)
+    })
 }
 
 /// The most hex digits a prefix needs to be considered one.

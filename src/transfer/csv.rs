@@ -175,8 +175,10 @@ fn parse_row(
             .map_err(|e| row_error(line, format!("{column}: {e}")))
     }
     let date = |i: usize, text: &str| -> Result<PartialDate, RowError> {
-        text.parse::<PartialDate>()
-            .map_err(|e| row_error(line, format!("{}: {e}", COLUMNS[i])))
+        text.parse::<PartialDate>().map_err(|e| match e {
+            crate::domain::DateError::Shape(_) => row_error(line, format!("{}: {e}", COLUMNS[i])),
+            _ => row_error(line, format!("{}: '{text}': {e}", COLUMNS[i])),
+        })
     };
     let text_err = |column: &str, e: TextError| err(format!("{column}: {e}"));
 
