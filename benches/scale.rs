@@ -1,1 +1,772 @@
-fn main() {}
+//! The scale benchmark: builds a realistic registry of N events through the
+//! real write path, then measures appends, baselines writing the same
+//! bytes (bare sled, SQLite, a plain file), and reads, in one run.
+//!
+//!     cargo bench --bench scale -- --events 100000 [--json]
+//!
+//! Figures and their targets are in `docs/performance.md`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use pactum::app::{ConventionFilter, RandomIds, Registry, Repair, SystemClock, WriteMeta, Written};
+use pactum::domain::decide::{Command, CorrectionFields};
+use pactum::domain::*;
+use pactum::store::{DEFAULT_CACHE_BYTES, OpenOptions};
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// How many events the registry holds
+    #[arg(long, default_value_t = 10_000)]
+    events: u64,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+    /// Seed of the workload
+    #[arg(long, default_value_t = 2009)]
+    seed: u64,
+    /// Keep the registry in this folder (default: a temporary folder)
+    #[arg(long)]
+    keep: Option<PathBuf>,
+    /// Passed by cargo
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+// ------------------------------------------------------------ workload
+
+const PLACES: &[&str] = &[
+    "Agadir",
+    "Meknès",
+    "Figuig",
+    "Tanger",
+    "Tétouan",
+    "Laâyoune",
+    "Guelmim",
+    "Tata",
+    "Assa",
+    "Tarfaya",
+    "Fès",
+    "Oujda",
+    "Nador",
+    "Errachidia",
+    "Ouarzazate",
+    "Safi",
+    "Essaouira",
+    "Taza",
+    "Ifrane",
+    "Khouribga",
+    "Béni Mellal",
+    "Settat",
+    "Kénitra",
+    "Larache",
+    "Chefchaouen",
+    "Dakhla",
+];
+const KINDS: &[PartnerKind] = &[
+    PartnerKind::Commune,
+    PartnerKind::Commune,
+    PartnerKind::Region,
+    PartnerKind::Ministry,
+    PartnerKind::Agency,
+    PartnerKind::Academic,
+    PartnerKind::HighCommission,
+    PartnerKind::Ngo,
+    PartnerKind::ForeignState,
+    PartnerKind::InternationalOrganisation,
+];
+const OBJECTIVES: &[&str] = &[
+    "La réalisation du schéma régional d'aménagement du territoire",
+    "La mise en œuvre et accompagnement du processus Agenda 21",
+    "La collaboration en matière d'informations géographiques et la gestion des documents graphiques",
+    "La concrétisation de plusieurs projets de développement à caractère intégré et concerté",
+    "L'établissement des liens de coopération en matière de développement et d'aménagement du territoire",
+    "La coopération en matière de l'aménagement numérique du territoire national",
+];
+
+struct GenConvention {
+    id: ConventionId,
+    year: i32,
+    last_year: i32,
+    parties: Vec<PartnerId>,
+    /// amendments written (event id once known), and whether retracted
+    amendments: Vec<(Option<EventId>, bool)>,
+    ended: bool,
+}
+
+/// A deterministic stream of valid commands with the mix of a registry
+/// that lives for years: about ten events per convention.
+struct Workload {
+    rng: fastrand::Rng,
+    partners: Vec<(PartnerId, String)>,
+    conventions: Vec<GenConvention>,
+    live: Vec<usize>,
+    counter: u64,
+    /// what each command of the current batch was: (convention, amendment slot)
+    pending: Vec<Option<(usize, usize)>>,
+    /// the amendment slot the command being made fills
+    pending_slot: Option<(usize, usize)>,
+}
+
+fn date(rng: &mut fastrand::Rng, year: i32) -> String {
+    match rng.u32(0..10) {
+        0..=3 => format!("{year}"),
+        4..=6 => format!("{year}-{:02}", rng.u32(1..=12)),
+        _ => format!("{year}-{:02}-{:02}", rng.u32(1..=12), rng.u32(1..=28)),
+    }
+}
+
+fn pd(s: &str) -> PartialDate {
+    s.parse().expect("generated dates are valid")
+}
+
+impl Workload {
+    fn new(seed: u64) -> Self {
+        Self {
+            rng: fastrand::Rng::with_seed(seed),
+            partners: Vec::new(),
+            conventions: Vec::new(),
+            live: Vec::new(),
+            counter: 0,
+            pending: Vec::new(),
+            pending_slot: None,
+        }
+    }
+
+    fn text(&mut self, base: &str) -> Objectives {
+        self.counter += 1;
+        let region = PLACES[self.rng.usize(..PLACES.len())];
+        Objectives::new(format!("{base}, {region} (n° {})", self.counter)).expect("valid text")
+    }
+
+    fn next(&mut self, registry: &Registry) -> Command {
+        let wanted_partners = 2 + self.conventions.len() / 4;
+        if self.partners.len() < wanted_partners || self.partners.is_empty() {
+            return self.register(registry);
+        }
+        if self.conventions.is_empty() || self.live.is_empty() {
+            return self.sign(registry);
+        }
+        match self.rng.u32(0..90) {
+            0..=9 => self.sign(registry),
+            10..=54 => self.amend(),
+            55..=59 => self.rename(),
+            60..=79 => self.correct(),
+            80..=84 => self.retract().unwrap_or_else(|| self.amend()),
+            _ => self.terminate(),
+        }
+    }
+
+    fn register(&mut self, registry: &Registry) -> Command {
+        let id = PartnerId(registry.new_id());
+        let n = self.partners.len();
+        let name = format!("{} {}", PLACES[n % PLACES.len()], n);
+        self.partners.push((id, name.clone()));
+        Command::RegisterPartner(
+            id,
+            PartnerRegistered {
+                name: PartnerName::new(name).expect("valid name"),
+                kind: KINDS[self.rng.usize(..KINDS.len())],
+                short_name: None,
+                country: None,
+            },
+        )
+    }
+
+    fn sign(&mut self, registry: &Registry) -> Command {
+        let id = ConventionId(registry.new_id());
+        let year = self.rng.i32(1995..2020);
+        let count = [1, 1, 1, 2, 2, 3][self.rng.usize(..6)];
+        let mut parties: Vec<PartnerId> = Vec::new();
+        while parties.len() < count.min(self.partners.len()) {
+            let p = self.partners[self.rng.usize(..self.partners.len())].0;
+            if !parties.contains(&p) {
+                parties.push(p);
+            }
+        }
+        let base = OBJECTIVES[self.rng.usize(..OBJECTIVES.len())];
+        let objectives = self.text(base);
+        let signed_on = date(&mut self.rng, year);
+        self.live.push(self.conventions.len());
+        self.conventions.push(GenConvention {
+            id,
+            year,
+            last_year: year,
+            parties: parties.clone(),
+            amendments: Vec::new(),
+            ended: false,
+        });
+        Command::SignConvention(
+            id,
+            ConventionSigned {
+                instrument: [
+                    Instrument::Convention,
+                    Instrument::Memorandum,
+                    Instrument::Agreement,
+                    Instrument::Charter,
+                ][self.rng.usize(..4)],
+                parties,
+                signed_on: pd(&signed_on),
+                objectives,
+                expires_on: None,
+                official_ref: None,
+            },
+        )
+    }
+
+    fn live_convention(&mut self) -> usize {
+        self.live[self.rng.usize(..self.live.len())]
+    }
+
+    fn amend(&mut self) -> Command {
+        let c = self.live_convention();
+        let year = self.conventions[c].year + 1 + self.rng.i32(0..12);
+        let objectives = self.text("Avenant: extension des actions");
+        let mut added = Vec::new();
+        if self.rng.u32(0..5) == 0 {
+            let p = self.partners[self.rng.usize(..self.partners.len())].0;
+            if !self.conventions[c].parties.contains(&p) {
+                self.conventions[c].parties.push(p);
+                added.push(p);
+            }
+        }
+        let expiry = (self.rng.u32(0..5) == 0)
+            .then(|| ExpiryChange::Set(pd(&format!("{}", year + 5 + self.rng.i32(0..10)))));
+        let effective_on = date(&mut self.rng, year);
+        let conv = &mut self.conventions[c];
+        conv.last_year = conv.last_year.max(year + 15);
+        conv.amendments.push((None, false));
+        self.pending_slot = Some((c, conv.amendments.len() - 1));
+        Command::AmendConvention(
+            conv.id,
+            ConventionAmended {
+                effective_on: pd(&effective_on),
+                amendment_ref: Some(
+                    AmendmentRef::new(format!("Avenant n°{}", conv.amendments.len()))
+                        .expect("valid"),
+                ),
+                objectives: Some(objectives),
+                parties_added: added,
+                parties_removed: Vec::new(),
+                expiry,
+                instrument: None,
+            },
+        )
+    }
+
+    fn known_amendment(&mut self, c: usize) -> Option<EventId> {
+        let candidates: Vec<EventId> = self.conventions[c]
+            .amendments
+            .iter()
+            .filter(|(id, void)| id.is_some() && !void)
+            .filter_map(|(id, _)| *id)
+            .collect();
+        (!candidates.is_empty()).then(|| candidates[self.rng.usize(..candidates.len())])
+    }
+
+    fn correct(&mut self) -> Command {
+        let c = self.rng.usize(..self.conventions.len());
+        let id = self.conventions[c].id;
+        let target = if self.rng.bool() {
+            self.known_amendment(c)
+        } else {
+            None
+        };
+        let objectives = self.text("Objectifs corrigés");
+        Command::Correct {
+            entity: id.into(),
+            target,
+            fields: CorrectionFields {
+                objectives: Some(objectives),
+                ..CorrectionFields::default()
+            },
+        }
+    }
+
+    fn retract(&mut self) -> Option<Command> {
+        let c = self.live_convention();
+        let target = self.known_amendment(c)?;
+        if let Some(slot) = self.conventions[c]
+            .amendments
+            .iter_mut()
+            .find(|(id, _)| *id == Some(target))
+        {
+            slot.1 = true;
+        }
+        Some(Command::Retract {
+            entity: self.conventions[c].id.into(),
+            target,
+        })
+    }
+
+    fn rename(&mut self) -> Command {
+        let i = self.rng.usize(..self.partners.len());
+        self.counter += 1;
+        let new_name = format!("{} (appellation {})", self.partners[i].1, self.counter);
+        let year = self.rng.i32(2000..2025);
+        Command::RenamePartner(
+            self.partners[i].0,
+            PartnerRenamed {
+                new_name: PartnerName::new(new_name).expect("valid"),
+                short_name: None,
+                effective_on: pd(&date(&mut self.rng, year)),
+            },
+        )
+    }
+
+    fn terminate(&mut self) -> Command {
+        let at = self.rng.usize(..self.live.len());
+        let c = self.live.swap_remove(at);
+        let conv = &mut self.conventions[c];
+        conv.ended = true;
+        let year = conv.last_year + 1;
+        Command::TerminateConvention(
+            conv.id,
+            ConventionTerminated {
+                effective_on: pd(&format!("{year}-12-31")),
+                kind: if self.rng.bool() {
+                    TerminationKind::Terminated
+                } else {
+                    TerminationKind::Expired
+                },
+            },
+        )
+    }
+
+    /// The next command, remembering which amendment slot it fills.
+    fn command(&mut self, registry: &Registry) -> Command {
+        self.pending_slot = None;
+        let command = self.next(registry);
+        self.pending.push(self.pending_slot);
+        command
+    }
+
+    /// Learns the event ids of what was written.
+    fn ack(&mut self, written: &[Written]) {
+        for (slot, w) in self.pending.drain(..).zip(written) {
+            if let Some((c, a)) = slot {
+                self.conventions[c].amendments[a].0 = Some(w.event_id);
+            }
+        }
+    }
+}
+
+// -------------------------------------------------------------- helpers
+
+fn meta() -> WriteMeta {
+    WriteMeta {
+        actor: Actor::new("bench").expect("valid"),
+        reason: Some(Reason::new("benchmark").expect("valid")),
+        source: None,
+        expect_version: None,
+    }
+}
+
+fn open(path: &Path) -> Registry {
+    Registry::open(
+        path,
+        &OpenOptions::default(),
+        Repair::Rebuild,
+        Arc::new(SystemClock),
+        Arc::new(RandomIds),
+    )
+    .expect("open the registry")
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn folder_bytes(path: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                total += folder_bytes(&p);
+            } else if let Ok(m) = e.metadata() {
+                total += m.len();
+            }
+        }
+    }
+    total
+}
+
+fn bar(len: u64, what: &'static str, quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if quiet {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:>22} [{bar:30}] {pos}/{len} {per_sec} {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what);
+    bar
+}
+
+struct Sync {
+    file: std::fs::File,
+}
+
+impl Sync {
+    fn of(path: &Path) -> Self {
+        Sync {
+            file: std::fs::File::open(path.join("db")).expect("sled data file"),
+        }
+    }
+    fn sync(&self, db: &sled::Db) {
+        db.flush().expect("flush");
+        self.file.sync_all().expect("fsync");
+    }
+}
+
+// ---------------------------------------------------------------- main
+
+fn main() {
+    let args = Args::parse();
+    let n = args.events.max(100);
+    let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let path = args
+        .keep
+        .clone()
+        .unwrap_or_else(|| scratch.path().join("registry"));
+    let mut out: Vec<(&'static str, f64)> = Vec::new();
+
+    // 1. Build the registry through the import path: 1,000 events per transaction.
+    reset_peak_rss();
+    let registry = open(&path);
+    let mut workload = Workload::new(args.seed);
+    let progress = bar(n, "append (batches)", quiet);
+    let started = Instant::now();
+    let mut written_total = 0u64;
+    while written_total < n {
+        let size = (n - written_total).min(1000);
+        let commands: Vec<(Command, WriteMeta)> = (0..size)
+            .map(|_| (workload.command(&registry), meta()))
+            .collect();
+        let written = registry
+            .execute_batch(commands, false)
+            .unwrap_or_else(|errors| {
+                panic!("the workload made an invalid command: {:?}", errors.first())
+            });
+        workload.ack(&written);
+        written_total += size;
+        progress.set_position(written_total);
+    }
+    let batch_secs = started.elapsed().as_secs_f64();
+    progress.finish_and_clear();
+    out.push(("append_batch_eps", n as f64 / batch_secs));
+
+    // 2. Single durable appends on the large registry (the CLI path).
+    let singles = n.min(2000);
+    let progress = bar(singles, "append (single)", quiet);
+    let started = Instant::now();
+    for i in 0..singles {
+        let command = workload.command(&registry);
+        let written = registry.execute(command, &meta()).expect("a valid command");
+        workload.ack(&[written]);
+        progress.set_position(i + 1);
+    }
+    out.push((
+        "append_single_eps",
+        singles as f64 / started.elapsed().as_secs_f64(),
+    ));
+    progress.finish_and_clear();
+    let head = registry.head_seq().expect("head").0;
+
+    // 3. Reads, in process.
+    let mid = format!("{}", 2008);
+    let point = registry.point(Some(&mid), None).expect("point");
+    let list_ms = median(
+        (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                let views = registry
+                    .snapshot(point)
+                    .conventions(&ConventionFilter::default())
+                    .expect("list");
+                assert!(!views.is_empty());
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
+    out.push(("as_of_list_ms", list_ms));
+    let conventions = registry
+        .store()
+        .count(EntityKind::Convention)
+        .expect("count");
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut show = Vec::new();
+    let mut history = Vec::new();
+    for _ in 0..200 {
+        let handle = Handle {
+            kind: EntityKind::Convention,
+            number: rng.u64(1..=conventions),
+        };
+        let id = match registry.store().by_handle(handle).expect("handle") {
+            Some(EntityId::Convention(c)) => c,
+            _ => continue,
+        };
+        let t = Instant::now();
+        let view = registry
+            .snapshot(registry.point(Some("2015-06-30"), None).expect("point"))
+            .convention(id)
+            .expect("show");
+        show.push(t.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(view);
+        let t = Instant::now();
+        let h = registry
+            .history(id.into(), &registry.point(None, None).expect("point"))
+            .expect("history");
+        history.push(t.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(h);
+    }
+    out.push(("show_us", median(show)));
+    out.push(("history_us", median(history)));
+
+    // 4. A full projection rebuild, from empty projections.
+    for tree in [
+        &registry.store().trees().proj_partners,
+        &registry.store().trees().proj_conventions,
+        &registry.store().trees().names,
+        &registry.store().trees().parties,
+    ] {
+        tree.clear().expect("clear");
+    }
+    let progress = bar(head, "rebuild", quiet);
+    let started = Instant::now();
+    let rebuilt = registry
+        .rebuild(&mut |s| progress.set_position(s))
+        .expect("rebuild");
+    out.push((
+        "rebuild_eps",
+        rebuilt.events as f64 / started.elapsed().as_secs_f64(),
+    ));
+    progress.finish_and_clear();
+    let payload: u64 = registry
+        .store()
+        .trees()
+        .events
+        .iter()
+        .map(|kv| kv.map(|(_, v)| v.len() as u64).unwrap_or(0))
+        .sum();
+    registry.store().sync().expect("sync");
+    drop(registry);
+    out.push(("peak_rss_mb", peak_rss_mb()));
+    out.push(("payload_bytes_per_event", payload as f64 / head as f64));
+    out.push((
+        "disk_bytes_per_event",
+        folder_bytes(&path) as f64 / head as f64,
+    ));
+
+    // 5. Reopen, and the CLI's cold start.
+    let open_ms = median(
+        (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                let r = open(&path);
+                let ms = t.elapsed().as_secs_f64() * 1e3;
+                drop(r);
+                ms
+            })
+            .collect(),
+    );
+    out.push(("open_ms", open_ms));
+    let cli = env!("CARGO_BIN_EXE_pactum");
+    let cli_ms = median(
+        (0..7)
+            .map(|i| {
+                let handle = format!("C{}", 1 + (i * 7919) % conventions);
+                let t = Instant::now();
+                let status = std::process::Command::new(cli)
+                    .args([
+                        "--db",
+                        path.to_str().expect("utf-8 path"),
+                        "--format",
+                        "json",
+                        "show",
+                        &handle,
+                    ])
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .expect("run pactum");
+                assert!(status.success());
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
+    out.push(("cli_show_ms", cli_ms));
+
+    // 6. Baselines on the same bytes: bare sled, SQLite, a plain file.
+    let bytes: Vec<Vec<u8>> = {
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(DEFAULT_CACHE_BYTES)
+            .open()
+            .expect("reopen");
+        let events = db.open_tree("events").expect("events");
+        events
+            .iter()
+            .map(|kv| kv.expect("event").1.to_vec())
+            .collect()
+    };
+    let singles_bytes = &bytes[..usize::try_from(singles)
+        .unwrap_or(bytes.len())
+        .min(bytes.len())];
+    {
+        let dir = scratch.path().join("raw-sled");
+        let db = sled::Config::new()
+            .path(&dir)
+            .cache_capacity(DEFAULT_CACHE_BYTES)
+            .flush_every_ms(None)
+            .open()
+            .expect("raw sled");
+        let tree = db.open_tree("events").expect("tree");
+        let sync = Sync::of(&dir);
+        let t = Instant::now();
+        for (i, b) in singles_bytes.iter().enumerate() {
+            tree.insert((i as u64).to_be_bytes(), b.as_slice())
+                .expect("insert");
+            sync.sync(&db);
+        }
+        out.push((
+            "raw_sled_single_eps",
+            singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
+        ));
+        let tree = db.open_tree("events_batch").expect("tree");
+        let progress = bar(bytes.len() as u64, "raw sled (batches)", quiet);
+        let t = Instant::now();
+        for (c, chunk) in bytes.chunks(1000).enumerate() {
+            let mut batch = sled::Batch::default();
+            for (i, b) in chunk.iter().enumerate() {
+                batch.insert(&((c * 1000 + i) as u64).to_be_bytes(), b.as_slice());
+            }
+            tree.apply_batch(batch).expect("batch");
+            sync.sync(&db);
+            progress.set_position(((c + 1) * 1000) as u64);
+        }
+        out.push((
+            "raw_sled_batch_eps",
+            bytes.len() as f64 / t.elapsed().as_secs_f64(),
+        ));
+        progress.finish_and_clear();
+    }
+    {
+        let file = scratch.path().join("sqlite.db");
+        let conn = rusqlite::Connection::open(&file).expect("sqlite");
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE events (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);")
+            .expect("schema");
+        let t = Instant::now();
+        for (i, b) in singles_bytes.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO events (seq, body) VALUES (?1, ?2)",
+                rusqlite::params![i as i64, b],
+            )
+            .expect("insert");
+        }
+        out.push((
+            "sqlite_single_eps",
+            singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
+        ));
+        conn.execute_batch(
+            "CREATE TABLE events_batch (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);",
+        )
+        .expect("schema");
+        let t = Instant::now();
+        let mut conn = conn;
+        for (c, chunk) in bytes.chunks(1000).enumerate() {
+            let tx = conn.transaction().expect("tx");
+            {
+                let mut insert = tx
+                    .prepare_cached("INSERT INTO events_batch (seq, body) VALUES (?1, ?2)")
+                    .expect("prepare");
+                for (i, b) in chunk.iter().enumerate() {
+                    insert
+                        .execute(rusqlite::params![(c * 1000 + i) as i64, b])
+                        .expect("insert");
+                }
+            }
+            tx.commit().expect("commit");
+        }
+        out.push((
+            "sqlite_batch_eps",
+            bytes.len() as f64 / t.elapsed().as_secs_f64(),
+        ));
+    }
+    {
+        let mut file = std::fs::File::create(scratch.path().join("plain.log")).expect("file");
+        let t = Instant::now();
+        for b in singles_bytes {
+            file.write_all(b).expect("write");
+            file.sync_all().expect("fsync");
+        }
+        out.push((
+            "fsync_limit_eps",
+            singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
+        ));
+    }
+
+    // 7. Report.
+    let order = [
+        "append_single_eps",
+        "append_batch_eps",
+        "raw_sled_single_eps",
+        "raw_sled_batch_eps",
+        "sqlite_single_eps",
+        "sqlite_batch_eps",
+        "fsync_limit_eps",
+        "open_ms",
+        "rebuild_eps",
+        "as_of_list_ms",
+        "show_us",
+        "history_us",
+        "cli_show_ms",
+        "disk_bytes_per_event",
+        "payload_bytes_per_event",
+        "peak_rss_mb",
+    ];
+    let get = |k: &str| {
+        out.iter()
+            .find(|(name, _)| *name == k)
+            .map_or(f64::NAN, |(_, v)| *v)
+    };
+    if args.json {
+        let mut obj = serde_json::Map::new();
+        obj.insert("events".into(), json!(head));
+        for k in order {
+            obj.insert(k.into(), json!((get(k) * 10.0).round() / 10.0));
+        }
+        println!("{}", serde_json::Value::Object(obj));
+    } else {
+        println!("{:<26} {:>14}", "events", head);
+        for k in order {
+            println!("{k:<26} {:>14.1}", get(k));
+        }
+    }
+}

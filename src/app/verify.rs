@@ -4,11 +4,11 @@
 //! **Invariant:** verify reads; it never repairs, and it reports every
 //! problem it finds (with the seq or key) instead of stopping at the first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::{AppError, Registry};
 use crate::domain::{Digest, EntityId, EntityKind, Event, EventId, EventRecord, Seq};
-use crate::projection::{self, Derivation, Derived, Entries};
+use crate::projection::{self, Derived, Difference, Rebuilt};
 use crate::store::{Head, Store, StoreError, codec, keys};
 
 /// One thing wrong.
@@ -285,55 +285,18 @@ impl Registry {
         progress: &mut dyn FnMut(u64),
     ) -> Result<(), AppError> {
         let store = self.store();
-        let mut expected: BTreeMap<Derived, Entries> = BTreeMap::new();
-        let derivation: Derivation = projection::derive_all(
-            store,
-            &mut |tree, k, v| {
-                expected.entry(tree).or_default().push((k, v));
-                Ok(())
-            },
-            progress,
-        )?;
+        let derivation = projection::derive_all(store, progress)?;
         for tree in Derived::ALL {
-            let mut entries = expected.remove(&tree).unwrap_or_default();
-            entries.sort();
             let name = tree.name();
-            let mut want = entries.into_iter().peekable();
-            let mut compared = 0u64;
-            for kv in tree.tree(store).iter() {
-                let (k, v) = match kv {
-                    Ok(kv) => kv,
-                    Err(e) => {
-                        problems.push(name, "*", e);
-                        break;
-                    }
+            let compared = projection::compare(store, &derivation, tree, &mut |difference| {
+                let (key, detail) = match &difference {
+                    Difference::Missing((k, _)) => (k.as_slice(), "missing entry"),
+                    Difference::Extra(k) => (k.as_slice(), "entry a rebuild would not make"),
+                    Difference::Differs((k, _)) => (k.as_slice(), "differs from a rebuild"),
                 };
-                compared += 1;
-                while want
-                    .peek()
-                    .is_some_and(|(wk, _)| wk.as_slice() < k.as_ref())
-                {
-                    if let Some((wk, _)) = want.next() {
-                        problems.push(name, describe_key(tree, &wk), "missing entry");
-                    }
-                }
-                match want.peek() {
-                    Some((wk, wv)) if wk.as_slice() == k.as_ref() => {
-                        if wv.as_slice() != v.as_ref() {
-                            problems.push(name, describe_key(tree, &k), "differs from a rebuild");
-                        }
-                        want.next();
-                    }
-                    _ => problems.push(
-                        name,
-                        describe_key(tree, &k),
-                        "entry a rebuild would not make",
-                    ),
-                }
-            }
-            for (wk, _) in want {
-                problems.push(name, describe_key(tree, &wk), "missing entry");
-            }
+                problems.push(name, describe_key(tree, key), detail);
+                Ok(())
+            })?;
             report.compared.push((name, compared));
         }
         for (kind, want) in [
@@ -363,7 +326,7 @@ impl Registry {
     }
 
     /// Drops and rebuilds every derived tree from `events`.
-    pub fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<Derivation, AppError> {
+    pub fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<Rebuilt, AppError> {
         let _writer = self.store().writer()?;
         Ok(projection::rebuild(self.store(), progress)?)
     }

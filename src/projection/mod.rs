@@ -224,10 +224,7 @@ impl<'a> Projector<'a> {
     }
 }
 
-/// Key-value pairs of one derived tree.
-pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
-
-/// A derived tree, as [`derive_all`] names it.
+/// A derived tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Derived {
     /// `streams`
@@ -291,8 +288,8 @@ impl Derived {
     }
 }
 
-/// What [`derive_all`] found besides the derived entries.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Everything the derived trees must hold, recomputed from `events` alone.
+#[derive(Default)]
 pub struct Derivation {
     /// events read
     pub events: u64,
@@ -300,113 +297,155 @@ pub struct Derivation {
     pub partners: u64,
     /// conventions created
     pub conventions: u64,
-    /// the last event's seq and hash
+    /// the last event's seq, hash and time
     pub last: Option<(Seq, crate::domain::Digest, chrono::DateTime<chrono::Utc>)>,
+    streams: Vec<(EntityId, Vec<Seq>)>,
+    event_ids: Vec<([u8; 16], Seq)>,
+    handles: HashMap<EntityId, Handle>,
+    timelines: HashMap<EntityId, AnyTimeline>,
+    names: BTreeSet<NameEntry>,
+    parties: BTreeSet<(PartnerId, ConventionId)>,
 }
 
-/// Recomputes every derived tree from `events` alone, handing each entry to
-/// `sink` (each tree's entries in no particular order), and calling
-/// `progress` with the seq reached. Fails on the first event that cannot be
-/// decoded.
-pub fn derive_all(
-    store: &Store,
-    sink: &mut dyn FnMut(Derived, Vec<u8>, Vec<u8>) -> Result<()>,
-    progress: &mut dyn FnMut(u64),
-) -> Result<Derivation> {
-    let mut derivation = Derivation::default();
-    let mut timelines: HashMap<EntityId, AnyTimeline> = HashMap::new();
-    let mut order: Vec<(EntityId, Handle)> = Vec::new();
+/// One derived entry: key and value bytes.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+impl Derivation {
+    /// The entries one derived tree must hold, in key order.
+    pub fn entries(&self, tree: Derived) -> Box<dyn Iterator<Item = Result<Entry>> + '_> {
+        match tree {
+            Derived::Streams => Box::new(self.streams.iter().flat_map(|(entity, seqs)| {
+                seqs.iter().zip(1u64..).map(move |(seq, version)| {
+                    Ok((
+                        keys::stream(*entity, version).to_vec(),
+                        seq.0.to_be_bytes().to_vec(),
+                    ))
+                })
+            })),
+            Derived::EventIds => Box::new(
+                self.event_ids
+                    .iter()
+                    .map(|(id, seq)| Ok((id.to_vec(), seq.0.to_be_bytes().to_vec()))),
+            ),
+            Derived::Entities => {
+                let mut all: Vec<(&EntityId, &Handle)> = self.handles.iter().collect();
+                all.sort_by_key(|(e, _)| e.uuid());
+                Box::new(all.into_iter().map(|(e, h)| {
+                    Ok((
+                        e.uuid().as_bytes().to_vec(),
+                        keys::entity_value(*h).to_vec(),
+                    ))
+                }))
+            }
+            Derived::Handles => {
+                let mut all: Vec<(&EntityId, &Handle)> = self.handles.iter().collect();
+                all.sort_by_key(|(_, h)| keys::handle(**h));
+                Box::new(
+                    all.into_iter().map(|(e, h)| {
+                        Ok((keys::handle(*h).to_vec(), e.uuid().as_bytes().to_vec()))
+                    }),
+                )
+            }
+            Derived::Names => Box::new(
+                self.names
+                    .iter()
+                    .map(|e| Ok((keys::name(&e.key, e.partner), vec![u8::from(e.current)]))),
+            ),
+            Derived::Parties => Box::new(
+                self.parties
+                    .iter()
+                    .map(|(p, c)| Ok((keys::party(*p, *c).to_vec(), Vec::new()))),
+            ),
+            Derived::ProjPartners | Derived::ProjConventions => {
+                let kind = if tree == Derived::ProjPartners {
+                    EntityKind::Partner
+                } else {
+                    EntityKind::Convention
+                };
+                let mut ids: Vec<&EntityId> =
+                    self.timelines.keys().filter(|e| e.kind() == kind).collect();
+                ids.sort_by_key(|e| e.uuid());
+                Box::new(ids.into_iter().map(move |entity| {
+                    let handle = self.handles.get(entity).map_or(0, |h| h.number);
+                    let timeline =
+                        self.timelines
+                            .get(entity)
+                            .ok_or_else(|| StoreError::Corrupt {
+                                tree: tree.name(),
+                                at: entity.to_string(),
+                                detail: "lost during the derivation".into(),
+                            })?;
+                    let bytes = codec::encode_timeline(handle, timeline)
+                        .map_err(|e| StoreError::Encode(e.to_string()))?;
+                    Ok((entity.uuid().as_bytes().to_vec(), bytes))
+                }))
+            }
+        }
+    }
+}
+
+/// Recomputes what every derived tree must hold from `events` alone,
+/// calling `progress` with the seq reached. Fails on the first event that
+/// cannot be decoded.
+pub fn derive_all(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Derivation> {
+    let mut d = Derivation::default();
     let mut streams: HashMap<EntityId, Vec<Seq>> = HashMap::new();
     let mut dirty: BTreeSet<EntityId> = BTreeSet::new();
     for record in store.events_from(Seq(1)) {
         let record = record?;
-        derivation.events += 1;
+        d.events += 1;
         let entity = record.entity;
         let seqs = streams.entry(entity).or_default();
         seqs.push(record.seq);
-        let version = u64::try_from(seqs.len()).unwrap_or(u64::MAX);
-        sink(
-            Derived::Streams,
-            keys::stream(entity, version).to_vec(),
-            record.seq.0.to_be_bytes().to_vec(),
-        )?;
-        sink(
-            Derived::EventIds,
-            record.id.as_bytes().to_vec(),
-            record.seq.0.to_be_bytes().to_vec(),
-        )?;
-        if version == 1 {
+        d.event_ids.push((*record.id.as_bytes(), record.seq));
+        if seqs.len() == 1 {
             let counter = match entity.kind() {
-                EntityKind::Partner => &mut derivation.partners,
-                EntityKind::Convention => &mut derivation.conventions,
+                EntityKind::Partner => &mut d.partners,
+                EntityKind::Convention => &mut d.conventions,
             };
             *counter += 1;
-            let handle = Handle {
-                kind: entity.kind(),
-                number: *counter,
-            };
-            sink(
-                Derived::Entities,
-                entity.uuid().as_bytes().to_vec(),
-                keys::entity_value(handle).to_vec(),
-            )?;
-            sink(
-                Derived::Handles,
-                keys::handle(handle).to_vec(),
-                entity.uuid().as_bytes().to_vec(),
-            )?;
-            order.push((entity, handle));
+            d.handles.insert(
+                entity,
+                Handle {
+                    kind: entity.kind(),
+                    number: *counter,
+                },
+            );
         }
         if !dirty.contains(&entity) {
-            let timeline = timelines
+            let timeline = d
+                .timelines
                 .entry(entity)
                 .or_insert_with(|| empty_timeline(entity));
             if timeline.record(&record) == Err(NeedsReplay) {
                 dirty.insert(entity);
             }
         }
-        derivation.last = Some((record.seq, record.hash, record.recorded_at));
-        if derivation.events % 4096 == 0 {
+        d.last = Some((record.seq, record.hash, record.recorded_at));
+        if d.events % 8192 == 0 {
             progress(record.seq.0);
         }
     }
     for entity in dirty {
         let stream = read_stream(store, streams.get(&entity))?;
         if let Some(t) = replay(entity, &stream, Seq::MAX) {
-            timelines.insert(entity, t);
+            d.timelines.insert(entity, t);
         }
     }
-    for (entity, handle) in &order {
-        let Some(timeline) = timelines.get(entity) else {
-            continue;
-        };
-        let bytes = codec::encode_timeline(handle.number, timeline)
-            .map_err(|e| StoreError::Encode(e.to_string()))?;
-        let tree = match entity.kind() {
-            EntityKind::Partner => Derived::ProjPartners,
-            EntityKind::Convention => Derived::ProjConventions,
-        };
-        sink(tree, entity.uuid().as_bytes().to_vec(), bytes)?;
+    for (entity, timeline) in &d.timelines {
         match timeline {
             AnyTimeline::Partner(p) => {
                 let stream = read_stream(store, streams.get(entity))?;
-                for e in name_entries(p, &stream) {
-                    sink(
-                        Derived::Names,
-                        keys::name(&e.key, e.partner),
-                        vec![u8::from(e.current)],
-                    )?;
-                }
+                d.names.extend(name_entries(p, &stream));
             }
-            AnyTimeline::Convention(c) => {
-                for (p, c) in party_entries(c) {
-                    sink(Derived::Parties, keys::party(p, c).to_vec(), Vec::new())?;
-                }
-            }
+            AnyTimeline::Convention(c) => d.parties.extend(party_entries(c)),
         }
     }
-    progress(derivation.last.map_or(0, |l| l.0.0));
-    Ok(derivation)
+    d.streams = streams.into_iter().collect();
+    d.streams.sort_by_key(|(e, _)| e.uuid());
+    d.event_ids.sort_unstable();
+    progress(d.last.map_or(0, |l| l.0.0));
+    Ok(d)
 }
 
 /// Reads the events at `seqs` back from the store.
@@ -417,30 +456,112 @@ fn read_stream(store: &Store, seqs: Option<&Vec<Seq>>) -> Result<Vec<EventRecord
             store.event(*seq)?.ok_or_else(|| StoreError::Corrupt {
                 tree: "events",
                 at: format!("seq {seq}"),
-                detail: "vanished during the rebuild".into(),
+                detail: "vanished during the derivation".into(),
             })
         })
         .collect()
 }
 
-/// Drops every derived tree and rebuilds it from `events`. A crash midway
-/// leaves the `rebuilding` mark, and the next open rebuilds again.
-pub fn rebuild(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Derivation> {
-    const BATCH: usize = 20_000;
-    store.begin_rebuild()?;
-    let mut pending: HashMap<Derived, Entries> = HashMap::new();
-    let mut sink = |tree: Derived, key: Vec<u8>, value: Vec<u8>| -> Result<()> {
-        let entries = pending.entry(tree).or_default();
-        entries.push((key, value));
-        if entries.len() >= BATCH {
-            let full = std::mem::take(entries);
-            store.rebuild_batch(tree.tree(store), full)?;
+/// How a stored entry differs from the derivation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Difference {
+    /// the derivation has it, the tree does not
+    Missing(Entry),
+    /// the tree has it, the derivation does not
+    Extra(Vec<u8>),
+    /// both have the key with other values (the derivation's given)
+    Differs(Entry),
+}
+
+/// Walks a stored tree and the derivation's entries for it in key order,
+/// calling `on` for each difference. Returns how many stored entries were
+/// compared.
+pub fn compare(
+    store: &Store,
+    derivation: &Derivation,
+    tree: Derived,
+    on: &mut dyn FnMut(Difference) -> Result<()>,
+) -> Result<u64> {
+    let mut want = derivation.entries(tree).peekable();
+    let mut compared = 0;
+    for kv in tree.tree(store).iter() {
+        let (k, v) = kv?;
+        compared += 1;
+        loop {
+            let behind = match want.peek() {
+                Some(Ok((wk, _))) => wk.as_slice() < k.as_ref(),
+                Some(Err(_)) => true,
+                None => false,
+            };
+            if !behind {
+                break;
+            }
+            if let Some(next) = want.next() {
+                on(Difference::Missing(next?))?;
+            }
         }
-        Ok(())
-    };
-    let derivation = derive_all(store, &mut sink, progress)?;
-    for (tree, entries) in pending {
-        store.rebuild_batch(tree.tree(store), entries)?;
+        match want.peek() {
+            Some(Ok((wk, _))) if wk.as_slice() == k.as_ref() => {
+                if let Some(next) = want.next() {
+                    let (wk, wv) = next?;
+                    if wv.as_slice() != v.as_ref() {
+                        on(Difference::Differs((wk, wv)))?;
+                    }
+                }
+            }
+            _ => on(Difference::Extra(k.to_vec()))?,
+        }
+    }
+    for next in want {
+        on(Difference::Missing(next?))?;
+    }
+    Ok(compared)
+}
+
+/// What a rebuild found and fixed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// events read
+    pub events: u64,
+    /// partners
+    pub partners: u64,
+    /// conventions
+    pub conventions: u64,
+    /// derived entries written or removed, per tree
+    pub fixed: Vec<(&'static str, u64)>,
+}
+
+/// Recomputes every derived tree from `events` and makes each stored tree
+/// equal to it: entries that differ are rewritten, missing ones written,
+/// extra ones removed; entries already right are left in place. The result
+/// is what dropping and rebuilding would give, at the cost of reading the
+/// trees instead of rewriting millions of identical entries. A crash midway
+/// leaves the `rebuilding` mark, and the next open rebuilds again.
+pub fn rebuild(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Rebuilt> {
+    const BATCH: usize = 10_000;
+    store.begin_rebuild()?;
+    let derivation = derive_all(store, progress)?;
+    let mut fixed = Vec::new();
+    for tree in Derived::ALL {
+        let sled_tree = tree.tree(store);
+        let mut batch = sled::Batch::default();
+        let mut pending = 0usize;
+        let mut count = 0u64;
+        compare(store, &derivation, tree, &mut |difference| {
+            match difference {
+                Difference::Missing((k, v)) | Difference::Differs((k, v)) => batch.insert(k, v),
+                Difference::Extra(k) => batch.remove(k),
+            }
+            pending += 1;
+            count += 1;
+            if pending >= BATCH {
+                sled_tree.apply_batch(std::mem::take(&mut batch))?;
+                pending = 0;
+            }
+            Ok(())
+        })?;
+        sled_tree.apply_batch(batch)?;
+        fixed.push((tree.name(), count));
     }
     if let Some((seq, hash, recorded_at)) = derivation.last {
         store.set_head(&crate::store::Head {
@@ -450,5 +571,10 @@ pub fn rebuild(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Derivatio
         })?;
     }
     store.finish_rebuild(derivation.partners, derivation.conventions)?;
-    Ok(derivation)
+    Ok(Rebuilt {
+        events: derivation.events,
+        partners: derivation.partners,
+        conventions: derivation.conventions,
+        fixed,
+    })
 }

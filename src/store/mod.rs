@@ -871,25 +871,7 @@ impl Store {
     /// Marks the start of a rebuild of the derived trees, durably.
     pub fn begin_rebuild(&self) -> Result<()> {
         self.trees.meta.insert(keys::REBUILDING, &[1])?;
-        self.sync()?;
-        for (_, tree) in self.trees.derived() {
-            tree.clear()?;
-        }
-        for kind in [EntityKind::Partner, EntityKind::Convention] {
-            self.trees.meta.remove(keys::counter(kind))?;
-        }
-        Ok(())
-    }
-
-    /// Writes a batch of rebuilt entries into one derived tree (outside any
-    /// transaction: a rebuild is made atomic by the `rebuilding` mark).
-    pub fn rebuild_batch(&self, tree: &Tree, entries: Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for (k, v) in entries {
-            batch.insert(k, v);
-        }
-        tree.apply_batch(batch)?;
-        Ok(())
+        self.sync()
     }
 
     /// Ends a rebuild: records the counters and the projection format,
@@ -963,7 +945,7 @@ fn abort<T>(a: Abort) -> std::result::Result<T, ConflictableTransactionError<Abo
     Err(ConflictableTransactionError::Abort(a))
 }
 
-impl Writer<'_> {
+impl<'s> Writer<'s> {
     /// The head this write builds on.
     pub fn head(&self) -> Head {
         self.head
@@ -1084,35 +1066,61 @@ impl Writer<'_> {
         for r in records {
             framed.push(codec::encode_record(r).map_err(|e| StoreError::Encode(e.to_string()))?);
         }
-        let t = &self.store.trees;
-        let all = [
-            &t.events,
-            &t.streams,
-            &t.event_ids,
-            &t.entities,
-            &t.handles,
+        let store: &'s Store = self.store;
+        let t = &store.trees;
+        // Only the trees this commit writes take part in the transaction:
+        // sled's cost grows with every tree in it.
+        let mut used: Vec<&Tree> = vec![&t.events, &t.streams, &t.event_ids, &t.meta];
+        let mut slot = |wanted: bool, tree: &'s Tree| -> Option<usize> {
+            wanted.then(|| {
+                used.push(tree);
+                used.len() - 1
+            })
+        };
+        let creates = !sealed.handles.is_empty();
+        let entities_at = slot(creates, &t.entities);
+        let handles_at = slot(creates, &t.handles);
+        let names_at = slot(
+            derived.iter().any(|w| {
+                matches!(
+                    w,
+                    DerivedWrite::PutName(_) | DerivedWrite::DeleteName { .. }
+                )
+            }),
             &t.names,
+        );
+        let parties_at = slot(
+            derived.iter().any(|w| {
+                matches!(
+                    w,
+                    DerivedWrite::PutParty(..) | DerivedWrite::DeleteParty(..)
+                )
+            }),
             &t.parties,
+        );
+        let partners_at = slot(
+            derived
+                .iter()
+                .any(|w| matches!(w, DerivedWrite::Timeline(EntityId::Partner(_), _))),
             &t.proj_partners,
+        );
+        let conventions_at = slot(
+            derived
+                .iter()
+                .any(|w| matches!(w, DerivedWrite::Timeline(EntityId::Convention(_), _))),
             &t.proj_conventions,
-            &t.meta,
-        ];
+        );
         let expected_head = self.head;
-        let result = all[..].transaction(|tx| {
-            let [
-                events,
-                streams,
-                event_ids,
-                entities,
-                handles,
-                names,
-                parties,
-                proj_p,
-                proj_c,
-                meta,
-            ] = tx.as_slice()
-            else {
-                return abort(Abort::Corrupt("transaction over the wrong trees".into()));
+        let result = used[..].transaction(|tx| {
+            let missing = || {
+                ConflictableTransactionError::Abort(Abort::Corrupt(
+                    "a tree left out of the transaction".into(),
+                ))
+            };
+            let at = |i: Option<usize>| i.and_then(|i| tx.get(i)).ok_or_else(missing);
+            let (events, streams, event_ids, meta) = match tx.as_slice() {
+                [e, s, i, m, ..] => (e, s, i, m),
+                _ => return Err(missing()),
             };
             let head = match meta.get(keys::HEAD)? {
                 None => Head::EMPTY,
@@ -1143,11 +1151,17 @@ impl Writer<'_> {
                     return abort(Abort::Corrupt(format!("handle {handle} is not next")));
                 }
                 meta.insert(&counter, &handle.number.to_be_bytes())?;
-                entities.insert(entity.uuid().as_bytes(), &keys::entity_value(*handle))?;
-                handles.insert(&keys::handle(*handle), entity.uuid().as_bytes())?;
+                at(entities_at)?.insert(entity.uuid().as_bytes(), &keys::entity_value(*handle))?;
+                at(handles_at)?.insert(&keys::handle(*handle), entity.uuid().as_bytes())?;
             }
             for write in derived {
-                apply_derived(write, names, parties, proj_p, proj_c)?;
+                let tree = match write {
+                    DerivedWrite::Timeline(EntityId::Partner(_), _) => at(partners_at)?,
+                    DerivedWrite::Timeline(EntityId::Convention(_), _) => at(conventions_at)?,
+                    DerivedWrite::PutName(_) | DerivedWrite::DeleteName { .. } => at(names_at)?,
+                    DerivedWrite::PutParty(..) | DerivedWrite::DeleteParty(..) => at(parties_at)?,
+                };
+                apply_derived(write, tree)?;
             }
             let last = records.last().map(|r| Head {
                 seq: r.seq,
@@ -1220,35 +1234,26 @@ fn check_version(streams: &TransactionalTree, record: &EventRecord) -> TxResult<
     Ok(())
 }
 
-fn apply_derived(
-    write: &DerivedWrite,
-    names: &TransactionalTree,
-    parties: &TransactionalTree,
-    proj_partners: &TransactionalTree,
-    proj_conventions: &TransactionalTree,
-) -> TxResult<()> {
+/// Applies one derived write to the tree it belongs to.
+fn apply_derived(write: &DerivedWrite, tree: &TransactionalTree) -> TxResult<()> {
     match write {
         DerivedWrite::Timeline(entity, bytes) => {
-            let tree = match entity.kind() {
-                EntityKind::Partner => proj_partners,
-                EntityKind::Convention => proj_conventions,
-            };
             tree.insert(entity.uuid().as_bytes(), bytes.as_slice())?;
         }
         DerivedWrite::PutName(entry) => {
-            names.insert(
+            tree.insert(
                 keys::name(&entry.key, entry.partner),
                 IVec::from(&[u8::from(entry.current)]),
             )?;
         }
         DerivedWrite::DeleteName { key, partner } => {
-            names.remove(keys::name(key, *partner))?;
+            tree.remove(keys::name(key, *partner))?;
         }
         DerivedWrite::PutParty(p, c) => {
-            parties.insert(&keys::party(*p, *c), &[])?;
+            tree.insert(&keys::party(*p, *c), &[])?;
         }
         DerivedWrite::DeleteParty(p, c) => {
-            parties.remove(&keys::party(*p, *c))?;
+            tree.remove(&keys::party(*p, *c))?;
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use crate::cli::output::Format;
 use crate::cli::{Access, Context};
 use pactum::app::AppError;
 
@@ -16,16 +17,26 @@ pub struct RebuildArgs {}
 /// Runs `rebuild`.
 pub fn run(ctx: &Context, _a: RebuildArgs) -> Result<(), AppError> {
     let registry = ctx.open(Access::Read)?;
-    let derivation = registry.rebuild(&mut |_| {})?;
-    if ctx.out.format == crate::cli::output::Format::Json {
+    let head = registry.head_seq()?;
+    let bar = ctx.progress(head.0, "rebuilding");
+    let rebuilt = registry.rebuild(&mut |seq| bar.set_position(seq));
+    bar.finish_and_clear();
+    let rebuilt = rebuilt?;
+    let fixed: u64 = rebuilt.fixed.iter().map(|(_, n)| n).sum();
+    if matches!(ctx.out.format, Format::Json | Format::Jsonl) {
         println!(
             "{}",
-            serde_json::json!({"events": derivation.events, "partners": derivation.partners, "conventions": derivation.conventions})
+            serde_json::json!({
+                "events": rebuilt.events,
+                "partners": rebuilt.partners,
+                "conventions": rebuilt.conventions,
+                "fixed": rebuilt.fixed.iter().map(|(t, n)| serde_json::json!({"tree": t, "entries": n})).collect::<Vec<_>>(),
+            })
         );
     } else {
         println!(
-            "rebuilt from {} events: {} partners, {} conventions",
-            derivation.events, derivation.partners, derivation.conventions
+            "rebuilt from {} events: {} partners, {} conventions; {fixed} derived entries rewritten or removed",
+            rebuilt.events, rebuilt.partners, rebuilt.conventions
         );
     }
     Ok(())
