@@ -227,17 +227,21 @@ impl Workload {
     fn amend(&mut self) -> Command {
         let c = self.live_convention();
         let year = self.conventions[c].year + 1 + self.rng.i32(0..12);
-        let objectives = self.text("Avenant: extension des actions");
+        // An avenant changes the objectives, the parties or the term, not
+        // always all of them.
+        let what = self.rng.u32(0..10);
+        let objectives = (what < 4).then(|| self.text("Avenant: extension des actions"));
         let mut added = Vec::new();
-        if self.rng.u32(0..5) == 0 {
+        if (4..7).contains(&what) || self.rng.u32(0..10) == 0 {
             let p = self.partners[self.rng.usize(..self.partners.len())].0;
             if !self.conventions[c].parties.contains(&p) {
                 self.conventions[c].parties.push(p);
                 added.push(p);
             }
         }
-        let expiry = (self.rng.u32(0..5) == 0)
-            .then(|| ExpiryChange::Set(pd(&format!("{}", year + 5 + self.rng.i32(0..10)))));
+        let term = year + 5 + self.rng.i32(0..10);
+        let expiry = (what >= 7 || added.is_empty() && objectives.is_none())
+            .then(|| ExpiryChange::Set(pd(&format!("{term}"))));
         let effective_on = date(&mut self.rng, year);
         let conv = &mut self.conventions[c];
         conv.last_year = conv.last_year.max(year + 15);
@@ -251,7 +255,7 @@ impl Workload {
                     AmendmentRef::new(format!("Avenant n°{}", conv.amendments.len()))
                         .expect("valid"),
                 ),
-                objectives: Some(objectives),
+                objectives,
                 parties_added: added,
                 parties_removed: Vec::new(),
                 expiry,
@@ -396,6 +400,25 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+fn rss_note(phase: &str) {
+    if std::env::var_os("PACTUM_BENCH_RSS").is_some() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .unwrap_or("?")
+                .to_owned()
+        };
+        eprintln!(
+            "{phase}: VmRSS {} kB, VmHWM {} kB",
+            field("VmRSS:"),
+            field("VmHWM:")
+        );
+    }
+}
+
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
@@ -482,6 +505,7 @@ fn main() {
     let batch_secs = started.elapsed().as_secs_f64();
     progress.finish_and_clear();
     out.push(("append_batch_eps", n as f64 / batch_secs));
+    rss_note("after the batch appends");
 
     // 2. Single durable appends on the large registry (the CLI path).
     let singles = n.min(2000);
@@ -517,6 +541,7 @@ fn main() {
             .collect(),
     );
     out.push(("as_of_list_ms", list_ms));
+    rss_note("after the lists");
     let conventions = registry
         .store()
         .count(EntityKind::Convention)
@@ -551,19 +576,17 @@ fn main() {
     out.push(("history_us", median(history)));
 
     // 4. A full projection rebuild, from empty projections.
-    for tree in [
-        &registry.store().trees().proj_partners,
-        &registry.store().trees().proj_conventions,
-        &registry.store().trees().names,
-        &registry.store().trees().parties,
-    ] {
-        tree.clear().expect("clear");
+    for tree in pactum::projection::PROJECTIONS {
+        tree.tree(registry.store()).clear().expect("clear");
     }
     let progress = bar(head, "rebuild", quiet);
     let started = Instant::now();
-    let rebuilt = registry
-        .rebuild(&mut |s| progress.set_position(s))
-        .expect("rebuild");
+    let rebuilt = pactum::projection::rebuild_trees(
+        registry.store(),
+        &pactum::projection::PROJECTIONS,
+        &mut |s| progress.set_position(s),
+    )
+    .expect("rebuild");
     out.push((
         "rebuild_eps",
         rebuilt.events as f64 / started.elapsed().as_secs_f64(),

@@ -353,7 +353,7 @@ impl Registry {
         out: &mut dyn Write,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64, AppError> {
-        let mut n = 0;
+        let mut n: u64 = 0;
         for record in self.store().events_from(Seq(1)) {
             let record = record?;
             if record.seq > t {
@@ -362,7 +362,7 @@ impl Registry {
             writeln!(out, "{}", jsonl::to_line(&record))
                 .map_err(|e| AppError::Other(format!("writing the export: {e}")))?;
             n += 1;
-            if n % 4096 == 0 {
+            if n.is_multiple_of(4096) {
                 progress(n);
             }
         }

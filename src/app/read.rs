@@ -19,6 +19,7 @@ use crate::domain::{
     Seq, Status, fold_key,
 };
 use crate::projection::{empty_timeline, replay};
+use crate::store::workers;
 
 /// A point of view: valid date D and log position T.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -240,10 +241,7 @@ impl<'r> Snapshot<'r> {
     /// Every timeline of a kind at T, in handle order.
     pub fn timelines_of(&self, kind: EntityKind) -> Result<Vec<(Handle, AnyTimeline)>, AppError> {
         let mut out: Vec<(Handle, AnyTimeline)> = if self.point.at_head() {
-            self.registry
-                .store()
-                .timelines(kind)
-                .collect::<Result<_, _>>()?
+            self.registry.store().timelines_all(kind, workers())?
         } else {
             self.ensure_replayed()?;
             self.replayed

@@ -264,21 +264,9 @@ impl Registry {
                 .event(Seq(seq))?
                 .ok_or_else(|| not_found(text.into()));
         }
-        let seq = match id_text(text) {
-            Some(IdText::Full(u)) => self.store().seq_of(EventId(u))?,
-            Some(IdText::Prefix(prefix)) => {
-                let found = self.store().event_ids_with_prefix(&prefix, 10)?;
-                match found.as_slice() {
-                    [one] => self.store().seq_of(EventId(*one))?,
-                    [] => None,
-                    many => {
-                        return Err(AppError::Ambiguous {
-                            message: format!("the event id prefix {text} is ambiguous"),
-                            candidates: many.iter().map(ToString::to_string).collect(),
-                        });
-                    }
-                }
-            }
+        let found = match id_text(text) {
+            Some(IdText::Full(u)) => self.store().find_event(EventId(u))?.into_iter().collect(),
+            Some(IdText::Prefix(prefix)) => self.store().find_events_by_prefix(&prefix, 10)?,
             None => {
                 return Err(AppError::invalid_with(
                     format!("'{text}' is not an event reference"),
@@ -286,12 +274,16 @@ impl Registry {
                 ));
             }
         };
-        match seq {
-            Some(seq) => self
-                .store()
-                .event(seq)?
-                .ok_or_else(|| not_found(text.into())),
-            None => Err(not_found(text.into())),
+        match found.as_slice() {
+            [] => Err(not_found(text.into())),
+            [one] => Ok(one.clone()),
+            many => Err(AppError::Ambiguous {
+                message: format!("the event id prefix {text} is ambiguous"),
+                candidates: many
+                    .iter()
+                    .map(|r| format!("#{} {}", r.seq, r.id))
+                    .collect(),
+            }),
         }
     }
 

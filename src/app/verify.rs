@@ -167,14 +167,40 @@ impl Registry {
         let mut prev_seq = 0u64;
         let mut prev_time = None;
         let mut streams: HashMap<EntityId, StreamCheck> = HashMap::new();
+        let mut ids: Vec<([u8; 16], Seq)> = Vec::new();
         let mut decodable = true;
-        for kv in store.trees().events.iter() {
-            let (key, value) = kv.map_err(StoreError::from)?;
+        struct Walked {
+            key: Vec<u8>,
+            frame: Result<(Digest, Digest, bool), String>,
+            record: Option<Result<EventRecord, StoreError>>,
+        }
+        let walk = |key: &[u8], value: &[u8]| -> Walked {
+            let frame = codec::unframe(value)
+                .map(|f| {
+                    (
+                        f.prev_hash,
+                        f.hash,
+                        codec::chain_hash(&f.prev_hash, f.body) == f.hash,
+                    )
+                })
+                .map_err(|e| e.to_string());
+            let record = frame.is_ok().then(|| Store::decode_event(key, value));
+            Walked {
+                key: key.to_vec(),
+                frame,
+                record,
+            }
+        };
+        store.scan_events_ordered(Seq(1), crate::store::workers(), &walk, &mut |walked| {
             report.events += 1;
-            let Some(seq) = keys::u64_of(&key) else {
-                problems.push("events", format!("key {key:02x?}"), "malformed key");
+            let Some(seq) = keys::u64_of(&walked.key) else {
+                problems.push(
+                    "events",
+                    format!("key {:02x?}", walked.key),
+                    "malformed key",
+                );
                 decodable = false;
-                continue;
+                return Ok(());
             };
             let at = format!("seq {seq}");
             if seq != prev_seq + 1 {
@@ -185,37 +211,38 @@ impl Registry {
                 );
             }
             prev_seq = seq;
-            let framed = match codec::unframe(&value) {
+            let (stored_prev, stored_hash, hash_ok) = match walked.frame {
                 Ok(f) => f,
                 Err(e) => {
                     problems.push("events", &at, format!("undecodable: {e}"));
                     decodable = false;
-                    continue;
+                    return Ok(());
                 }
             };
-            if framed.prev_hash != prev_hash {
+            if stored_prev != prev_hash {
                 problems.push(
                     "events",
                     &at,
                     "hash chain broken: prev_hash is not the previous event's hash",
                 );
             }
-            if codec::chain_hash(&framed.prev_hash, framed.body) != framed.hash {
+            if !hash_ok {
                 problems.push(
                     "events",
                     &at,
                     "hash mismatch: the stored bytes were altered",
                 );
             }
-            prev_hash = framed.hash;
-            report.head = Some((Seq(seq), framed.hash));
-            let record = match Store::decode_event(&key, &value) {
-                Ok(r) => r,
-                Err(e) => {
+            prev_hash = stored_hash;
+            report.head = Some((Seq(seq), stored_hash));
+            let record = match walked.record {
+                Some(Ok(r)) => r,
+                Some(Err(e)) => {
                     problems.push("events", &at, e);
                     decodable = false;
-                    continue;
+                    return Ok(());
                 }
+                None => return Ok(()),
             };
             if prev_time.is_some_and(|t| record.recorded_at < t) {
                 problems.push(
@@ -230,10 +257,28 @@ impl Registry {
                 streams.entry(record.entity).or_default(),
                 &mut problems,
             );
-            if seq % 4096 == 0 {
+            ids.push((*record.id.as_bytes(), record.seq));
+            if seq.is_multiple_of(4096) {
                 progress(seq);
             }
+            Ok(())
+        })?;
+        ids.sort_unstable();
+        for pair in ids.windows(2) {
+            if let [(a, first), (b, second)] = pair
+                && a == b
+            {
+                problems.push(
+                    "events",
+                    format!("seq {second}"),
+                    format!(
+                        "event id {} is already the id of seq {first}",
+                        uuid::Uuid::from_bytes(*b)
+                    ),
+                );
+            }
         }
+        drop(ids);
         let stored_head = store.head();
         match (stored_head, report.head) {
             (Ok(h), Some((seq, hash))) if h.seq != seq || h.hash != hash => problems.push(
@@ -345,10 +390,7 @@ fn describe_key(tree: Derived, key: &[u8]) -> String {
             (Some(e), Some(v)) => format!("{} version {v}", uuid(e)),
             _ => format!("{key:02x?}"),
         },
-        Derived::EventIds
-        | Derived::Entities
-        | Derived::ProjPartners
-        | Derived::ProjConventions => {
+        Derived::Entities | Derived::ProjPartners | Derived::ProjConventions => {
             format!("id {}", uuid(key))
         }
         Derived::Handles => {

@@ -7,7 +7,7 @@
 //! one, nothing is written.
 
 use super::{AppError, Registry};
-use crate::domain::decide::{Command, Directory, Refusal, decide};
+use crate::domain::decide::{Command, Directory, Refusal, Subject, decide};
 use crate::domain::{
     Actor, AnyTimeline, ConventionId, EntityId, EventId, Handle, PartnerId, PendingEvent, Reason,
     Seq, Source, end_of_time, fold_key,
@@ -205,20 +205,30 @@ impl Registry {
         meta: &WriteMeta,
     ) -> Result<Written, AppError> {
         let entity = command.entity();
-        let mut stream = if command.creates() && self.store().entity(entity.uuid())?.is_none() {
-            Vec::new()
-        } else {
-            self.store().stream(entity)?
+        // The entity as the batch leaves it, else as the store has it.
+        let stored;
+        let timeline = match projector.pending(entity) {
+            Some((_, t)) => Some(t),
+            None => {
+                stored = self.store().timeline(entity)?.map(|(_, t)| t);
+                stored.as_ref()
+            }
         };
-        stream.extend(
-            writer
-                .sealed()
-                .records
-                .iter()
-                .filter(|r| r.entity == entity)
-                .cloned(),
-        );
-        let version = u64::try_from(stream.len()).unwrap_or(u64::MAX);
+        let stream = if command.needs_stream() {
+            let mut stream = self.store().stream(entity)?;
+            stream.extend(
+                writer
+                    .sealed()
+                    .records
+                    .iter()
+                    .filter(|r| r.entity == entity)
+                    .cloned(),
+            );
+            stream
+        } else {
+            Vec::new()
+        };
+        let version = timeline.map_or(0, AnyTimeline::version);
         if let Some(expected) = meta.expect_version
             && expected != version
         {
@@ -238,7 +248,11 @@ impl Registry {
             registry: self,
             overlay: projector,
         };
-        let event = decide(command, meta.reason.as_ref(), &stream, &dir).map_err(|refusal| {
+        let subject = Subject {
+            timeline,
+            stream: &stream,
+        };
+        let event = decide(command, meta.reason.as_ref(), subject, &dir).map_err(|refusal| {
             AppError::Refused {
                 hint: hint_for(&refusal),
                 refusal,

@@ -20,7 +20,7 @@ use super::kind::{Instrument, PartnerKind, TerminationKind};
 use super::text::{
     AmendmentRef, CountryCode, Objectives, OfficialRef, PartnerName, Reason, ShortName, fold_key,
 };
-use super::timeline::{ConventionChange, ConventionTimeline, PartnerTimeline};
+use super::timeline::{AnyTimeline, ConventionChange, ConventionTimeline, PartnerTimeline};
 
 /// What decide may ask about the rest of the registry (at the head of the log).
 pub trait Directory {
@@ -259,20 +259,39 @@ impl Refusal {
     }
 }
 
-/// Checks `command` against the entity's stream (oldest first, the whole
-/// log) and the rest of the registry, and returns the one event to record.
+/// What decide knows of the entity a command is about, at the head of the
+/// log.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Subject<'a> {
+    /// its timeline (`None`: the entity has no event yet)
+    pub timeline: Option<&'a AnyTimeline>,
+    /// its whole stream, oldest first: needed only by corrections and
+    /// retractions (see [`Command::needs_stream`]), which look up their
+    /// target event
+    pub stream: &'a [EventRecord],
+}
+
+impl Command {
+    /// True for the commands whose decision needs the raw stream.
+    pub fn needs_stream(&self) -> bool {
+        matches!(self, Command::Correct { .. } | Command::Retract { .. })
+    }
+}
+
+/// Checks `command` against what the registry holds of its entity and the
+/// rest of the registry, and returns the one event to record.
 pub fn decide(
     command: &Command,
     reason: Option<&Reason>,
-    stream: &[EventRecord],
+    subject: Subject<'_>,
     dir: &dyn Directory,
 ) -> Result<Event, Refusal> {
     let entity = command.entity();
     if command.creates() {
-        if !stream.is_empty() {
+        if subject.timeline.is_some() {
             return Err(Refusal::AlreadyExists(dir.label(entity)));
         }
-    } else if stream.is_empty() {
+    } else if subject.timeline.is_none() {
         return Err(Refusal::NoSuchEntity(dir.label(entity)));
     }
     match command {
@@ -281,7 +300,7 @@ pub fn decide(
             Ok(Event::PartnerRegistered(payload.clone()))
         }
         Command::RenamePartner(id, payload) => {
-            let current = live_partner(*id, stream, dir)?;
+            let current = live_partner(*id, subject, dir)?;
             let now = current.state_at(super::date::end_of_time());
             if now.as_ref().map(|s| &s.name) == Some(&payload.new_name) {
                 return Err(Refusal::SameName {
@@ -297,20 +316,20 @@ pub fn decide(
             Ok(Event::ConventionSigned(payload.clone()))
         }
         Command::AmendConvention(id, payload) => {
-            let timeline = live_convention(*id, stream, dir)?;
-            check_amendment(payload, &timeline, dir)?;
+            let timeline = live_convention(*id, subject, dir)?;
+            check_amendment(payload, timeline, dir)?;
             Ok(Event::ConventionAmended(payload.clone()))
         }
         Command::TerminateConvention(id, payload) => {
             require_reason(EventType::ConventionTerminated, reason)?;
-            let timeline = live_convention(*id, stream, dir)?;
-            if let Some(ended_on) = ended_on(&timeline) {
+            let timeline = live_convention(*id, subject, dir)?;
+            if let Some(ended_on) = ended_on(timeline) {
                 return Err(Refusal::AlreadyEnded {
                     convention: dir.label(entity),
                     ended_on,
                 });
             }
-            check_not_before_signing(&timeline, "the end", payload.effective_on)?;
+            check_not_before_signing(timeline, "the end", payload.effective_on)?;
             Ok(Event::ConventionTerminated(payload.clone()))
         }
         Command::Correct {
@@ -319,11 +338,11 @@ pub fn decide(
             fields,
         } => {
             require_reason(EventType::Corrected, reason)?;
-            decide_correction(*entity, *target, fields, stream, dir)
+            decide_correction(*entity, *target, fields, subject, dir)
         }
         Command::Retract { entity, target } => {
             require_reason(EventType::Retracted, reason)?;
-            decide_retraction(*entity, *target, stream, dir)
+            decide_retraction(*entity, *target, subject.stream, dir)
         }
     }
 }
@@ -335,30 +354,28 @@ fn require_reason(event_type: EventType, reason: Option<&Reason>) -> Result<(), 
     }
 }
 
-fn live_partner(
+fn live_partner<'a>(
     id: PartnerId,
-    stream: &[EventRecord],
+    subject: Subject<'a>,
     dir: &dyn Directory,
-) -> Result<PartnerTimeline, Refusal> {
-    let timeline = PartnerTimeline::replay(id, stream, Seq::MAX)
-        .ok_or_else(|| Refusal::NoSuchEntity(dir.label(id.into())))?;
-    if timeline.base.is_none() {
-        return Err(Refusal::Retracted(dir.label(id.into())));
+) -> Result<&'a PartnerTimeline, Refusal> {
+    match subject.timeline {
+        Some(AnyTimeline::Partner(t)) if t.base.is_some() => Ok(t),
+        Some(AnyTimeline::Partner(_)) => Err(Refusal::Retracted(dir.label(id.into()))),
+        _ => Err(Refusal::NoSuchEntity(dir.label(id.into()))),
     }
-    Ok(timeline)
 }
 
-fn live_convention(
+fn live_convention<'a>(
     id: ConventionId,
-    stream: &[EventRecord],
+    subject: Subject<'a>,
     dir: &dyn Directory,
-) -> Result<ConventionTimeline, Refusal> {
-    let timeline = ConventionTimeline::replay(id, stream, Seq::MAX)
-        .ok_or_else(|| Refusal::NoSuchEntity(dir.label(id.into())))?;
-    if timeline.base.is_none() {
-        return Err(Refusal::Retracted(dir.label(id.into())));
+) -> Result<&'a ConventionTimeline, Refusal> {
+    match subject.timeline {
+        Some(AnyTimeline::Convention(t)) if t.base.is_some() => Ok(t),
+        Some(AnyTimeline::Convention(_)) => Err(Refusal::Retracted(dir.label(id.into()))),
+        _ => Err(Refusal::NoSuchEntity(dir.label(id.into()))),
     }
-    Ok(timeline)
 }
 
 fn check_name_free(
@@ -523,9 +540,10 @@ fn decide_correction(
     entity: EntityId,
     target: Option<EventId>,
     fields: &CorrectionFields,
-    stream: &[EventRecord],
+    subject: Subject<'_>,
     dir: &dyn Directory,
 ) -> Result<Event, Refusal> {
+    let stream = subject.stream;
     let target = match target {
         Some(t) => t,
         None => stream
@@ -565,7 +583,7 @@ fn decide_correction(
         (Event::ConventionSigned(s), EntityId::Convention(id)) => {
             check_signing(s, dir)?;
             // Every surviving dated fact must still follow the signing.
-            let timeline = live_convention(id, stream, dir)?;
+            let timeline = live_convention(id, subject, dir)?;
             for fact in &timeline.facts {
                 check_date_after(
                     s.signed_on,
@@ -575,13 +593,13 @@ fn decide_correction(
             }
         }
         (Event::ConventionAmended(a), EntityId::Convention(id)) => {
-            let timeline = live_convention(id, stream, dir)?;
-            check_not_before_signing(&timeline, "the amendment's date", a.effective_on)?;
+            let timeline = live_convention(id, subject, dir)?;
+            check_not_before_signing(timeline, "the amendment's date", a.effective_on)?;
             check_parties_exist(a.parties_added.iter().chain(&a.parties_removed), dir)?;
         }
         (Event::ConventionTerminated(t), EntityId::Convention(id)) => {
-            let timeline = live_convention(id, stream, dir)?;
-            check_not_before_signing(&timeline, "the end", t.effective_on)?;
+            let timeline = live_convention(id, subject, dir)?;
+            check_not_before_signing(timeline, "the end", t.effective_on)?;
         }
         _ => {}
     }

@@ -52,25 +52,49 @@ pub enum TextError {
 }
 
 fn check(field: &'static str, value: &str, max: usize) -> Result<(), TextError> {
-    if value.trim().is_empty() {
-        return Err(TextError::Empty { field });
+    // One pass over the bytes: count characters (bytes that do not continue
+    // a UTF-8 sequence) and look for control characters (C0 and DEL as
+    // single bytes, C1 as 0xC2 0x80..=0x9F).
+    let bytes = value.as_bytes();
+    let mut chars = 0;
+    let mut previous = 0u8;
+    for &b in bytes {
+        let control = b < 0x20 || b == 0x7f || (previous == 0xc2 && (0x80..=0x9f).contains(&b));
+        if control {
+            let at = value
+                .char_indices()
+                .position(|(_, c)| c.is_control())
+                .map_or(chars + 1, |i| i + 1);
+            let code = value
+                .chars()
+                .find(|c| c.is_control())
+                .map_or(u32::from(b), u32::from);
+            return Err(TextError::Control { field, code, at });
+        }
+        if b & 0xc0 != 0x80 {
+            chars += 1;
+        }
+        previous = b;
     }
-    if value.trim() != value {
-        return Err(TextError::Padded { field });
-    }
-    let mut len = 0;
-    for (i, c) in value.chars().enumerate() {
-        if c.is_control() {
-            return Err(TextError::Control {
-                field,
-                code: u32::from(c),
-                at: i + 1,
+    let first = value.chars().next();
+    let last = value.chars().next_back();
+    match (first, last) {
+        (None, _) | (_, None) => return Err(TextError::Empty { field }),
+        (Some(f), Some(l)) if f.is_whitespace() || l.is_whitespace() => {
+            return Err(if value.trim().is_empty() {
+                TextError::Empty { field }
+            } else {
+                TextError::Padded { field }
             });
         }
-        len += 1;
+        _ => {}
     }
-    if len > max {
-        return Err(TextError::TooLong { field, len, max });
+    if chars > max {
+        return Err(TextError::TooLong {
+            field,
+            len: chars,
+            max,
+        });
     }
     Ok(())
 }
@@ -240,6 +264,27 @@ mod tests {
             Err(TextError::TooLong { len: 61, .. })
         ));
         assert!(ShortName::new("é".repeat(60)).is_ok());
+        assert!(matches!(
+            Objectives::new("a\u{85}b"),
+            Err(TextError::Control {
+                code: 0x85,
+                at: 2,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Objectives::new("ab\u{7f}"),
+            Err(TextError::Control {
+                code: 0x7f,
+                at: 3,
+                ..
+            })
+        ));
+        assert_eq!(
+            PartnerName::new("\u{a0}").unwrap_err(),
+            TextError::Empty { field: "name" }
+        );
+        assert!(PartnerName::new("Œuvre — « Agenda 21 » 🌍").is_ok());
     }
 
     #[test]

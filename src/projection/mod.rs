@@ -20,7 +20,7 @@ use crate::domain::{
     PartnerId, PartnerTimeline, Seq, end_of_time, fold_key,
 };
 use crate::store::codec;
-use crate::store::{DerivedWrite, NameEntry, Sealed, Store, StoreError, keys};
+use crate::store::{DerivedWrite, NameEntry, Sealed, Store, StoreError, keys, workers};
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -229,8 +229,6 @@ impl<'a> Projector<'a> {
 pub enum Derived {
     /// `streams`
     Streams,
-    /// `event_ids`
-    EventIds,
     /// `entities`
     Entities,
     /// `handles`
@@ -247,9 +245,8 @@ pub enum Derived {
 
 impl Derived {
     /// Every derived tree.
-    pub const ALL: [Derived; 8] = [
+    pub const ALL: [Derived; 7] = [
         Derived::Streams,
-        Derived::EventIds,
         Derived::Entities,
         Derived::Handles,
         Derived::Names,
@@ -262,7 +259,6 @@ impl Derived {
     pub fn name(self) -> &'static str {
         match self {
             Derived::Streams => "streams",
-            Derived::EventIds => "event_ids",
             Derived::Entities => "entities",
             Derived::Handles => "handles",
             Derived::Names => "names",
@@ -277,7 +273,6 @@ impl Derived {
         let t = store.trees();
         match self {
             Derived::Streams => &t.streams,
-            Derived::EventIds => &t.event_ids,
             Derived::Entities => &t.entities,
             Derived::Handles => &t.handles,
             Derived::Names => &t.names,
@@ -300,7 +295,6 @@ pub struct Derivation {
     /// the last event's seq, hash and time
     pub last: Option<(Seq, crate::domain::Digest, chrono::DateTime<chrono::Utc>)>,
     streams: Vec<(EntityId, Vec<Seq>)>,
-    event_ids: Vec<([u8; 16], Seq)>,
     handles: HashMap<EntityId, Handle>,
     timelines: HashMap<EntityId, AnyTimeline>,
     names: BTreeSet<NameEntry>,
@@ -322,11 +316,6 @@ impl Derivation {
                     ))
                 })
             })),
-            Derived::EventIds => Box::new(
-                self.event_ids
-                    .iter()
-                    .map(|(id, seq)| Ok((id.to_vec(), seq.0.to_be_bytes().to_vec()))),
-            ),
             Derived::Entities => {
                 let mut all: Vec<(&EntityId, &Handle)> = self.handles.iter().collect();
                 all.sort_by_key(|(e, _)| e.uuid());
@@ -391,13 +380,32 @@ pub fn derive_all(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Deriva
     let mut d = Derivation::default();
     let mut streams: HashMap<EntityId, Vec<Seq>> = HashMap::new();
     let mut dirty: BTreeSet<EntityId> = BTreeSet::new();
-    for record in store.events_from(Seq(1)) {
-        let record = record?;
+    store.scan_events_ordered(
+        Seq(1),
+        workers(),
+        &|k, v| Store::decode_event(k, v),
+        &mut |record| {
+            let record = record?;
+            fold_one(&mut d, &mut streams, &mut dirty, record, progress);
+            Ok(())
+        },
+    )?;
+    finish(store, d, streams, dirty, progress)
+}
+
+/// Folds one event of the log into the derivation.
+fn fold_one(
+    d: &mut Derivation,
+    streams: &mut HashMap<EntityId, Vec<Seq>>,
+    dirty: &mut BTreeSet<EntityId>,
+    record: EventRecord,
+    progress: &mut dyn FnMut(u64),
+) {
+    {
         d.events += 1;
         let entity = record.entity;
         let seqs = streams.entry(entity).or_default();
         seqs.push(record.seq);
-        d.event_ids.push((*record.id.as_bytes(), record.seq));
         if seqs.len() == 1 {
             let counter = match entity.kind() {
                 EntityKind::Partner => &mut d.partners,
@@ -422,10 +430,21 @@ pub fn derive_all(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Deriva
             }
         }
         d.last = Some((record.seq, record.hash, record.recorded_at));
-        if d.events % 8192 == 0 {
+        if d.events.is_multiple_of(8192) {
             progress(record.seq.0);
         }
     }
+}
+
+/// Replays the streams incremental folding could not handle, then derives
+/// the indexes from the timelines.
+fn finish(
+    store: &Store,
+    mut d: Derivation,
+    streams: HashMap<EntityId, Vec<Seq>>,
+    dirty: BTreeSet<EntityId>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Derivation> {
     for entity in dirty {
         let stream = read_stream(store, streams.get(&entity))?;
         if let Some(t) = replay(entity, &stream, Seq::MAX) {
@@ -443,7 +462,6 @@ pub fn derive_all(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Deriva
     }
     d.streams = streams.into_iter().collect();
     d.streams.sort_by_key(|(e, _)| e.uuid());
-    d.event_ids.sort_unstable();
     progress(d.last.map_or(0, |l| l.0.0));
     Ok(d)
 }
@@ -538,11 +556,31 @@ pub struct Rebuilt {
 /// trees instead of rewriting millions of identical entries. A crash midway
 /// leaves the `rebuilding` mark, and the next open rebuilds again.
 pub fn rebuild(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Rebuilt> {
+    rebuild_trees(store, &Derived::ALL, progress)
+}
+
+/// The projections proper: the folded timelines and the indexes computed
+/// from them (names, parties). The other derived trees (`streams`,
+/// `entities`, `handles`) index the log itself and are written with every
+/// append.
+pub const PROJECTIONS: [Derived; 4] = [
+    Derived::Names,
+    Derived::Parties,
+    Derived::ProjPartners,
+    Derived::ProjConventions,
+];
+
+/// [`rebuild`], limited to some derived trees.
+pub fn rebuild_trees(
+    store: &Store,
+    trees: &[Derived],
+    progress: &mut dyn FnMut(u64),
+) -> Result<Rebuilt> {
     const BATCH: usize = 10_000;
     store.begin_rebuild()?;
     let derivation = derive_all(store, progress)?;
     let mut fixed = Vec::new();
-    for tree in Derived::ALL {
+    for &tree in trees {
         let sled_tree = tree.tree(store);
         let mut batch = sled::Batch::default();
         let mut pending = 0usize;

@@ -6,7 +6,6 @@
 //! | --- | --- | --- |
 //! | `events` | seq | the stored event (`codec`) |
 //! | `streams` | entity uuid ‖ version | seq |
-//! | `event_ids` | event uuid | seq |
 //! | `entities` | entity uuid | kind letter ‖ handle number |
 //! | `handles` | kind letter ‖ handle number | entity uuid |
 //! | `names` | folded name ‖ 0 ‖ partner uuid | 1 current name, 0 former |
@@ -47,6 +46,14 @@ use codec::Unsealed;
 /// The sled cache a command-line process uses by default (sled's own
 /// default is 1 GiB).
 pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// How many threads the scans use: the cores, up to four.
+pub fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
+}
 
 /// The file that names the process holding the registry, for the "in use"
 /// hint.
@@ -202,8 +209,6 @@ pub struct Trees {
     pub events: Tree,
     /// entity ‖ version → seq
     pub streams: Tree,
-    /// event id → seq
-    pub event_ids: Tree,
     /// entity → kind ‖ handle
     pub entities: Tree,
     /// kind ‖ handle → entity
@@ -225,7 +230,6 @@ impl Trees {
         Ok(Self {
             events: db.open_tree("events")?,
             streams: db.open_tree("streams")?,
-            event_ids: db.open_tree("event_ids")?,
             entities: db.open_tree("entities")?,
             handles: db.open_tree("handles")?,
             names: db.open_tree("names")?,
@@ -237,10 +241,9 @@ impl Trees {
     }
 
     /// The derived trees, which a rebuild empties and refills.
-    pub fn derived(&self) -> [(&'static str, &Tree); 8] {
+    pub fn derived(&self) -> [(&'static str, &Tree); 7] {
         [
             ("streams", &self.streams),
-            ("event_ids", &self.event_ids),
             ("entities", &self.entities),
             ("handles", &self.handles),
             ("names", &self.names),
@@ -594,6 +597,145 @@ impl Store {
         })
     }
 
+    /// Reads the log from `from` on, turns stored entries into values with
+    /// `map` on `workers` threads (decoding is most of the cost; sled's
+    /// iterator runs on one reader thread), and hands the values to `visit`
+    /// on this thread, in seq order. Stops at the first error.
+    pub fn scan_events_ordered<T: Send>(
+        &self,
+        from: Seq,
+        workers: usize,
+        map: &(dyn Fn(&[u8], &[u8]) -> T + Sync),
+        visit: &mut dyn FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+        const BLOCK: usize = 1024;
+        type Numbered = (u64, Vec<(IVec, IVec)>);
+        let workers = workers.max(1);
+        let (raw_tx, raw_rx): (SyncSender<Numbered>, Receiver<Numbered>) =
+            sync_channel(2 * workers);
+        let raw_rx = Mutex::new(raw_rx);
+        let (done_tx, done_rx) = sync_channel::<(u64, Result<Vec<T>>)>(2 * workers);
+        // Set when this thread stops early: the reader stops sending, and the
+        // workers drain (and drop) what is left until the reader hangs up.
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let stopped = || stop.load(std::sync::atomic::Ordering::SeqCst);
+        std::thread::scope(|scope| {
+            let events = &self.trees.events;
+            let stopped = &stopped;
+            let reader = scope.spawn(move || -> Result<()> {
+                let mut block = Vec::with_capacity(BLOCK);
+                let mut number = 0u64;
+                for kv in events.range(keys::seq(from)..) {
+                    block.push(kv?);
+                    if block.len() == BLOCK {
+                        if stopped() || raw_tx.send((number, std::mem::take(&mut block))).is_err() {
+                            return Ok(());
+                        }
+                        number += 1;
+                    }
+                }
+                if !block.is_empty() && !stopped() {
+                    let _ = raw_tx.send((number, block));
+                }
+                Ok(())
+            });
+            for _ in 0..workers {
+                let done_tx = done_tx.clone();
+                let raw_rx = &raw_rx;
+                let stop = &stop;
+                scope.spawn(move || {
+                    loop {
+                        let next = raw_rx.lock().map(|rx| rx.recv());
+                        let Ok(Ok((number, raw))) = next else {
+                            break;
+                        };
+                        if stopped() {
+                            continue;
+                        }
+                        let values = raw.iter().map(|(k, v)| map(k, v)).collect();
+                        if done_tx.send((number, Ok(values))).is_err() {
+                            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut wanted = 0u64;
+            let mut outcome = Ok(());
+            for (number, values) in done_rx.iter() {
+                waiting.insert(number, values);
+                while let Some(values) = waiting.remove(&wanted) {
+                    wanted += 1;
+                    let delivered =
+                        values.and_then(|values| values.into_iter().try_for_each(&mut *visit));
+                    if let Err(e) = delivered {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+                if outcome.is_err() {
+                    break;
+                }
+            }
+            if outcome.is_err() {
+                stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            drop(done_rx);
+            let read = reader.join().unwrap_or_else(|_| {
+                Err(StoreError::corrupt(
+                    "events",
+                    "*",
+                    "the reader thread failed",
+                ))
+            });
+            outcome.and(read)
+        })
+    }
+
+    /// Every cached timeline of one kind with its handle, in UUID order.
+    /// The tree is read on this thread (sled's iterator does not gain from
+    /// more) and decoded on `workers` threads (decoding is most of the cost).
+    pub fn timelines_all(
+        &self,
+        kind: EntityKind,
+        workers: usize,
+    ) -> Result<Vec<(Handle, AnyTimeline)>> {
+        let (tree_name, tree) = self.projection_tree(kind);
+        let raw: Vec<(IVec, IVec)> = tree.iter().collect::<std::result::Result<_, _>>()?;
+        let decode = |(k, v): &(IVec, IVec)| -> Result<(Handle, AnyTimeline)> {
+            let uuid = keys::uuid_of(k).ok_or_else(|| {
+                StoreError::corrupt(tree_name, format!("{k:02x?}"), "malformed key")
+            })?;
+            Self::decode_timeline(EntityId::new(kind, uuid), v)
+        };
+        let chunk = raw.len().div_ceil(workers.max(1)).max(1);
+        let parts: Vec<Result<Vec<(Handle, AnyTimeline)>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = raw
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().map(decode).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(StoreError::corrupt(
+                            tree_name,
+                            "*",
+                            "a decoding thread failed",
+                        ))
+                    })
+                })
+                .collect()
+        });
+        let mut out = Vec::with_capacity(raw.len());
+        for part in parts {
+            out.extend(part?);
+        }
+        Ok(out)
+    }
+
     /// The seqs of an entity's stream, oldest first.
     pub fn stream_seqs(&self, entity: EntityId) -> Result<Vec<Seq>> {
         self.trees
@@ -698,19 +840,68 @@ impl Store {
         Self::uuids_with_prefix(&self.trees.entities, hex_prefix, limit)
     }
 
-    /// Events whose id starts with `hex_prefix` (at most `limit`).
-    pub fn event_ids_with_prefix(&self, hex_prefix: &str, limit: usize) -> Result<Vec<Uuid>> {
-        Self::uuids_with_prefix(&self.trees.event_ids, hex_prefix, limit)
+    /// The event with this id. Event ids are UUID v7, made from the clock
+    /// just before the event was recorded, and the log is in record-time
+    /// order: the event is looked for among those recorded around the time
+    /// its id carries, then, if that fails (an id from another clock), in
+    /// the whole log.
+    pub fn find_event(&self, id: EventId) -> Result<Option<EventRecord>> {
+        let hex = id.0.simple().to_string();
+        Ok(self.find_events_by_prefix(&hex, 1)?.into_iter().next())
     }
 
-    /// The seq of an event, by id.
-    pub fn seq_of(&self, id: EventId) -> Result<Option<Seq>> {
-        match self.trees.event_ids.get(id.as_bytes())? {
-            None => Ok(None),
-            Some(v) => keys::u64_of(&v)
-                .map(|s| Some(Seq(s)))
-                .ok_or_else(|| StoreError::corrupt("event_ids", id, "malformed seq")),
+    /// Events whose id, in lower-case hex without hyphens, starts with
+    /// `hex_prefix` (at least 8 digits), at most `limit`, oldest first.
+    pub fn find_events_by_prefix(
+        &self,
+        hex_prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>> {
+        let matches = |r: &EventRecord| r.id.0.simple().to_string().starts_with(hex_prefix);
+        // The first 12 hex digits of a UUID v7 are its time in milliseconds.
+        let known = hex_prefix.len().min(12);
+        let window = u64::from_str_radix(&hex_prefix[..known], 16)
+            .ok()
+            .map(|high| {
+                let shift = 4 * u32::try_from(12 - known).unwrap_or(0);
+                (high << shift, (high + 1) << shift)
+            });
+        let mut out = Vec::new();
+        if let Some((from_ms, to_ms)) = window {
+            let slack = 5 * 60 * 1000;
+            let start = i64::try_from(from_ms.saturating_sub(slack)).ok();
+            let end = i64::try_from(to_ms.saturating_add(slack)).ok();
+            if let (Some(start), Some(end)) = (
+                start.and_then(DateTime::<Utc>::from_timestamp_millis),
+                end.and_then(DateTime::<Utc>::from_timestamp_millis),
+            ) {
+                let first = self.seq_at(start)?;
+                for record in self.events_from(Seq(first.0 + 1)) {
+                    let record = record?;
+                    if record.recorded_at > end {
+                        break;
+                    }
+                    if matches(&record) {
+                        out.push(record);
+                        if out.len() >= limit {
+                            return Ok(out);
+                        }
+                    }
+                }
+            }
         }
+        if out.is_empty() {
+            for record in self.events_from(Seq(1)) {
+                let record = record?;
+                if matches(&record) {
+                    out.push(record);
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every name entry, or those whose folded name is exactly `key`.
@@ -1070,7 +1261,7 @@ impl<'s> Writer<'s> {
         let t = &store.trees;
         // Only the trees this commit writes take part in the transaction:
         // sled's cost grows with every tree in it.
-        let mut used: Vec<&Tree> = vec![&t.events, &t.streams, &t.event_ids, &t.meta];
+        let mut used: Vec<&Tree> = vec![&t.events, &t.streams, &t.meta];
         let mut slot = |wanted: bool, tree: &'s Tree| -> Option<usize> {
             wanted.then(|| {
                 used.push(tree);
@@ -1118,8 +1309,8 @@ impl<'s> Writer<'s> {
                 ))
             };
             let at = |i: Option<usize>| i.and_then(|i| tx.get(i)).ok_or_else(missing);
-            let (events, streams, event_ids, meta) = match tx.as_slice() {
-                [e, s, i, m, ..] => (e, s, i, m),
+            let (events, streams, meta) = match tx.as_slice() {
+                [e, s, m, ..] => (e, s, m),
                 _ => return Err(missing()),
             };
             let head = match meta.get(keys::HEAD)? {
@@ -1139,7 +1330,6 @@ impl<'s> Writer<'s> {
                     &keys::stream(record.entity, record.version),
                     &record.seq.0.to_be_bytes(),
                 )?;
-                event_ids.insert(record.id.as_bytes(), &record.seq.0.to_be_bytes())?;
             }
             for (entity, handle) in &sealed.handles {
                 let counter = keys::counter(handle.kind);

@@ -739,3 +739,59 @@ fn logs_go_to_stderr_and_never_to_stdout() {
     let r = cli.run(&["-q", "--format", "json", "partner", "list"]).ok();
     assert!(r.stderr.is_empty(), "{}", r.stderr);
 }
+
+#[test]
+fn events_are_found_by_id_by_prefix_and_by_position() {
+    let cli = Cli::new();
+    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
+        .ok();
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P1",
+        "--date",
+        "2009",
+        "--objectives",
+        "x",
+    ])
+    .ok();
+    let a = cli.json(&["amend", "C1", "--effective", "2010", "--objectives", "y"]);
+    let b = cli.json(&["amend", "C1", "--effective", "2011", "--objectives", "z"]);
+    let (a_id, b_id) = (
+        a["event_id"].as_str().unwrap(),
+        b["event_id"].as_str().unwrap(),
+    );
+    // a full id
+    cli.run(&[
+        "correct",
+        "C1",
+        "--event",
+        a_id,
+        "--objectives",
+        "y2",
+        "--reason",
+        "typo",
+    ])
+    .ok();
+    // an unambiguous prefix: the amendments were recorded within one second,
+    // so their ids share their time digits; 24 hex digits tell them apart
+    let prefix: String = b_id.replace('-', "").chars().take(24).collect();
+    cli.run(&["retract", &prefix, "--reason", "filed twice"])
+        .ok();
+    let history = cli.json(&["history", "C1"]);
+    let retraction = history.as_array().unwrap().last().unwrap();
+    assert_eq!(retraction["target"], b_id);
+    // a prefix shared by several events is ambiguous
+    let shared: String = a_id.replace('-', "").chars().take(8).collect();
+    let r = cli.run(&["retract", &shared, "--reason", "r"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("ambiguous"), "{}", r.stderr);
+    // an id nobody has
+    let r = cli.run(&[
+        "retract",
+        "00000000-0000-7000-8000-000000000000",
+        "--reason",
+        "r",
+    ]);
+    assert_eq!(r.code, 3);
+}

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use pactum::domain::decide::{Command, CorrectionFields, Directory, Refusal, decide};
+use pactum::domain::decide::{Command, CorrectionFields, Directory, Refusal, Subject, decide};
 use pactum::domain::*;
 
 use crate::support::*;
@@ -60,7 +60,13 @@ fn signed_2005(s: &mut Stream) -> EventId {
 impl Case {
     fn when(&self, command: Command, reason: Option<&str>) -> Result<Event, Refusal> {
         let reason = reason.map(|r| Reason::new(r).unwrap());
-        decide(&command, reason.as_ref(), &self.stream.records, &self.dir)
+        let timeline =
+            pactum::projection::replay(self.stream.entity, &self.stream.records, Seq::MAX);
+        let subject = Subject {
+            timeline: timeline.as_ref(),
+            stream: &self.stream.records,
+        };
+        decide(&command, reason.as_ref(), subject, &self.dir)
     }
 
     fn amend(&self, a: ConventionAmended) -> Result<Event, Refusal> {
