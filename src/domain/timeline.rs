@@ -148,9 +148,12 @@ pub struct Timeline<I, B, F> {
     pub base: Option<Entry<B>>,
     /// the corrected dated facts that are not void, in application order
     pub facts: Vec<Entry<F>>,
-    /// ids of the corrections applied so far (to know when a retraction
-    /// needs a replay)
-    pub corrections: Vec<EventId>,
+    /// the corrections applied, each with its target, in seq order (to know
+    /// when a retraction needs a replay)
+    ///
+    /// **Invariant:** a function of the events alone: a correction is listed
+    /// exactly while its target survives, however the timeline was built.
+    pub corrections: Vec<(EventId, EventId)>,
 }
 
 /// A partner's timeline.
@@ -209,13 +212,16 @@ impl<I: Copy, B: Payload, F: Payload + Dated> Timeline<I, B, F> {
         self.version += 1;
         self.last_seq = record.seq;
         if let Event::Retracted(r) = &record.event {
+            if self.corrections.iter().any(|(c, _)| *c == r.target) {
+                return Err(NeedsReplay);
+            }
             if self.base.as_ref().is_some_and(|b| b.id == r.target) {
                 self.base = None;
             } else if let Some(i) = self.facts.iter().position(|f| f.id == r.target) {
                 self.facts.remove(i);
-            } else if self.corrections.contains(&r.target) {
-                return Err(NeedsReplay);
             }
+            // corrections of a void event play no part
+            self.corrections.retain(|(_, target)| *target != r.target);
             return Ok(());
         }
         self.absorb(record);
@@ -241,13 +247,13 @@ impl<I: Copy, B: Payload, F: Payload + Dated> Timeline<I, B, F> {
             if let Some(base) = self.base.as_mut().filter(|b| b.id == c.target) {
                 if let Some(p) = B::from_event(&base.payload.to_event().patched(&c.patch)) {
                     base.payload = p;
-                    self.corrections.push(record.id);
+                    self.corrections.push((record.id, c.target));
                 }
             } else if let Some(i) = self.facts.iter().position(|f| f.id == c.target) {
                 let mut fact = self.facts.remove(i);
                 if let Some(p) = F::from_event(&fact.payload.to_event().patched(&c.patch)) {
                     fact.payload = p;
-                    self.corrections.push(record.id);
+                    self.corrections.push((record.id, c.target));
                 }
                 self.insert_fact(fact);
             }

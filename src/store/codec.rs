@@ -38,7 +38,7 @@ pub const FORMAT_VERSION: u8 = 1;
 /// The format byte written before every stored projection value. A change
 /// of the projection layout bumps it; projections are caches, so a registry
 /// with another number is simply rebuilt.
-pub const PROJECTION_VERSION: u8 = 1;
+pub const PROJECTION_VERSION: u8 = 2;
 /// The most bytes one decoded value may claim.
 pub const DECODE_LIMIT: usize = 1 << 20;
 /// Bytes before the body of a stored event.
@@ -725,7 +725,7 @@ struct WTimeline<B, F> {
     last_seq: u64,
     base: Option<WEntry<B>>,
     facts: Vec<WEntry<F>>,
-    corrections: Vec<[u8; 16]>,
+    corrections: Vec<([u8; 16], [u8; 16])>,
 }
 
 #[derive(Encode, Decode)]
@@ -760,7 +760,11 @@ fn w_timeline<I, B, F, WB, WF>(
             .iter()
             .map(|f| entry(f.seq, f.id, fact(&f.payload)))
             .collect(),
-        corrections: t.corrections.iter().map(|c| *c.as_bytes()).collect(),
+        corrections: t
+            .corrections
+            .iter()
+            .map(|(c, target)| (*c.as_bytes(), *target.as_bytes()))
+            .collect(),
     }
 }
 
@@ -798,7 +802,12 @@ fn d_timeline<I, B, F, WB, WF>(
         corrections: w
             .corrections
             .into_iter()
-            .map(|c| EventId(Uuid::from_bytes(c)))
+            .map(|(c, target)| {
+                (
+                    EventId(Uuid::from_bytes(c)),
+                    EventId(Uuid::from_bytes(target)),
+                )
+            })
             .collect(),
     })
 }

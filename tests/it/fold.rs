@@ -362,3 +362,30 @@ fn incremental_folding_agrees_with_replay_even_after_a_retracted_correction() {
         ConventionTimeline::replay(s.convention_id(), &s.records, Seq::MAX).unwrap()
     );
 }
+
+#[test]
+fn a_timeline_forgets_corrections_of_events_retracted_later() {
+    // Regression: incremental folding kept such a correction listed, so the
+    // cached timeline depended on how it was built and `verify` could find
+    // a sound projection different from a rebuild.
+    let mut s = Stream::convention();
+    sign(&mut s, "2005", "o");
+    let mut a = amended("2006");
+    a.objectives = Some(Objectives::new("x").unwrap());
+    let amendment = s.push(Event::ConventionAmended(a));
+    s.push(Event::Corrected(Corrected {
+        target: amendment,
+        patch: Patch::ConventionAmended(ConventionAmendedPatch {
+            effective_on: Some(pd("2007")),
+            ..Default::default()
+        }),
+    }));
+    s.push(Event::Retracted(Retracted { target: amendment }));
+    let mut incremental = ConventionTimeline::empty(s.convention_id());
+    for r in &s.records {
+        incremental.record(r).unwrap();
+    }
+    let replayed = ConventionTimeline::replay(s.convention_id(), &s.records, Seq::MAX).unwrap();
+    assert!(replayed.corrections.is_empty());
+    assert_eq!(incremental, replayed);
+}

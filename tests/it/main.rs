@@ -6,4 +6,5 @@ mod decide;
 mod exchange;
 mod fold;
 mod golden;
+mod property;
 mod support;
