@@ -135,6 +135,16 @@ pub fn parse(input: &[u8]) -> (Vec<ConventionRow>, Vec<RowError>) {
             }
         }
     }
+    // A quoted field left open runs to the end of the file, and the reader
+    // takes it as it is: refuse it (quotes otherwise come in pairs).
+    if input.iter().filter(|b| **b == b'"').count() % 2 == 1 {
+        let line = rows.last().map_or(2, |r| r.line);
+        rows.pop();
+        errors.push(row_error(
+            line,
+            "a quoted field is never closed (the file may be cut short)",
+        ));
+    }
     if rows.is_empty() && errors.is_empty() {
         errors.push(row_error(1, "the file has no row"));
     }

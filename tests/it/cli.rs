@@ -795,3 +795,356 @@ fn events_are_found_by_id_by_prefix_and_by_position() {
     ]);
     assert_eq!(r.code, 3);
 }
+
+/// A bad file given to `import`: its bytes, extra arguments, exit code and
+/// words the message must contain.
+struct BadFile {
+    name: &'static str,
+    bytes: &'static [u8],
+    args: &'static [&'static str],
+    code: i32,
+    says: &'static str,
+}
+
+const HEADER: &str = "section,partners,partner_kind,instrument,signed_on,objectives\n";
+
+const BAD_CSV: &[BadFile] = &[
+    BadFile { name: "empty.csv", bytes: b"", args: &[], code: 2, says: "missing column" },
+    BadFile { name: "header-only.csv", bytes: HEADER.as_bytes(), args: &[], code: 2, says: "no row" },
+    BadFile { name: "missing.csv", bytes: b"section,partners\ncommunes,Agadir\n", args: &[], code: 2, says: "missing column(s): partner_kind" },
+    BadFile { name: "unknown.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives,colour\n", args: &[], code: 2, says: "unknown column 'colour'" },
+    BadFile { name: "utf8.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives\ncommunes,Ag\xe9dir,commune,convention,2005,x\n", args: &[], code: 2, says: "line 2: partners: not valid UTF-8" },
+    BadFile { name: "section.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives\nregions,Tiznit,commune,convention,2005,x\n", args: &[], code: 2, says: "does not fit a commune" },
+    BadFile { name: "date.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives\ncommunes,Tiznit,commune,convention,2005-02-30,x\n", args: &[], code: 2, says: "line 2: signed_on: '2005-02-30'" },
+    BadFile { name: "kinds.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives\ncommunes,Tiznit;Taza,commune;commune;region,convention,2005,x\n", args: &[], code: 2, says: "3 kinds for 2 partners" },
+    BadFile { name: "fields.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives\ncommunes,Tiznit,commune,convention,2005\n", args: &[], code: 2, says: "5 fields where the header has 6" },
+    BadFile { name: "ended.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives,status,ended_on\ncommunes,Tiznit,commune,convention,2005,x,in-force,2010\n", args: &[], code: 2, says: "ended_on is given but status" },
+    BadFile { name: "no-end.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives,status\ncommunes,Tiznit,commune,convention,2005,x,terminated\n", args: &[], code: 2, says: "give ended_on" },
+    BadFile { name: "expiry.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives,expires_on\ncommunes,Tiznit,commune,convention,2005,x,2001\n", args: &[], code: 2, says: "expires_on 2001 is before signed_on 2005" },
+    BadFile { name: "control.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives\ncommunes,Tiznit,commune,convention,2005,a\x1bb\n", args: &[], code: 2, says: "control character" },
+    BadFile { name: "conflict.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives\ncommunes,Tiznit,commune,convention,2005,x\nregions,TIZNIT,region,convention,2006,y\n", args: &[], code: 2, says: "line 3: 'TIZNIT' is a region here but a commune on line 2" },
+    BadFile { name: "quote.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives\ncommunes,Tiznit,commune,convention,2005,\"unterminated\n", args: &[], code: 2, says: "line 2: a quoted field is never closed" },
+    BadFile { name: "instrument.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives\ncommunes,Tiznit,commune,treaty,2005,x\n", args: &[], code: 2, says: "unknown instrument 'treaty'" },
+    BadFile { name: "long.csv", bytes: b"section,partners,partner_kind,instrument,signed_on,objectives\ncommunes,Tiznit,commune,convention,2005,   \n", args: &[], code: 2, says: "objectives is empty" },
+    BadFile { name: "kind.txt", bytes: HEADER.as_bytes(), args: &["--as", "xml"], code: 2, says: "invalid value 'xml'" },
+];
+
+#[test]
+fn every_bad_import_file_is_refused_whole_with_its_lines() {
+    let cli = Cli::new();
+    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
+        .ok();
+    let before = cli.log_fingerprint();
+    for case in BAD_CSV {
+        let file = cli.dir.path().join(case.name);
+        std::fs::write(&file, case.bytes).unwrap();
+        let mut args = vec!["import", file.to_str().unwrap()];
+        args.extend_from_slice(case.args);
+        let r = cli.run(&args);
+        assert_eq!(r.code, case.code, "{}: {}", case.name, r.stderr);
+        assert!(
+            r.stderr.contains(case.says),
+            "{}: stderr does not say {:?}:\n{}",
+            case.name,
+            case.says,
+            r.stderr
+        );
+        assert_eq!(cli.log_fingerprint(), before, "{} appended", case.name);
+    }
+    let r = cli.run(&["import", "/nonexistent/file.csv"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("cannot read"), "{}", r.stderr);
+}
+
+#[test]
+fn every_bad_event_log_is_refused_whole_and_imports_nothing() {
+    let source = Cli::new();
+    source
+        .run(&["partner", "add", "Agadir", "--kind", "commune"])
+        .ok();
+    source
+        .run(&[
+            "sign",
+            "--partner",
+            "P1",
+            "--date",
+            "2009",
+            "--objectives",
+            "x",
+        ])
+        .ok();
+    source
+        .run(&["correct", "C1", "--objectives", "y", "--reason", "r"])
+        .ok();
+    let good = source.run(&["export"]).ok().stdout;
+    let lines: Vec<String> = good.lines().map(String::from).collect();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("not JSON", b"{nope\n".to_vec(), "line 1: not JSON"),
+        (
+            "a cut line",
+            format!("{}\n{}", lines[0], &lines[1][..30]).into_bytes(),
+            "line 2",
+        ),
+        (
+            "a missing event",
+            format!("{}\n{}\n", lines[0], lines[2]).into_bytes(),
+            "seq 3 where 2 was expected",
+        ),
+        (
+            "an altered objective",
+            good.replacen("\"y\"", "\"z\"", 1).into_bytes(),
+            "hash does not match",
+        ),
+        (
+            "a missing field",
+            lines[0].replace("\"actor\":\"tester\",", "").into_bytes(),
+            "missing 'actor'",
+        ),
+        (
+            "an unknown type",
+            lines[0]
+                .replace("partner-registered", "partner-adopted")
+                .into_bytes(),
+            "unknown event type",
+        ),
+        (
+            "invalid UTF-8",
+            [lines[0].as_bytes(), b"\n\xff\xfe\n"].concat(),
+            "not valid UTF-8",
+        ),
+        (
+            "a bad date",
+            good.replace("\"signed_on\":\"2009\"", "\"signed_on\":\"2009-13\"")
+                .into_bytes(),
+            "signed_on",
+        ),
+        ("an empty file", Vec::new(), "no event"),
+        (
+            "a target elsewhere",
+            lines[2].clone().into_bytes(),
+            "seq 3 where 1 was expected",
+        ),
+    ];
+    for (what, bytes, says) in cases {
+        let target = Cli::new();
+        let file = target.dir.path().join("log.jsonl");
+        std::fs::write(&file, &bytes).unwrap();
+        let r = target.run(&["import", file.to_str().unwrap()]);
+        assert_eq!(r.code, 2, "{what}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(says),
+            "{what}: stderr does not say {says:?}:\n{}",
+            r.stderr
+        );
+        let info = target.run(&["--format", "json", "info"]);
+        assert_eq!(info.json()["events"], 0, "{what}: something was imported");
+    }
+    // into a registry that is not empty
+    let file = source.dir.path().join("log.jsonl");
+    std::fs::write(&file, &good).unwrap();
+    let before = source.log_fingerprint();
+    let r = source.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("not empty"));
+    assert_eq!(source.log_fingerprint(), before);
+}
+
+const BAD_MORE: &[Bad] = &[
+    Bad {
+        args: &["export", "--as-of", "2009"],
+        code: 2,
+        says: "--as-of does not apply to the event log",
+    },
+    Bad {
+        args: &["--format", "markdown", "export"],
+        code: 2,
+        says: "export writes jsonl or csv",
+    },
+    Bad {
+        args: &["verify", "--head", "nonsense"],
+        code: 2,
+        says: "SEQ:HASH",
+    },
+    Bad {
+        args: &["verify", "--head", "3:abc"],
+        code: 2,
+        says: "64 hex digits",
+    },
+    Bad {
+        args: &["log", "--type", "adopted"],
+        code: 2,
+        says: "unknown event type 'adopted'",
+    },
+    Bad {
+        args: &["log", "--since", "soon"],
+        code: 2,
+        says: "not a point in record time",
+    },
+    Bad {
+        args: &["diff"],
+        code: 2,
+        says: "required",
+    },
+    Bad {
+        args: &["diff", "--as-of-from", "2009"],
+        code: 2,
+        says: "--as-of-to",
+    },
+    Bad {
+        args: &["due", "--within=-5"],
+        code: 2,
+        says: "--within",
+    },
+    Bad {
+        args: &[
+            "partner", "add", "Tiznit", "--kind", "commune", "--short", " ",
+        ],
+        code: 2,
+        says: "short name is empty",
+    },
+    Bad {
+        args: &["--by", " ", "partner", "add", "Tiznit", "--kind", "commune"],
+        code: 2,
+        says: "actor is empty",
+    },
+    Bad {
+        args: &[
+            "partner", "add", "Tiznit", "--kind", "commune", "--reason", "a\nb",
+        ],
+        code: 2,
+        says: "control character",
+    },
+    Bad {
+        args: &[
+            "partner",
+            "add",
+            "Tiznit",
+            "--kind",
+            "commune",
+            "--expect-version",
+            "3",
+        ],
+        code: 2,
+        says: "a new partner is at version 0",
+    },
+    Bad {
+        args: &["correct", "P1", "--kind", "town", "--reason", "r"],
+        code: 2,
+        says: "town",
+    },
+    Bad {
+        args: &["correct", "C1", "--partner", "P9", "--reason", "r"],
+        code: 3,
+        says: "no partner P9",
+    },
+    Bad {
+        args: &[
+            "partner",
+            "rename",
+            "Nobody",
+            "--to",
+            "X",
+            "--effective",
+            "2020",
+        ],
+        code: 3,
+        says: "no partner named",
+    },
+    Bad {
+        args: &["blame", "C1", "--as-of", "2008"],
+        code: 3,
+        says: "does not exist as of",
+    },
+    Bad {
+        args: &[
+            "amend",
+            "C1",
+            "--effective",
+            "2010",
+            "--expires",
+            "2012",
+            "--no-expiry",
+        ],
+        code: 2,
+        says: "cannot be used with",
+    },
+    Bad {
+        args: &["list", "--signed-from", "2009-00"],
+        code: 2,
+        says: "--signed-from",
+    },
+    Bad {
+        args: &["partner", "list", "--kind", "villa"],
+        code: 2,
+        says: "villa",
+    },
+    Bad {
+        args: &["report", "--recorded-as-of", "#-1"],
+        code: 2,
+        says: "not a log position",
+    },
+];
+
+#[test]
+fn more_bad_inputs_are_refused_with_their_code_and_append_nothing() {
+    let cli = Cli::new();
+    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
+        .ok();
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P1",
+        "--date",
+        "2009",
+        "--objectives",
+        "objectives",
+    ])
+    .ok();
+    let name = "x".repeat(301);
+    let objectives = "y".repeat(4001);
+    let long: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["partner", "add", &name, "--kind", "commune"],
+            "name is too long: 301 characters, at most 300",
+        ),
+        (
+            vec![
+                "sign",
+                "--partner",
+                "P1",
+                "--date",
+                "2009",
+                "--objectives",
+                &objectives,
+            ],
+            "objectives is too long",
+        ),
+    ];
+    let before = cli.log_fingerprint();
+    for case in BAD_MORE {
+        let r = cli.run(case.args);
+        assert_eq!(r.code, case.code, "{:?}\nstderr: {}", case.args, r.stderr);
+        assert!(
+            r.stderr.contains(case.says),
+            "{:?}: stderr does not say {:?}:\n{}",
+            case.args,
+            case.says,
+            r.stderr
+        );
+        assert_eq!(cli.log_fingerprint(), before, "{:?} appended", case.args);
+    }
+    for (args, says) in long {
+        let r = cli.run(&args);
+        assert_eq!(r.code, 2);
+        assert!(r.stderr.contains(says), "{}", r.stderr);
+        assert_eq!(cli.log_fingerprint(), before);
+    }
+    // a retracted convention can no longer change
+    cli.run(&["retract", "#2", "--reason", "recorded twice"])
+        .ok();
+    let before = cli.log_fingerprint();
+    let r = cli.run(&["amend", "C1", "--effective", "2010", "--objectives", "z"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("was retracted"), "{}", r.stderr);
+    assert_eq!(cli.log_fingerprint(), before);
+}

@@ -7,4 +7,5 @@ mod exchange;
 mod fold;
 mod golden;
 mod property;
+mod reliability;
 mod support;

@@ -1,0 +1,386 @@
+//! Reliability: kill -9 during writes, two processes and two writers racing,
+//! damaged bytes in every tree. Figures and long settings are in
+//! `docs/reliability.md`.
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+fn pactum(db: &std::path::Path, args: &[&str]) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin("pactum"))
+        .env("PACTUM_DB", db)
+        .env("PACTUM_ACTOR", "crash-test")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// What a killed (or finished) child said on stdout, if it finished.
+fn finish(mut child: Child, kill_after: Duration) -> (Option<i32>, String) {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            return (status.code(), out);
+        }
+        if started.elapsed() >= kill_after {
+            child.kill().unwrap(); // SIGKILL on Unix
+            child.wait().unwrap();
+            return (None, String::new());
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+fn batch_csv(dir: &std::path::Path, batch: u32, rows: u32) -> std::path::PathBuf {
+    let mut text = String::from("section,partners,partner_kind,instrument,signed_on,objectives\n");
+    for r in 0..rows {
+        text.push_str(&format!(
+            "communes,Commune {batch} rangée {r},commune,convention,20{:02},Lot {batch} rangée {r}\n",
+            r % 25
+        ));
+    }
+    let path = dir.join(format!("batch-{batch}.csv"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Rounds of the crash test: `PACTUM_CRASH_ROUNDS`, 24 by default.
+fn rounds() -> u32 {
+    std::env::var("PACTUM_CRASH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(24)
+}
+
+#[test]
+fn no_acknowledged_event_is_lost_and_none_is_half_written_across_kill_9() {
+    let cli = Cli::new();
+    let db = cli.db();
+    let mut rng = fastrand::Rng::with_seed(
+        std::env::var("PACTUM_CRASH_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(5),
+    );
+    const ROWS: u32 = 200;
+    let mut acked_partners: Vec<String> = Vec::new();
+    let mut acked_events = 0u64;
+    let mut acked_batches: Vec<u32> = Vec::new();
+    let mut tried_batches: Vec<u32> = Vec::new();
+    let mut kills = 0;
+    for round in 0..rounds() {
+        let single = round % 3 != 2;
+        let (child, max_ms) = if single {
+            let name = format!("Partenaire {round}");
+            (
+                pactum(
+                    &db,
+                    &["--format", "json", "partner", "add", &name, "--kind", "ngo"],
+                ),
+                60,
+            )
+        } else {
+            tried_batches.push(round);
+            let file = batch_csv(cli.dir.path(), round, ROWS);
+            (
+                pactum(&db, &["--format", "json", "import", file.to_str().unwrap()]),
+                400,
+            )
+        };
+        let (code, out) = finish(child, Duration::from_millis(rng.u64(0..max_ms)));
+        match code {
+            None => kills += 1,
+            Some(0) => {
+                let ack: serde_json::Value = serde_json::from_str(&out).unwrap();
+                if single {
+                    assert!(ack["seq"].as_u64().unwrap() > 0);
+                    acked_partners.push(format!("Partenaire {round}"));
+                    acked_events += 1;
+                } else {
+                    assert_eq!(ack["conventions_created"], ROWS);
+                    acked_batches.push(round);
+                    acked_events += ack["events"].as_u64().unwrap();
+                }
+            }
+            Some(other) => panic!("round {round}: the child exited {other}: {out}"),
+        }
+        // After every round: the log verifies, nothing acknowledged is lost,
+        // and every import is there whole or not at all.
+        let report = cli.run(&["--format", "json", "verify"]);
+        assert_eq!(
+            report.code, 0,
+            "round {round}: verify failed: {}",
+            report.stdout
+        );
+        let report = report.json();
+        let partners = cli.json(&["partner", "list"]);
+        let names: Vec<&str> = partners
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        for name in &acked_partners {
+            assert!(
+                names.contains(&name.as_str()),
+                "round {round}: acknowledged {name} is lost"
+            );
+        }
+        let conventions = cli.json(&["list"]);
+        for batch in &tried_batches {
+            let prefix = format!("Lot {batch} rangée ");
+            let count = conventions
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["objectives"].as_str().unwrap().starts_with(&prefix))
+                .count();
+            if acked_batches.contains(batch) {
+                assert_eq!(
+                    count, ROWS as usize,
+                    "round {round}: acknowledged batch {batch} is not whole"
+                );
+            } else {
+                assert!(
+                    count == 0 || count == ROWS as usize,
+                    "round {round}: batch {batch} is half there ({count} rows)"
+                );
+            }
+        }
+        let events = report["events"].as_u64().unwrap();
+        assert!(
+            events >= acked_events,
+            "round {round}: {events} events < {acked_events} acknowledged"
+        );
+    }
+    eprintln!(
+        "crash test: {} rounds, {kills} kills survived, {} single and {} batch appends acknowledged",
+        rounds(),
+        acked_partners.len(),
+        acked_batches.len()
+    );
+    assert!(kills > 0, "no round was killed: the test proves nothing");
+}
+
+#[test]
+fn two_processes_racing_on_one_registry_lose_nothing() {
+    let cli = Cli::new();
+    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
+        .ok();
+    let mut successes = 1;
+    let mut busy = 0;
+    for round in 0..6 {
+        let a = pactum(
+            &cli.db(),
+            &["partner", "add", &format!("A{round}"), "--kind", "ngo"],
+        );
+        let b = pactum(
+            &cli.db(),
+            &["partner", "add", &format!("B{round}"), "--kind", "ngo"],
+        );
+        for child in [a, b] {
+            let output = child.wait_with_output().unwrap();
+            match output.status.code() {
+                Some(0) => successes += 1,
+                Some(4) => {
+                    busy += 1;
+                    assert!(String::from_utf8_lossy(&output.stderr).contains("registry in use"));
+                }
+                other => panic!(
+                    "unexpected exit {other:?}: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                ),
+            }
+        }
+    }
+    let partners = cli.json(&["partner", "list"]).as_array().unwrap().len();
+    assert_eq!(
+        partners, successes,
+        "every success is recorded, nothing else ({busy} refused as busy)"
+    );
+    // asked to wait, both always get through
+    for round in 0..4 {
+        let a = pactum(
+            &cli.db(),
+            &[
+                "--wait",
+                "30",
+                "partner",
+                "add",
+                &format!("C{round}"),
+                "--kind",
+                "ngo",
+            ],
+        );
+        let b = pactum(
+            &cli.db(),
+            &[
+                "--wait",
+                "30",
+                "partner",
+                "add",
+                &format!("D{round}"),
+                "--kind",
+                "ngo",
+            ],
+        );
+        for child in [a, b] {
+            let output = child.wait_with_output().unwrap();
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+    let after = cli.json(&["partner", "list"]).as_array().unwrap().len();
+    assert_eq!(after, partners + 8);
+    cli.run(&["verify"]).ok();
+}
+
+#[test]
+fn two_writers_deciding_on_the_same_version_give_one_commit_and_one_conflict() {
+    use pactum::domain::decide::Command as Cmd;
+    use pactum::domain::*;
+    let reg = Reg::new();
+    let p = reg.partner("Agadir", PartnerKind::Commune);
+    let c = reg.sign(&[p], "2009", "o");
+    let point = reg.registry.point(None, None).unwrap();
+    let seen = reg
+        .registry
+        .snapshot(point)
+        .convention(c)
+        .unwrap()
+        .unwrap()
+        .state
+        .version;
+    let barrier = std::sync::Barrier::new(2);
+    let results: Vec<Result<pactum::app::Written, pactum::app::AppError>> =
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..2)
+                .map(|i| {
+                    let (reg, barrier) = (&reg, &barrier);
+                    s.spawn(move || {
+                        let mut a = amended("2010");
+                        a.objectives = Some(Objectives::new(format!("writer {i}")).unwrap());
+                        let mut m = meta(None);
+                        m.expect_version = Some(seen);
+                        barrier.wait();
+                        reg.registry.execute(Cmd::AmendConvention(c, a), &m)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Err(e) if e.exit_code() == 4))
+        .count();
+    assert_eq!((ok, conflicts), (1, 1), "{results:?}");
+    let now = reg
+        .registry
+        .snapshot(reg.registry.point(None, None).unwrap())
+        .convention(c)
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.state.version, seen + 1);
+}
+
+/// Damages one entry of a tree through sled; returns what was damaged.
+fn damage(cli: &Cli, tree: &str, how: fn(&[u8]) -> Vec<u8>) {
+    let db = sled::open(cli.db()).unwrap();
+    let t = db.open_tree(tree).unwrap();
+    let (k, v) = t.iter().next().expect("the tree has an entry").unwrap();
+    if v.is_empty() {
+        // a tree of keys alone: damage the key
+        t.remove(&k).unwrap();
+        let damaged = how(&k);
+        t.insert(if damaged.is_empty() { vec![0] } else { damaged }, &[][..])
+            .unwrap();
+    } else {
+        t.insert(k, how(&v)).unwrap();
+    }
+    db.flush().unwrap();
+}
+
+#[test]
+fn damaged_bytes_in_any_tree_are_reported_never_panicked_on() {
+    let hows: [(&str, fn(&[u8]) -> Vec<u8>); 4] = [
+        ("truncated", |v| v[..v.len() / 2].to_vec()),
+        ("emptied", |_| Vec::new()),
+        ("garbage", |v| v.iter().map(|b| b ^ 0xa5).collect()),
+        ("huge length", |v| {
+            let mut out = v.to_vec();
+            out.extend_from_slice(&[0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+            out
+        }),
+    ];
+    let trees = [
+        "events",
+        "streams",
+        "entities",
+        "handles",
+        "names",
+        "parties",
+        "proj_partners",
+        "proj_conventions",
+        "meta",
+    ];
+    for tree in trees {
+        for (how, f) in hows {
+            let cli = Cli::new();
+            cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
+                .ok();
+            cli.run(&[
+                "sign",
+                "--partner",
+                "P1",
+                "--date",
+                "2009",
+                "--objectives",
+                "Agenda 21",
+            ])
+            .ok();
+            damage(&cli, tree, f);
+            let r = cli.run(&["--format", "json", "verify"]);
+            assert_ne!(r.code, 101, "{tree}/{how}: verify panicked: {}", r.stderr);
+            assert_eq!(r.code, 5, "{tree}/{how}: verify did not fail: {}", r.stdout);
+            // every read meets the damage with an error or a sound answer
+            for args in [
+                &["show", "C1"][..],
+                &["list"],
+                &["history", "C1"],
+                &["partner", "show", "P1"],
+                &["log"],
+                &["report"],
+                &["export"],
+                &["info"],
+            ] {
+                let r = cli.run(args);
+                assert_ne!(r.code, 101, "{tree}/{how}: {args:?} panicked: {}", r.stderr);
+                assert!(
+                    [0, 3, 5].contains(&r.code),
+                    "{tree}/{how}: {args:?} exited {}: {}",
+                    r.code,
+                    r.stderr
+                );
+                if r.code == 5 {
+                    assert!(r.stderr.contains("integrity failure"), "{}", r.stderr);
+                }
+            }
+        }
+    }
+}
