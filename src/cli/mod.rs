@@ -80,7 +80,13 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// The registry folder [default: a `pactum` folder in the platform's data directory]
-    #[arg(long, global = true, env = "PACTUM_DB", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "PACTUM_DB",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub db: Option<PathBuf>,
 
     /// Output format
@@ -104,53 +110,31 @@ pub struct Global {
     pub quiet: bool,
 }
 
-/// Every command.
+/// Every command. Each variant's help is its `Args` doc comment.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Register, rename, list and show partners
     #[command(subcommand)]
     Partner(commands::partner::PartnerCommand),
-    /// Record the signing of a convention
     Sign(commands::sign::SignArgs),
-    /// Record an amendment (avenant) that takes effect on a date
     Amend(commands::amend::AmendArgs),
-    /// Record the end of a convention: terminated, or expired
     Terminate(commands::terminate::TerminateArgs),
-    /// Fix the record of an event that was wrong (the world did not change)
     Correct(commands::correct::CorrectArgs),
-    /// Void an event that should never have been recorded
     Retract(commands::retract::RetractArgs),
-    /// List conventions, as of a date, with filters
     List(commands::list::ListArgs),
-    /// Show one convention
     Show(commands::show::ShowArgs),
-    /// Every event of an entry, with the fields it changed
     History(commands::history::HistoryArgs),
-    /// Which event last set each field of an entry
     Blame(commands::blame::BlameArgs),
-    /// The global event log
     Log(commands::log::LogArgs),
-    /// What changed between two points of view
     Diff(commands::diff::DiffArgs),
-    /// Conventions whose expiry falls in the next days
     Due(commands::due::DueArgs),
-    /// The published lists, grouped by section, with French headings
     Report(commands::report::ReportArgs),
-    /// Import a conventions CSV or a JSON Lines event log
     Import(commands::import::ImportArgs),
-    /// Export the event log (JSON Lines) or the conventions of a view (CSV)
     Export(commands::export::ExportArgs),
-    /// Build a registry from the 2009 lists and take a short tour of it
     Demo(commands::demo::DemoArgs),
-    /// Check the hash chain, the indexes and the projections
     Verify(commands::verify::VerifyArgs),
-    /// Rebuild every projection and index from the log
     Rebuild(commands::rebuild::RebuildArgs),
-    /// Where the registry is, its size, its counts and its head
     Info(commands::info::InfoArgs),
-    /// Print a shell completion script
     Completions(commands::completions::CompletionsArgs),
-    /// Print the man page (roff)
     Man(commands::completions::ManArgs),
 }
 
@@ -242,11 +226,11 @@ impl Context {
             Arc::new(SystemClock),
             Arc::new(RandomIds),
         )?;
-        tracing::debug!(
-            path = %path.display(),
-            events = registry.head_seq().map(|s| s.0).unwrap_or(0),
-            "registry open"
-        );
+        let events = registry.head_seq().map(|s| s.0).unwrap_or(0);
+        let span = tracing::Span::current();
+        span.record("db", tracing::field::display(path.display()));
+        span.record("events", events);
+        tracing::info!("registry open");
         Ok(registry)
     }
 
@@ -324,7 +308,12 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         global: cli.global,
         out,
     };
-    let span = tracing::info_span!("command", name = command_name(&cli.command));
+    let span = tracing::info_span!(
+        "command",
+        name = command_name(&cli.command),
+        db = tracing::field::Empty,
+        events = tracing::field::Empty
+    );
     let _enter = span.enter();
     match cli.command {
         Command::Partner(c) => commands::partner::run(&ctx, c),

@@ -40,8 +40,8 @@ pub struct Out {
     pub format: Format,
     /// true when colour may be used
     pub color: bool,
-    /// the terminal's width, when stdout is one
-    pub width: Option<u16>,
+    /// true when stdout is a terminal (tables are fitted to its width)
+    pub tty: bool,
 }
 
 impl Out {
@@ -49,18 +49,10 @@ impl Out {
     pub fn new(format: Format) -> Self {
         let tty = std::io::stdout().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let width = if tty {
-            std::env::var("COLUMNS")
-                .ok()
-                .and_then(|c| c.parse().ok())
-                .or(Some(100))
-        } else {
-            None
-        };
         Self {
             format,
             color: tty && !no_color,
-            width,
+            tty,
         }
     }
 }
@@ -187,14 +179,20 @@ pub fn table(out: &Out, rows: &Rows) -> Table {
     } else {
         t.force_no_tty();
     }
-    match out.width {
-        Some(w) => {
-            t.set_width(w)
-                .set_content_arrangement(ContentArrangement::Dynamic);
+    if out.tty {
+        // fitted to the terminal's width (COLUMNS, else 100, when the
+        // terminal does not say), long cells wrapped
+        if t.width().is_none_or(|w| w < 20) {
+            let columns = std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .filter(|c| *c >= 20)
+                .unwrap_or(100);
+            t.set_width(columns);
         }
-        None => {
-            t.set_content_arrangement(ContentArrangement::Disabled);
-        }
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        t.set_content_arrangement(ContentArrangement::Disabled);
     }
     t.set_header(rows.headers.clone());
     for row in &rows.rows {

@@ -9,3 +9,4 @@ mod golden;
 mod property;
 mod reliability;
 mod support;
+mod ux;

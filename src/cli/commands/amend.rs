@@ -14,6 +14,7 @@ use pactum::domain::{AmendmentRef, ConventionAmended, ExpiryChange, Instrument, 
 ///   pactum amend C34 --effective 2012-03 --add-partner "Agadir" \
 ///     --amendment-ref "Avenant n°1" --reason "extension to a second commune"
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct AmendArgs {
     /// The convention (C12 or its id)
     pub convention: String,

@@ -13,6 +13,7 @@ use pactum::app::AppError;
 ///   pactum blame C22
 ///   pactum blame "Laâyoune-Sakia El Hamra-Boujdour" --as-of 2010
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct BlameArgs {
     /// The entry (C12, P7, an id, or a partner's name)
     pub entity: String,

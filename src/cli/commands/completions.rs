@@ -10,6 +10,7 @@ use pactum::app::AppError;
 /// Example:
 ///   pactum completions bash > ~/.local/share/bash-completion/completions/pactum
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct CompletionsArgs {
     /// bash, zsh, fish, powershell or elvish
     pub shell: clap_complete::Shell,
@@ -20,6 +21,7 @@ pub struct CompletionsArgs {
 /// Example:
 ///   pactum man > pactum.1 && man ./pactum.1
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct ManArgs {}
 
 /// Runs `completions`.

@@ -25,6 +25,7 @@ use pactum::domain::{
 ///   pactum correct "Figuiç" --name "Figuig" --reason "typo in the 2009 list"
 ///   pactum correct C38 --event '#57' --effective 2012-04 --reason "wrong month"
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct CorrectArgs {
     /// The entry whose record is fixed (C12, P7, an id, or a partner's name)
     pub entity: String,

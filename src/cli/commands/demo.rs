@@ -16,6 +16,7 @@ use pactum::app::AppError;
 ///   pactum demo
 ///   pactum demo --db /tmp/pactum-demo
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct DemoArgs {}
 
 fn heading(ctx: &Context, title: &str) {

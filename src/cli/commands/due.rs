@@ -14,6 +14,7 @@ use pactum::domain::Status;
 /// Example:
 ///   pactum due --within 180
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct DueArgs {
     /// How many days ahead to look
     #[arg(long, value_name = "DAYS", default_value_t = 90)]

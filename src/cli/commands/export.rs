@@ -17,6 +17,7 @@ use pactum::app::AppError;
 ///   pactum export --output registry.jsonl
 ///   pactum export --format csv --as-of 2009-12-31 --output conventions-2009.csv
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct ExportArgs {
     /// Write to this file instead of stdout
     #[arg(long, short, value_name = "FILE")]

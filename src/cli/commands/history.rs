@@ -16,6 +16,7 @@ use pactum::app::audit::HistoryEntry;
 ///   pactum history C38
 ///   pactum history "Figuig" --format json
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct HistoryArgs {
     /// The entry (C12, P7, an id, or a partner's name)
     pub entity: String,

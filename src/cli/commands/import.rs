@@ -19,6 +19,7 @@ use pactum::app::AppError;
 ///   pactum import fixtures/seed-2009/conventions.csv --source "liste de septembre 2009"
 ///   pactum --db copy import registry.jsonl
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct ImportArgs {
     /// The file to import
     pub file: PathBuf,

@@ -15,6 +15,7 @@ use pactum::store::codec;
 /// Example:
 ///   pactum info
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct InfoArgs {}
 
 /// Runs `info`.

@@ -15,6 +15,7 @@ use pactum::domain::{Instrument, PartnerKind, Status};
 ///   pactum list --kind region --status in-force
 ///   pactum list --search "agenda 21" --recorded-as-of 2009-09-30
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct ListArgs {
     /// Only conventions with this party (P7, an id, or a name)
     #[arg(long, value_name = "P")]

@@ -16,6 +16,7 @@ use pactum::domain::EventType;
 ///   pactum log --limit 20
 ///   pactum log --type corrected --since 2024-01-01 --actor clerk
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct LogArgs {
     /// Only events recorded at or after WHEN (timestamp, date, or #N)
     #[arg(long, value_name = "WHEN")]

@@ -13,6 +13,7 @@ use pactum::domain::{
 
 /// Partners: the institutions the directorate signs with.
 #[derive(Debug, Subcommand)]
+#[command(verbatim_doc_comment)]
 pub enum PartnerCommand {
     /// Register a partner
     ///
@@ -38,6 +39,7 @@ pub enum PartnerCommand {
 
 /// `partner add`
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct AddArgs {
     /// The partner's name, as published
     pub name: String,
@@ -56,6 +58,7 @@ pub struct AddArgs {
 
 /// `partner rename`
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct RenameArgs {
     /// The partner (P7, its id, or its name)
     pub partner: String,
@@ -74,6 +77,7 @@ pub struct RenameArgs {
 
 /// `partner list`
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct ListArgs {
     /// Only partners of this kind
     #[arg(long, value_parser = word::<PartnerKind>)]
@@ -87,6 +91,7 @@ pub struct ListArgs {
 
 /// `partner show`
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct ShowArgs {
     /// The partner (P7, its id, or its name)
     pub partner: String,

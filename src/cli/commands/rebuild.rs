@@ -12,6 +12,7 @@ use pactum::app::AppError;
 /// Example:
 ///   pactum rebuild && pactum verify
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct RebuildArgs {}
 
 /// Runs `rebuild`.

@@ -17,6 +17,7 @@ use pactum::transfer::report::{self, partner_cell};
 ///   pactum report --format markdown
 ///   pactum report --recorded-as-of '#86'   (the lists as first imported)
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct ReportArgs {
     #[command(flatten)]
     pub point: PointArgs,

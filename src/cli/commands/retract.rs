@@ -14,6 +14,7 @@ use pactum::domain::decide::Command;
 /// Example:
 ///   pactum retract '#42' --reason "filed on the wrong convention"
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct RetractArgs {
     /// The event: its id, an 8+ digit id prefix, or its log position (#42)
     pub event: String,

@@ -12,6 +12,7 @@ use pactum::app::AppError;
 ///   pactum show C12
 ///   pactum show C12 --as-of 2010-06-30 --recorded-as-of 2009-09-30
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct ShowArgs {
     /// The convention (C12, its id, or an 8+ digit id prefix)
     pub convention: String,

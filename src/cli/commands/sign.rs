@@ -14,6 +14,7 @@ use pactum::domain::{ConventionId, ConventionSigned, Instrument, Objectives, Off
 ///   pactum sign --partner "Agadir" --date 2005 --instrument convention \
 ///     --objectives "La mise en œuvre et accompagnement du processus Agenda 21"
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct SignArgs {
     /// The parties (handles, ids or names); at least one
     #[arg(long = "partner", value_name = "P", required = true, num_args = 1..)]

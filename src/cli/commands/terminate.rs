@@ -13,6 +13,7 @@ use pactum::domain::{ConventionTerminated, TerminationKind};
 /// Example:
 ///   pactum terminate C9 --effective 2014-12-31 --expired --reason "reached its term"
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct TerminateArgs {
     /// The convention (C12 or its id)
     pub convention: String,

@@ -16,6 +16,7 @@ use pactum::domain::{Digest, Seq};
 ///   pactum verify
 ///   pactum verify --head 120:5f0c…e1  (the log must still extend that head)
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct VerifyArgs {
     /// A head printed earlier (SEQ:HASH): the log must still extend it
     #[arg(long, value_name = "SEQ:HASH", value_parser = head)]
@@ -37,7 +38,10 @@ fn head(text: &str) -> Result<(Seq, Digest), String> {
 /// Runs `verify`.
 pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
     let registry = ctx.open(Access::Inspect)?;
-    let report = registry.verify(a.head, &mut |_| {})?;
+    let bar = ctx.progress(registry.head_seq()?.0, "verifying");
+    let report = registry.verify(a.head, &mut |seq| bar.set_position(seq));
+    bar.finish_and_clear();
+    let report = report?;
     let head = report.head.map_or_else(
         || "0:".to_owned() + &Digest::GENESIS.to_hex(),
         |(s, h)| format!("{s}:{h}"),

@@ -1,0 +1,369 @@
+//! The command line as people meet it: snapshots of the outputs on the 2009
+//! fixtures, colour and progress bars on a terminal (through a pty made by
+//! `script`) and never in a pipe, hints, help, completions, and the
+//! generated reference pages in `docs/`, which fail here when stale.
+//!
+//! Snapshots are refreshed with `UPDATE_EXPECT=1 cargo test`; the generated
+//! pages with `PACTUM_BLESS=1 cargo test`.
+
+use std::path::Path;
+use std::process::Command;
+
+use expect_test::expect_file;
+
+use crate::support::*;
+
+/// A demo registry (the fixtures, their corrections and the examples).
+fn demo() -> Cli {
+    let cli = Cli::new();
+    cli.run(&["demo", "--format", "json"]).ok();
+    cli
+}
+
+/// Replaces what changes from run to run (ids, times) with placeholders.
+fn redact(text: &str) -> String {
+    let uuid =
+        regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").unwrap();
+    let short = regex::Regex::new(r"\b[0-9a-f]{8}-[0-9a-f]{4}\b").unwrap();
+    let time = regex::Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z").unwrap();
+    let text = uuid.replace_all(text, "<uuid>");
+    let text = short.replace_all(&text, "<id>");
+    time.replace_all(&text, "<recorded-at>").into_owned()
+}
+
+fn snapshot(cli: &Cli, args: &[&str]) -> String {
+    redact(&cli.run(args).ok().stdout)
+}
+
+#[test]
+fn list_show_history_and_report_read_the_same_on_every_run() {
+    let cli = demo();
+    for (format, ext) in [("table", "txt"), ("csv", "csv"), ("markdown", "md")] {
+        let list = snapshot(
+            &cli,
+            &[
+                "--format", format, "list", "--kind", "commune", "--as-of", "2010",
+            ],
+        );
+        let show = snapshot(
+            &cli,
+            &["--format", format, "show", "C36", "--as-of", "2012"],
+        );
+        let history = snapshot(&cli, &["--format", format, "history", "Figuig"]);
+        let path = |what: &str| format!("snapshots/{what}.{ext}");
+        expect_file![path("list")].assert_eq(&list);
+        expect_file![path("show")].assert_eq(&show);
+        expect_file![path("history")].assert_eq(&history);
+    }
+    let report = snapshot(&cli, &["--format", "markdown", "report", "--as-of", "2016"]);
+    expect_file!["snapshots/report.md"].assert_eq(&report);
+    let text = snapshot(
+        &cli,
+        &["report", "--as-of", "2016", "--recorded-as-of", "#77"],
+    );
+    expect_file!["snapshots/report-2009.txt"].assert_eq(&text);
+}
+
+/// Runs `pactum` under a pseudo-terminal (`script`), stdout and stderr both
+/// going to it; returns what the terminal received.
+fn on_a_terminal(db: &Path, args: &str, env: &[(&str, &str)]) -> String {
+    let bin = assert_cmd::cargo::cargo_bin("pactum");
+    let mut command = Command::new("script");
+    command
+        .args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"])
+        .env("PACTUM_DB", db)
+        .env("TERM", "xterm-256color")
+        .env("COLUMNS", "120")
+        .env_remove("NO_COLOR");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command
+        .output()
+        .expect("`script` (util-linux) runs commands on a pty");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let cli = demo();
+    let coloured = on_a_terminal(&cli.db(), "list --as-of 2010", &[]);
+    assert!(
+        coloured.contains("\u{1b}["),
+        "a terminal gets colour:\n{coloured}"
+    );
+    assert!(coloured.contains("C33"), "{coloured}");
+    let plain = on_a_terminal(&cli.db(), "list --as-of 2010", &[("NO_COLOR", "1")]);
+    assert!(plain.contains("C33"), "{plain}");
+    assert!(
+        !plain.contains("\u{1b}["),
+        "NO_COLOR output has escape codes:\n{plain:?}"
+    );
+    let piped = cli.run(&["list", "--as-of", "2010"]).ok().stdout;
+    assert!(!piped.contains('\u{1b}'), "a pipe gets no escape codes");
+}
+
+#[test]
+fn progress_bars_show_on_a_terminal_not_in_a_pipe_nor_with_quiet() {
+    let cli = Cli::new();
+    let file = cli.dir.path().join("many.csv");
+    let mut csv = String::from("section,partners,partner_kind,instrument,signed_on,objectives\n");
+    for i in 0..3000 {
+        csv.push_str(&format!(
+            "communes,Commune {i},commune,convention,2010,Agenda 21 n° {i}\n"
+        ));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let shown = on_a_terminal(&cli.db(), &format!("import {}", file.display()), &[]);
+    assert!(
+        shown.contains("importing"),
+        "no progress on a terminal:\n{shown}"
+    );
+    assert!(shown.contains("imported 3000 rows"), "{shown}");
+    let quiet = on_a_terminal(&cli.db(), "-q rebuild", &[]);
+    assert!(
+        !quiet.contains("rebuilding"),
+        "-q still drew a bar:\n{quiet}"
+    );
+    let piped = cli.run(&["rebuild"]).ok();
+    assert!(
+        piped.stderr.is_empty(),
+        "a pipe got progress: {}",
+        piped.stderr
+    );
+    let piped = cli.run(&["verify"]).ok();
+    assert!(
+        piped.stderr.is_empty(),
+        "a pipe got progress: {}",
+        piped.stderr
+    );
+}
+
+#[test]
+fn errors_come_with_hints() {
+    let cli = demo();
+    let hint = |args: &[&str]| -> String {
+        let r = cli.run(args);
+        assert_ne!(r.code, 0, "{args:?}");
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("hint: "))
+            .unwrap_or_else(|| panic!("{args:?}: no hint in\n{}", r.stderr))
+            .to_owned();
+        line
+    };
+    // the closest partner names for an unknown one
+    assert!(hint(&["partner", "show", "Agadr"]).contains("did you mean P30 'Agadir'"));
+    // the candidates of an ambiguous one
+    let ambiguous = hint(&["partner", "show", "Agence pour la Promotion"]);
+    assert!(
+        ambiguous.contains("P9 'Agence pour la Promotion"),
+        "{ambiguous}"
+    );
+    assert!(
+        ambiguous.contains("P11 'Agence pour la Promotion"),
+        "{ambiguous}"
+    );
+    assert!(ambiguous.contains("name one by its handle"), "{ambiguous}");
+    // the accepted date forms
+    assert!(hint(&["list", "--as-of", "2009-31"]).contains("YYYY, YYYY-MM or YYYY-MM-DD"));
+    // the current version for a stale --expect-version
+    let stale = hint(&[
+        "amend",
+        "C36",
+        "--effective",
+        "2012",
+        "--objectives",
+        "x",
+        "--expect-version",
+        "1",
+    ]);
+    assert!(stale.contains("--expect-version 2"), "{stale}");
+    // the holding process for "registry in use"
+    let held = Reg::open_at(
+        &cli.db(),
+        std::sync::Arc::new(pactum::app::FixedClock::new(t0(), 1)),
+    );
+    let busy = hint(&["list"]);
+    assert!(busy.contains("held by process"), "{busy}");
+    assert!(busy.contains("--wait"), "{busy}");
+    drop(held);
+}
+
+#[test]
+fn due_lists_the_conventions_to_renew() {
+    let cli = Cli::new();
+    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
+        .ok();
+    let today = chrono::Utc::now().date_naive();
+    let soon = (today + chrono::Days::new(30)).to_string();
+    let later = (today + chrono::Days::new(300)).to_string();
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P1",
+        "--date",
+        "2020",
+        "--objectives",
+        "soon",
+        "--expires",
+        &soon,
+    ])
+    .ok();
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P1",
+        "--date",
+        "2020",
+        "--objectives",
+        "later",
+        "--expires",
+        &later,
+    ])
+    .ok();
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P1",
+        "--date",
+        "2020",
+        "--objectives",
+        "never",
+    ])
+    .ok();
+    let due = cli.json(&["due"]);
+    let handles: Vec<&str> = due
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["handle"].as_str().unwrap())
+        .collect();
+    assert_eq!(handles, ["C1"]);
+    let due = cli.json(&["due", "--within", "365"]);
+    assert_eq!(due.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn help_groups_the_commands_and_shows_examples() {
+    let cli = Cli::new();
+    let help = cli.run(&["--help"]).ok().stdout;
+    let mut last = 0;
+    for group in ["Record:", "Read:", "Audit:", "Exchange:", "Integrity:"] {
+        let at = help
+            .find(group)
+            .unwrap_or_else(|| panic!("{group} missing:\n{help}"));
+        assert!(at > last, "groups out of order");
+        last = at;
+    }
+    let commands = subcommands();
+    for name in &commands {
+        let top = name.split(' ').next().unwrap();
+        assert!(
+            help.contains(&format!("  {top} ")),
+            "{top} is not in the grouped help"
+        );
+        let mut args: Vec<&str> = name.split(' ').collect();
+        args.push("--help");
+        let page = cli.run(&args).ok().stdout;
+        if !["completions", "man", "partner"].contains(&name.as_str()) {
+            assert!(
+                page.contains("Example"),
+                "`pactum {name} --help` has no example"
+            );
+        }
+    }
+}
+
+/// Every command path, from clap's own tree.
+fn subcommands() -> Vec<String> {
+    let cli = Cli::new();
+    let help = cli.run(&["--help"]).ok().stdout;
+    let mut out = Vec::new();
+    let groups = help.split("Record:").nth(1).unwrap_or_default();
+    let groups = groups.split("Options:").next().unwrap_or_default();
+    for line in groups.lines() {
+        let Some(word) = line
+            .strip_prefix("  ")
+            .and_then(|l| l.split_whitespace().next())
+        else {
+            continue;
+        };
+        if !word.chars().all(|c| c.is_ascii_lowercase()) || out.iter().any(|o: &String| o == word) {
+            continue;
+        }
+        if word == "partner" {
+            for sub in ["add", "rename", "list", "show"] {
+                out.push(format!("partner {sub}"));
+            }
+        }
+        out.push(word.to_owned());
+    }
+    out
+}
+
+/// Compares a generated page with the one in `docs/`, or writes it with
+/// `PACTUM_BLESS=1`.
+fn fresh(path: &str, generated: &str) {
+    if std::env::var_os("PACTUM_BLESS").is_some() {
+        std::fs::create_dir_all(Path::new(path).parent().unwrap()).unwrap();
+        std::fs::write(path, generated).unwrap();
+        return;
+    }
+    let kept = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        kept == generated,
+        "{path} is stale: regenerate it with `PACTUM_BLESS=1 cargo test --test it docs`"
+    );
+}
+
+#[test]
+fn docs_cli_md_and_the_man_page_are_up_to_date() {
+    let cli = Cli::new();
+    let run = |args: &[&str]| cli.run(args).ok().stdout;
+    let mut page = String::from(
+        "# Command-line reference\n\n\
+         Generated from the help texts (`pactum … --help`) by the test suite, which fails\n\
+         when this page is stale; regenerate it with `PACTUM_BLESS=1 cargo test --test it docs`.\n\n\
+         Exit codes: 0 ok; 2 bad usage or invalid input; 3 reference not found or ambiguous;\n\
+         4 conflict (version moved, registry in use); 5 integrity failure; 1 anything else.\n\n\
+         ## pactum\n\n```text\n",
+    );
+    page.push_str(&run(&["--help"]));
+    page.push_str("```\n");
+    for name in subcommands() {
+        let mut args: Vec<&str> = name.split(' ').collect();
+        args.push("--help");
+        page.push_str(&format!(
+            "\n## pactum {name}\n\n```text\n{}```\n",
+            run(&args)
+        ));
+    }
+    fresh("docs/cli.md", &page);
+    let man = run(&["man"]);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH"),
+        "not roff: {}",
+        &man[..80.min(man.len())]
+    );
+    fresh("docs/man/pactum.1", &man);
+}
+
+#[test]
+fn completions_are_generated_for_every_shell() {
+    let cli = Cli::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let script = cli.run(&["completions", shell]).ok().stdout;
+        assert!(
+            script.contains("recorded-as-of"),
+            "{shell} completion lacks a flag"
+        );
+        assert!(
+            script.contains("partner"),
+            "{shell} completion lacks a command"
+        );
+    }
+    let r = cli.run(&["completions", "tcsh"]);
+    assert_eq!(r.code, 2);
+}
