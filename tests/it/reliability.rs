@@ -318,7 +318,8 @@ fn damage(cli: &Cli, tree: &str, how: fn(&[u8]) -> Vec<u8>) {
 
 #[test]
 fn damaged_bytes_in_any_tree_are_reported_never_panicked_on() {
-    let hows: [(&str, fn(&[u8]) -> Vec<u8>); 4] = [
+    type Damage = fn(&[u8]) -> Vec<u8>;
+    let hows: [(&str, Damage); 4] = [
         ("truncated", |v| v[..v.len() / 2].to_vec()),
         ("emptied", |_| Vec::new()),
         ("garbage", |v| v.iter().map(|b| b ^ 0xa5).collect()),

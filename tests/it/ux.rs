@@ -145,13 +145,11 @@ fn errors_come_with_hints() {
     let hint = |args: &[&str]| -> String {
         let r = cli.run(args);
         assert_ne!(r.code, 0, "{args:?}");
-        let line = r
-            .stderr
+        r.stderr
             .lines()
             .find(|l| l.starts_with("hint: "))
             .unwrap_or_else(|| panic!("{args:?}: no hint in\n{}", r.stderr))
-            .to_owned();
-        line
+            .to_owned()
     };
     // the closest partner names for an unknown one
     assert!(hint(&["partner", "show", "Agadr"]).contains("did you mean P30 'Agadir'"));
