@@ -26,8 +26,11 @@ fn init_tracing(verbose: u8, quiet: bool) {
             if verbose > 2 { "trace" } else { "warn" }
         )),
     };
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();

@@ -15,8 +15,7 @@ use super::{AppError, Registry, WriteMeta, Written};
 use crate::domain::decide::{Command, CorrectionFields};
 use crate::domain::{
     AnyTimeline, ConventionId, ConventionSigned, ConventionTerminated, EntityId, EntityKind, Event,
-    EventRecord, Instrument, Objectives, PartnerId, PartnerRegistered, Patch, Reason, Seq, Status,
-    fold_key,
+    Instrument, Objectives, PartnerId, PartnerRegistered, Patch, Reason, Seq, Status, fold_key,
 };
 use crate::projection::Projector;
 use crate::store::codec;
@@ -239,16 +238,15 @@ impl Registry {
         Ok(summary)
     }
 
-    /// Imports a JSON Lines export into an empty registry, reproducing the
-    /// log exactly. Every line is checked (hash chain included) before
-    /// anything is written.
+    /// Imports a JSON Lines event log, reproducing it exactly (same ids,
+    /// seqs, times and hashes). The registry's own log must be a prefix of
+    /// the file (an empty registry always is): the events past its head are
+    /// appended. Every line is checked first (the hash chain recomputed, seq
+    /// and version continuity, targets); then the events are appended in
+    /// transactions of 10,000, so an import interrupted midway leaves a
+    /// sound, shorter log, and running it again finishes it.
     pub fn import_jsonl(&self, input: &[u8], dry_run: bool) -> Result<usize, AppError> {
-        if self.store().head()?.seq != Seq::ZERO {
-            return Err(AppError::invalid_with(
-                "the registry is not empty: an event log can only be imported into an empty registry",
-                "import into a new folder with --db PATH",
-            ));
-        }
+        const CHUNK: usize = 10_000;
         let text = std::str::from_utf8(input).map_err(|e| {
             let line = input[..e.valid_up_to()]
                 .iter()
@@ -260,16 +258,21 @@ impl Registry {
                 "not valid UTF-8".into(),
             )])
         })?;
-        let mut records = Vec::new();
+        let head = self.store().head()?;
+        let lines = || {
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| (u64::try_from(i + 1).unwrap_or(u64::MAX), l))
+        };
+        // Pass 1: check everything, keeping only what the checks need.
         let mut problems = Vec::new();
         let mut prev = crate::domain::Digest::GENESIS;
+        let mut count = 0u64;
         let mut versions: HashMap<EntityId, u64> = HashMap::new();
-        let mut ids = HashSet::new();
-        for (i, line) in text.lines().enumerate() {
-            let n = u64::try_from(i + 1).unwrap_or(u64::MAX);
-            if line.trim().is_empty() {
-                continue;
-            }
+        let mut owners: HashMap<crate::domain::EventId, EntityId> = HashMap::new();
+        let mut joins_head = head.seq == Seq::ZERO;
+        for (n, line) in lines() {
             let record = match jsonl::from_line(line) {
                 Ok(r) => r,
                 Err(e) => {
@@ -277,12 +280,9 @@ impl Registry {
                     continue;
                 }
             };
-            let expected_seq = u64::try_from(records.len() + 1).unwrap_or(u64::MAX);
-            if record.seq.0 != expected_seq {
-                problems.push((
-                    n,
-                    format!("seq {} where {expected_seq} was expected", record.seq),
-                ));
+            count += 1;
+            if record.seq.0 != count {
+                problems.push((n, format!("seq {} where {count} was expected", record.seq)));
             }
             if record.prev_hash != prev {
                 problems.push((n, "prev_hash does not chain to the previous line".into()));
@@ -309,41 +309,58 @@ impl Registry {
                     "a stream must start with its creating event, and only once".into(),
                 ));
             }
-            if !ids.insert(record.id) {
+            if owners.insert(record.id, record.entity).is_some() {
                 problems.push((n, format!("event id {} appears twice", record.id)));
             }
             if let Some(target) = record.event.target()
-                && !records
-                    .iter()
-                    .any(|r: &EventRecord| r.id == target && r.entity == record.entity)
+                && (owners.get(&target) != Some(&record.entity) || target == record.id)
             {
                 problems.push((
                     n,
                     format!("target {target} is not an earlier event of the same entry"),
                 ));
             }
+            if record.seq == head.seq && record.hash == head.hash {
+                joins_head = true;
+            }
             prev = record.hash;
-            records.push(record);
         }
-        if records.is_empty() && problems.is_empty() {
+        if count == 0 && problems.is_empty() {
             problems.push((1, "the file has no event".into()));
         }
         if !problems.is_empty() {
             return Err(bad_rows(problems));
         }
-        let count = records.len();
+        if !joins_head {
+            return Err(AppError::invalid_with(
+                format!(
+                    "the registry is not empty and its log (#{} {}) is not a prefix of this file",
+                    head.seq, head.hash
+                ),
+                "an event log is imported into an empty registry (or into one holding an earlier part of the same log); use --db PATH for a new folder",
+            ));
+        }
+        let appended = usize::try_from(count - head.seq.0).unwrap_or(usize::MAX);
         if dry_run {
-            return Ok(count);
+            return Ok(appended);
         }
-        let mut writer = self.store().writer()?;
-        for record in records {
-            writer.adopt(record)?;
+        drop((versions, owners));
+        // Pass 2: append what is past the head, chunk by chunk.
+        let mut pending = lines()
+            .filter_map(|(_, line)| jsonl::from_line(line).ok())
+            .filter(|r| r.seq > head.seq)
+            .peekable();
+        while pending.peek().is_some() {
+            let mut writer = self.store().writer()?;
+            for record in pending.by_ref().take(CHUNK) {
+                writer.adopt(record)?;
+            }
+            let mut projector = Projector::new(self.store());
+            projector.apply_all(writer.sealed())?;
+            let writes = projector.writes()?;
+            writer.commit(&writes)?;
         }
-        let mut projector = Projector::new(self.store());
-        projector.apply_all(writer.sealed())?;
-        let writes = projector.writes()?;
-        writer.commit(&writes)?;
-        Ok(count)
+        Ok(appended)
     }
 
     /// Writes the whole log as JSON Lines (up to log position `t`).

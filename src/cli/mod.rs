@@ -209,10 +209,15 @@ impl Context {
         } else {
             Duration::ZERO
         };
+        let cache_bytes = std::env::var("PACTUM_CACHE_MB")
+            .ok()
+            .and_then(|mb| mb.parse::<u64>().ok())
+            .filter(|mb| (1..=65_536).contains(mb))
+            .map_or(DEFAULT_CACHE_BYTES, |mb| mb * 1024 * 1024);
         let options = OpenOptions {
             create: access == Access::Write,
             wait,
-            cache_bytes: DEFAULT_CACHE_BYTES,
+            cache_bytes,
         };
         let repair = if access == Access::Inspect {
             Repair::Leave

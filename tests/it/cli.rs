@@ -939,14 +939,46 @@ fn every_bad_event_log_is_refused_whole_and_imports_nothing() {
         let info = target.run(&["--format", "json", "info"]);
         assert_eq!(info.json()["events"], 0, "{what}: something was imported");
     }
-    // into a registry that is not empty
+    // into a registry whose log is not a prefix of the file
+    let other = Cli::new();
+    other
+        .run(&["partner", "add", "Meknès", "--kind", "commune"])
+        .ok();
     let file = source.dir.path().join("log.jsonl");
     std::fs::write(&file, &good).unwrap();
-    let before = source.log_fingerprint();
-    let r = source.run(&["import", file.to_str().unwrap()]);
+    let before = other.log_fingerprint();
+    let r = other.run(&["import", file.to_str().unwrap()]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("not empty"));
-    assert_eq!(source.log_fingerprint(), before);
+    assert!(r.stderr.contains("not a prefix"), "{}", r.stderr);
+    assert_eq!(other.log_fingerprint(), before);
+}
+
+#[test]
+fn an_interrupted_event_log_import_is_finished_by_running_it_again() {
+    let source = Cli::new();
+    source
+        .run(&["import", "fixtures/seed-2009/conventions.csv"])
+        .ok();
+    let full = source.run(&["export"]).ok().stdout;
+    let first_part: String = full.lines().take(30).map(|l| format!("{l}\n")).collect();
+    let target = Cli::new();
+    let part = target.dir.path().join("part.jsonl");
+    let whole = target.dir.path().join("whole.jsonl");
+    std::fs::write(&part, first_part).unwrap();
+    std::fs::write(&whole, &full).unwrap();
+    assert_eq!(
+        target.json(&["import", part.to_str().unwrap()])["events"],
+        30
+    );
+    let rest = target.json(&["import", whole.to_str().unwrap()]);
+    assert_eq!(rest["events"], full.lines().count() - 30);
+    assert_eq!(
+        target.json(&["import", whole.to_str().unwrap()])["events"],
+        0,
+        "nothing left to import"
+    );
+    assert_eq!(target.run(&["export"]).ok().stdout, full);
+    target.run(&["verify"]).ok();
 }
 
 const BAD_MORE: &[Bad] = &[
