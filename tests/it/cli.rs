@@ -727,14 +727,28 @@ fn logs_go_to_stderr_and_never_to_stdout() {
     let cli = Cli::new();
     cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
         .ok();
-    let r = cli
-        .run(&["-vv", "--format", "json", "partner", "list"])
-        .ok();
+    let r = cli.run(&["-v", "--format", "json", "partner", "list"]).ok();
     assert!(
         serde_json::from_str::<Value>(&r.stdout).is_ok(),
         "{}",
         r.stdout
     );
+    assert!(r.stderr.contains("INFO"), "{}", r.stderr);
+    // one span per command, with the registry and its event count
+    assert!(
+        r.stderr.contains("command{name=\"partner\""),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("events=1"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains('\u{1b}'),
+        "colour in a pipe: {}",
+        r.stderr
+    );
+    let r = cli
+        .run(&["-vv", "partner", "add", "Meknès", "--kind", "commune"])
+        .ok();
     assert!(r.stderr.contains("DEBUG"), "{}", r.stderr);
     let r = cli.run(&["-q", "--format", "json", "partner", "list"]).ok();
     assert!(r.stderr.is_empty(), "{}", r.stderr);
