@@ -2,13 +2,13 @@
 
 use clap::Args;
 
-use super::{date, opt_date, opt_text, print_written, word};
+use super::{country, date, opt_date, opt_text, print_written, word};
 use crate::cli::{Access, Context, WriteArgs};
 use pactum::app::AppError;
 use pactum::domain::decide::{Command, CorrectionFields};
 use pactum::domain::{
-    AmendmentRef, CountryCode, Instrument, Objectives, OfficialRef, PartnerKind, PartnerName,
-    ShortName, TerminationKind,
+    AmendmentRef, Instrument, Objectives, OfficialRef, PartnerKind, PartnerName, ShortName,
+    TerminationKind,
 };
 
 /// Fix the record: the world did not change, the registry was wrong.
@@ -96,12 +96,7 @@ pub fn run(ctx: &Context, a: CorrectArgs) -> Result<(), AppError> {
         name: opt_text("--name", a.name.as_deref(), PartnerName::new)?,
         kind: a.kind,
         short_name: opt_text("--short", a.short.as_deref(), ShortName::new)?,
-        country: a
-            .country
-            .as_deref()
-            .map(|c| CountryCode::new(c.trim()))
-            .transpose()
-            .map_err(|e| AppError::invalid(format!("--country: {e}")))?,
+        country: country(a.country.as_deref())?,
         instrument: a.instrument,
         signed_on: opt_date("--date", a.date.as_deref())?,
         effective_on: opt_date("--effective", a.effective.as_deref())?,

@@ -30,17 +30,24 @@ pub fn run(ctx: &Context, a: HistoryArgs) -> Result<(), AppError> {
     let point = ctx.point(&registry, &a.point)?;
     let entity = registry.resolve_entity(&a.entity)?;
     let entries = registry.history(entity, &point)?;
+    let note = format!("{} events of {}", entries.len(), registry.label(entity));
+    print_history(ctx, &registry, &entries, note)
+}
+
+/// Prints history entries (of one entry, or of the log).
+pub fn print_history(
+    ctx: &Context,
+    registry: &Registry,
+    entries: &[HistoryEntry],
+    note: String,
+) -> Result<(), AppError> {
     let report = Report {
         json: entries
             .iter()
-            .map(|e| output::history_json(&registry, e))
+            .map(|e| output::history_json(registry, e))
             .collect(),
-        rows: history_rows(&registry, &entries),
-        note: Some(format!(
-            "{} events of {}",
-            entries.len(),
-            registry.label(entity)
-        )),
+        rows: history_rows(registry, entries),
+        note: Some(note),
     };
     output::print(&ctx.out, &report)
 }

@@ -2,8 +2,7 @@
 
 use clap::Args;
 
-use super::history::history_rows;
-use crate::cli::output::{self, Report};
+use super::history::print_history;
 use crate::cli::{Access, Context, PointArgs};
 use pactum::app::AppError;
 use pactum::app::audit::LogFilter;
@@ -78,13 +77,6 @@ pub fn run(ctx: &Context, a: LogArgs) -> Result<(), AppError> {
         limit: a.limit,
     };
     let entries = registry.log(&filter, &point)?;
-    let report = Report {
-        json: entries
-            .iter()
-            .map(|e| output::history_json(&registry, e))
-            .collect(),
-        rows: history_rows(&registry, &entries),
-        note: Some(format!("{} events", entries.len())),
-    };
-    output::print(&ctx.out, &report)
+    let note = format!("{} events", entries.len());
+    print_history(ctx, &registry, &entries, note)
 }

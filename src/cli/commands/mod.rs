@@ -57,6 +57,14 @@ pub fn opt_text<T>(
     value.map(|v| text(flag, v, &make)).transpose()
 }
 
+/// Checks an optional country code given to `--country`.
+pub fn country(value: Option<&str>) -> Result<Option<pactum::domain::CountryCode>, AppError> {
+    value
+        .map(|c| pactum::domain::CountryCode::new(c.trim()))
+        .transpose()
+        .map_err(|e| AppError::invalid(format!("--country: {e}")))
+}
+
 /// Parses a date given to `flag`.
 pub fn date(flag: &str, value: &str) -> Result<PartialDate, AppError> {
     pactum::app::resolve::parse_date(flag, value)

@@ -2,13 +2,13 @@
 
 use clap::{Args, Subcommand};
 
-use super::{date, opt_text, print_written, text, word};
+use super::{country, date, opt_text, print_written, text, word};
 use crate::cli::output::{self, Report, Rows, colored};
 use crate::cli::{Access, Context, PointArgs, WriteArgs};
 use pactum::app::AppError;
 use pactum::domain::decide::Command;
 use pactum::domain::{
-    CountryCode, PartnerId, PartnerKind, PartnerName, PartnerRegistered, PartnerRenamed, ShortName,
+    PartnerId, PartnerKind, PartnerName, PartnerRegistered, PartnerRenamed, ShortName,
 };
 
 /// Partners: the institutions the directorate signs with.
@@ -114,12 +114,7 @@ fn add(ctx: &Context, a: AddArgs) -> Result<(), AppError> {
         name: text("name", &a.name, PartnerName::new)?,
         kind: a.kind,
         short_name: opt_text("--short", a.short.as_deref(), ShortName::new)?,
-        country: a
-            .country
-            .as_deref()
-            .map(|c| CountryCode::new(c.trim()))
-            .transpose()
-            .map_err(|e| AppError::invalid(format!("--country: {e}")))?,
+        country: country(a.country.as_deref())?,
     };
     let meta = ctx.write_meta(&a.write)?;
     if meta.expect_version.is_some_and(|v| v != 0) {
