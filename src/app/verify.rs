@@ -184,7 +184,21 @@ impl Registry {
                     )
                 })
                 .map_err(|e| e.to_string());
-            let record = frame.is_ok().then(|| Store::decode_event(key, value));
+            let record = frame.is_ok().then(|| {
+                Store::decode_event(key, value).and_then(|r| {
+                    // the stored form has one spelling per event (bincode
+                    // would also take, say, an over-long varint)
+                    if codec::encode_record(&r).is_ok_and(|b| b == value) {
+                        Ok(r)
+                    } else {
+                        Err(StoreError::Corrupt {
+                            tree: "events",
+                            at: format!("seq {}", r.seq),
+                            detail: "the stored bytes are not in canonical form".into(),
+                        })
+                    }
+                })
+            });
             Walked {
                 key: key.to_vec(),
                 frame,
