@@ -285,6 +285,9 @@ impl Registry {
         ids: Arc<dyn IdSource>,
     ) -> Result<Self, AppError> {
         let store = Store::open(path, options)?;
+        if repair == Repair::Rebuild {
+            store.check_recorded_head()?;
+        }
         if repair == Repair::Rebuild && store.projections_stale()? {
             tracing::info!(path = %path.display(), "projections are stale: rebuilding");
             projection::rebuild(&store, &mut |_| {})?;

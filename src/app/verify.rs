@@ -308,6 +308,12 @@ impl Registry {
             (Err(e), _) => problems.push("meta", "head", e),
             _ => {}
         }
+        if let Err(e) = store.check_recorded_head() {
+            match e {
+                StoreError::Corrupt { tree, at, detail } => problems.push(tree, at, detail),
+                other => problems.push("events", "head", other),
+            }
+        }
         if let Some((seq, hash)) = published {
             match store.event(seq) {
                 Ok(Some(r)) if r.hash == hash => {}

@@ -59,6 +59,12 @@ pub fn workers() -> usize {
 /// hint.
 const OWNER_FILE: &str = "pactum.owner";
 
+/// The file, beside sled's, that records the last acknowledged head. sled
+/// reads a damaged stretch of its log as the torn end of a crash and drops
+/// everything after it; comparing its head with this record turns such a
+/// silent loss into an integrity failure.
+const HEAD_FILE: &str = "pactum.head";
+
 /// Errors of the store. Each maps to one exit code in the binary.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -107,7 +113,7 @@ pub enum StoreError {
     Encode(String),
     /// sled failed.
     #[error("storage error: {0}")]
-    Sled(#[from] sled::Error),
+    Sled(sled::Error),
     /// The file system failed.
     #[error("{context}: {source}")]
     Io {
@@ -116,6 +122,19 @@ pub enum StoreError {
         /// the failure
         source: std::io::Error,
     },
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        match e {
+            sled::Error::Corruption { at, .. } => StoreError::Corrupt {
+                tree: "sled",
+                at: at.map_or_else(|| "its files".to_owned(), |p| format!("{p:?}")),
+                detail: "sled found damaged data in the registry's files".into(),
+            },
+            other => StoreError::Sled(other),
+        }
+    }
 }
 
 impl StoreError {
@@ -508,6 +527,53 @@ impl Store {
                 "format",
                 "missing format version",
             )),
+        }
+    }
+
+    /// Records an acknowledged head beside sled (after the event is durable;
+    /// best effort: a record left behind only weakens the check).
+    fn record_head(&self, seq: Seq, hash: Digest) {
+        let tmp = self.path.join(format!("{HEAD_FILE}.tmp"));
+        if std::fs::write(&tmp, format!("{seq} {hash}\n")).is_ok() {
+            let _ = std::fs::rename(&tmp, self.path.join(HEAD_FILE));
+        }
+    }
+
+    /// The last acknowledged head recorded beside sled, if there is one.
+    pub fn recorded_head(&self) -> Option<(Seq, Digest)> {
+        let text = std::fs::read_to_string(self.path.join(HEAD_FILE)).ok()?;
+        let (seq, hash) = text.trim().split_once(' ')?;
+        Some((Seq(seq.parse().ok()?), Digest::from_hex(hash)?))
+    }
+
+    /// Fails when the log does not reach the acknowledged head recorded
+    /// beside sled, or holds another event there.
+    pub fn check_recorded_head(&self) -> Result<()> {
+        let Some((seq, hash)) = self.recorded_head() else {
+            return Ok(());
+        };
+        let head = self.head()?;
+        let lost = || {
+            StoreError::corrupt(
+                "events",
+                format!("seq {seq}"),
+                format!(
+                    "event #{seq} was acknowledged ({HEAD_FILE}) but the log {}: the store's files were damaged or replaced",
+                    if head.seq < seq {
+                        format!("ends at #{}", head.seq)
+                    } else {
+                        "holds another event there".into()
+                    }
+                ),
+            )
+        };
+        if head.seq < seq {
+            return Err(lost());
+        }
+        match self.event(seq) {
+            Ok(Some(r)) if r.hash == hash => Ok(()),
+            Ok(_) => Err(lost()),
+            Err(e) => Err(e),
         }
     }
 
@@ -1388,7 +1454,11 @@ impl<'s> Writer<'s> {
             }
             Err(TransactionError::Storage(e)) => return Err(e.into()),
         }
-        self.store.sync()
+        self.store.sync()?;
+        if let Some(last) = records.last() {
+            self.store.record_head(last.seq, last.hash);
+        }
+        Ok(())
     }
 }
 

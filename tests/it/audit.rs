@@ -413,6 +413,8 @@ fn verify_reports_a_rewritten_event_against_the_published_head() {
             .remove(5u64.to_be_bytes())
             .unwrap();
     });
+    // the forger also replaces the head recorded beside the store
+    std::fs::remove_file(cli.db().join("pactum.head")).unwrap();
     cli.run(&["rebuild"]).ok();
     cli.run(&["correct", "P1", "--short", "AGD", "--reason", "forged"])
         .ok();

@@ -385,3 +385,56 @@ fn damaged_bytes_in_any_tree_are_reported_never_panicked_on() {
         }
     }
 }
+
+#[test]
+fn a_damaged_store_file_is_an_integrity_failure_not_an_empty_registry() {
+    // sled reads a damaged stretch of its log as the torn end of a crash
+    // and drops what follows; the head recorded beside it makes that loud.
+    for damage in ["truncate", "overwrite"] {
+        let cli = Cli::new();
+        cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
+            .ok();
+        cli.run(&[
+            "sign",
+            "--partner",
+            "P1",
+            "--date",
+            "2009",
+            "--objectives",
+            "x",
+        ])
+        .ok();
+        let file = cli.db().join("db");
+        match damage {
+            "truncate" => {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&file)
+                    .unwrap()
+                    .set_len(100)
+                    .unwrap();
+            }
+            _ => {
+                use std::io::{Seek, SeekFrom, Write};
+                let mut f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+                f.seek(SeekFrom::Start(60)).unwrap();
+                f.write_all(&[0x5a; 300]).unwrap();
+            }
+        }
+        let lost = |r: &Run| {
+            let said = format!("{}{}", r.stdout, r.stderr);
+            said.contains("was acknowledged") || said.contains("sled found damaged data")
+        };
+        for args in [
+            &["list"][..],
+            &["partner", "add", "Meknès", "--kind", "commune"],
+        ] {
+            let r = cli.run(args);
+            assert_eq!(r.code, 5, "{damage}: {args:?}: {}", r.stderr);
+            assert!(lost(&r), "{damage}: {}", r.stderr);
+        }
+        let r = cli.run(&["--format", "json", "verify"]);
+        assert_eq!(r.code, 5, "{damage}: {}{}", r.stdout, r.stderr);
+        assert!(lost(&r), "{damage}: {}{}", r.stdout, r.stderr);
+    }
+}
