@@ -70,14 +70,6 @@ impl FixedClock {
             step: step_micros,
         }
     }
-
-    /// Moves the clock to `when`.
-    pub fn set(&self, when: DateTime<Utc>) {
-        self.micros.store(
-            u64::try_from(when.timestamp_micros()).unwrap_or(0),
-            Ordering::SeqCst,
-        );
-    }
 }
 
 impl Clock for FixedClock {

@@ -15,8 +15,8 @@ use crate::domain::text::fold_words;
 use crate::domain::timeline::NeedsReplay;
 use crate::domain::{
     AnyTimeline, ConventionId, ConventionState, ConventionTimeline, EntityId, EntityKind, Handle,
-    Instrument, PartialDate, PartnerId, PartnerKind, PartnerName, PartnerState, PartnerTimeline,
-    Seq, Status, fold_key,
+    Instrument, PartialDate, PartnerId, PartnerKind, PartnerState, PartnerTimeline, Seq, Status,
+    fold_key,
 };
 use crate::projection::{empty_timeline, replay};
 use crate::store::workers;
@@ -294,19 +294,24 @@ impl<'r> Snapshot<'r> {
         handle: Handle,
         t: &ConventionTimeline,
     ) -> Result<Option<ConventionView>, AppError> {
-        let Some(state) = t.state_at(self.point.valid) else {
-            return Ok(None);
-        };
+        match t.state_at(self.point.valid) {
+            Some(state) => self.view_of(handle, state).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A convention's state with its parties named as of D.
+    fn view_of(&self, handle: Handle, state: ConventionState) -> Result<ConventionView, AppError> {
         let parties = state
             .parties
             .iter()
             .map(|p| self.party(*p))
             .collect::<Result<_, _>>()?;
-        Ok(Some(ConventionView {
+        Ok(ConventionView {
             handle,
             state,
             parties,
-        }))
+        })
     }
 
     /// One convention at the point; `None` when it does not exist there.
@@ -321,12 +326,32 @@ impl<'r> Snapshot<'r> {
     /// handle order.
     pub fn conventions(&self, filter: &ConventionFilter) -> Result<Vec<ConventionView>, AppError> {
         self.preload_partners()?;
+        let d = self.point.valid;
+        // At the head, fold each timeline where it is decoded and keep only
+        // its state at D; at another T, fold the replayed timelines.
+        let mut states: Vec<(Handle, ConventionState)> = if self.point.at_head() {
+            self.registry.store().fold_timelines(
+                EntityKind::Convention,
+                workers(),
+                &|handle, timeline| match timeline {
+                    AnyTimeline::Convention(t) => t.state_at(d).map(|s| (handle, s)),
+                    AnyTimeline::Partner(_) => None,
+                },
+            )?
+        } else {
+            self.timelines_of(EntityKind::Convention)?
+                .into_iter()
+                .filter_map(|(handle, timeline)| match timeline {
+                    AnyTimeline::Convention(t) => t.state_at(d).map(|s| (handle, s)),
+                    AnyTimeline::Partner(_) => None,
+                })
+                .collect()
+        };
+        states.sort_by_key(|(h, _)| h.number);
         let mut out = Vec::new();
-        for (handle, t) in self.timelines_of(EntityKind::Convention)? {
-            if let AnyTimeline::Convention(t) = t
-                && let Some(view) = self.convention_view(handle, &t)?
-                && filter.accepts(&view)
-            {
+        for (handle, state) in states {
+            let view = self.view_of(handle, state)?;
+            if filter.accepts(&view) {
                 out.push(view);
             }
         }
@@ -386,10 +411,5 @@ impl<'r> Snapshot<'r> {
             partner: Some(partner),
             ..ConventionFilter::default()
         })
-    }
-
-    /// A partner's name as of D, for messages.
-    pub fn partner_name(&self, id: PartnerId) -> Result<Option<PartnerName>, AppError> {
-        Ok(self.partner(id)?.map(|v| v.state.name))
     }
 }

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 /// The smallest year pactum accepts: dates are written with four digits.
 pub const MIN_YEAR: u16 = 1000;
@@ -164,12 +164,6 @@ impl PartialDate {
         };
         // Invariant of the type: the parts name a real period.
         last.unwrap_or(NaiveDate::MAX)
-    }
-
-    /// The day, as a full-precision partial date.
-    pub fn from_naive(date: NaiveDate) -> Option<Self> {
-        let year = u32::try_from(date.year()).ok()?;
-        Self::day(year, date.month(), date.day()).ok()
     }
 
     /// True when the period has begun by `d` (`earliest <= d`).

@@ -15,7 +15,7 @@ use super::event::{
     ExpiryChange, PartnerRegistered, PartnerRegisteredPatch, PartnerRenamed, PartnerRenamedPatch,
     Patch, Retracted,
 };
-use super::id::{ConventionId, EntityId, EntityKind, EventId, PartnerId, Seq};
+use super::id::{ConventionId, EntityId, EventId, PartnerId, Seq};
 use super::kind::{Instrument, PartnerKind, TerminationKind};
 use super::text::{
     AmendmentRef, CountryCode, Objectives, OfficialRef, PartnerName, Reason, ShortName, fold_key,
@@ -529,7 +529,7 @@ fn find_target<'a>(
 }
 
 /// The seq of the retraction that voids `target`, if any.
-pub fn voided_by(target: EventId, stream: &[EventRecord]) -> Option<Seq> {
+fn voided_by(target: EventId, stream: &[EventRecord]) -> Option<Seq> {
     stream.iter().find_map(|e| match &e.event {
         Event::Retracted(r) if r.target == target => Some(e.seq),
         _ => None,
@@ -642,17 +642,6 @@ fn decide_retraction(
         }
     }
     Ok(Event::Retracted(Retracted { target }))
-}
-
-/// The kind of entity an event type belongs to, for events that say so.
-pub fn kind_of(event_type: EventType) -> Option<EntityKind> {
-    match event_type {
-        EventType::PartnerRegistered | EventType::PartnerRenamed => Some(EntityKind::Partner),
-        EventType::ConventionSigned
-        | EventType::ConventionAmended
-        | EventType::ConventionTerminated => Some(EntityKind::Convention),
-        EventType::Corrected | EventType::Retracted => None,
-    }
 }
 
 /// New values given to `correct`, before it is known what they correct.

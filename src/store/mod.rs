@@ -655,14 +655,6 @@ impl Store {
         })
     }
 
-    /// Events from `to` back to the first, newest first.
-    pub fn events_back_from(&self, to: Seq) -> impl Iterator<Item = Result<EventRecord>> + '_ {
-        self.trees.events.range(..=keys::seq(to)).rev().map(|kv| {
-            let (k, v) = kv?;
-            Self::decode_event(&k, &v)
-        })
-    }
-
     /// Reads the log from `from` on, turns stored entries into values with
     /// `map` on `workers` threads (decoding is most of the cost; sled's
     /// iterator runs on one reader thread), and hands the values to `visit`
@@ -670,6 +662,17 @@ impl Store {
     pub fn scan_events_ordered<T: Send>(
         &self,
         from: Seq,
+        workers: usize,
+        map: &(dyn Fn(&[u8], &[u8]) -> T + Sync),
+        visit: &mut dyn FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        Self::scan_ordered(&self.trees.events, &keys::seq(from), workers, map, visit)
+    }
+
+    /// [`Store::scan_events_ordered`] over any tree, from key `from` on.
+    fn scan_ordered<T: Send>(
+        tree: &Tree,
+        from: &[u8],
         workers: usize,
         map: &(dyn Fn(&[u8], &[u8]) -> T + Sync),
         visit: &mut dyn FnMut(T) -> Result<()>,
@@ -687,12 +690,11 @@ impl Store {
         let stop = std::sync::atomic::AtomicBool::new(false);
         let stopped = || stop.load(std::sync::atomic::Ordering::SeqCst);
         std::thread::scope(|scope| {
-            let events = &self.trees.events;
             let stopped = &stopped;
             let reader = scope.spawn(move || -> Result<()> {
                 let mut block = Vec::with_capacity(BLOCK);
                 let mut number = 0u64;
-                for kv in events.range(keys::seq(from)..) {
+                for kv in tree.range(from..) {
                     block.push(kv?);
                     if block.len() == BLOCK {
                         if stopped() || raw_tx.send((number, std::mem::take(&mut block))).is_err() {
@@ -761,44 +763,37 @@ impl Store {
     }
 
     /// Every cached timeline of one kind with its handle, in UUID order.
-    /// The tree is read on this thread (sled's iterator does not gain from
-    /// more) and decoded on `workers` threads (decoding is most of the cost).
     pub fn timelines_all(
         &self,
         kind: EntityKind,
         workers: usize,
     ) -> Result<Vec<(Handle, AnyTimeline)>> {
+        self.fold_timelines(kind, workers, &|handle, timeline| Some((handle, timeline)))
+    }
+
+    /// Decodes every cached timeline of one kind and keeps what `f` makes
+    /// of it, in UUID order. The tree is read on one thread (sled's iterator
+    /// does not gain from more); decoding and `f` run on `workers` threads,
+    /// and each timeline is dropped as soon as `f` has seen it.
+    pub fn fold_timelines<T: Send>(
+        &self,
+        kind: EntityKind,
+        workers: usize,
+        f: &(dyn Fn(Handle, AnyTimeline) -> Option<T> + Sync),
+    ) -> Result<Vec<T>> {
         let (tree_name, tree) = self.projection_tree(kind);
-        let raw: Vec<(IVec, IVec)> = tree.iter().collect::<std::result::Result<_, _>>()?;
-        let decode = |(k, v): &(IVec, IVec)| -> Result<(Handle, AnyTimeline)> {
+        let map = |k: &[u8], v: &[u8]| -> Result<Option<T>> {
             let uuid = keys::uuid_of(k).ok_or_else(|| {
                 StoreError::corrupt(tree_name, format!("{k:02x?}"), "malformed key")
             })?;
-            Self::decode_timeline(EntityId::new(kind, uuid), v)
+            let (handle, timeline) = Self::decode_timeline(EntityId::new(kind, uuid), v)?;
+            Ok(f(handle, timeline))
         };
-        let chunk = raw.len().div_ceil(workers.max(1)).max(1);
-        let parts: Vec<Result<Vec<(Handle, AnyTimeline)>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = raw
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(decode).collect()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(StoreError::corrupt(
-                            tree_name,
-                            "*",
-                            "a decoding thread failed",
-                        ))
-                    })
-                })
-                .collect()
-        });
-        let mut out = Vec::with_capacity(raw.len());
-        for part in parts {
-            out.extend(part?);
-        }
+        let mut out = Vec::new();
+        Self::scan_ordered(tree, &[], workers, &map, &mut |value| {
+            out.extend(value?);
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -838,24 +833,6 @@ impl Store {
                 Ok(record)
             })
             .collect()
-    }
-
-    /// An entity's version: how many events its stream has.
-    pub fn version(&self, entity: EntityId) -> Result<u64> {
-        match self
-            .trees
-            .streams
-            .scan_prefix(entity.uuid().as_bytes())
-            .next_back()
-        {
-            None => Ok(0),
-            Some(kv) => {
-                let (k, _) = kv?;
-                k.get(16..).and_then(keys::u64_of).ok_or_else(|| {
-                    StoreError::corrupt("streams", format!("{k:02x?}"), "malformed key")
-                })
-            }
-        }
     }
 
     /// The kind and handle of an entity, by UUID.
