@@ -243,10 +243,11 @@ impl Registry {
     /// the file (an empty registry always is): the events past its head are
     /// appended. Every line is checked first (the hash chain recomputed, seq
     /// and version continuity, targets); then the events are appended in
-    /// transactions of 10,000, so an import interrupted midway leaves a
-    /// sound, shorter log, and running it again finishes it.
+    /// transactions of 2,000 (sled holds on to memory given to larger
+    /// ones), so an import interrupted midway leaves a sound, shorter log,
+    /// and running it again finishes it.
     pub fn import_jsonl(&self, input: &[u8], dry_run: bool) -> Result<usize, AppError> {
-        const CHUNK: usize = 10_000;
+        const CHUNK: usize = 2_000;
         let text = std::str::from_utf8(input).map_err(|e| {
             let line = input[..e.valid_up_to()]
                 .iter()
