@@ -168,6 +168,7 @@ impl Registry {
         let mut prev_time = None;
         let mut streams: HashMap<EntityId, StreamCheck> = HashMap::new();
         let mut ids: Vec<([u8; 16], Seq)> = Vec::new();
+        let mut deriver = projection::Deriver::default();
         let mut decodable = true;
         struct Walked {
             key: Vec<u8>,
@@ -271,6 +272,7 @@ impl Registry {
                 streams.entry(record.entity).or_default(),
                 &mut problems,
             );
+            deriver.fold(&record);
             ids.push((*record.id.as_bytes(), record.seq));
             if seq.is_multiple_of(4096) {
                 progress(seq);
@@ -331,7 +333,8 @@ impl Registry {
             }
         }
         if decodable {
-            self.compare_derived(&mut report, &mut problems, progress)?;
+            let derivation = deriver.finish(store)?;
+            self.compare_derived(&derivation, &mut report, &mut problems)?;
         } else {
             problems.push(
                 "derived",
@@ -345,15 +348,14 @@ impl Registry {
 
     fn compare_derived(
         &self,
+        derivation: &projection::Derivation,
         report: &mut VerifyReport,
         problems: &mut Problems,
-        progress: &mut dyn FnMut(u64),
     ) -> Result<(), AppError> {
         let store = self.store();
-        let derivation = projection::derive_all(store, progress)?;
         for tree in Derived::ALL {
             let name = tree.name();
-            let compared = projection::compare(store, &derivation, tree, &mut |difference| {
+            let compared = projection::compare(store, derivation, tree, &mut |difference| {
                 let (key, detail) = match &difference {
                     Difference::Missing((k, _)) => (k.as_slice(), "missing entry"),
                     Difference::Extra(k) => (k.as_slice(), "entry a rebuild would not make"),

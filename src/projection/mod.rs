@@ -377,34 +377,39 @@ impl Derivation {
 /// calling `progress` with the seq reached. Fails on the first event that
 /// cannot be decoded.
 pub fn derive_all(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Derivation> {
-    let mut d = Derivation::default();
-    let mut streams: HashMap<EntityId, Vec<Seq>> = HashMap::new();
-    let mut dirty: BTreeSet<EntityId> = BTreeSet::new();
+    let mut deriver = Deriver::default();
     store.scan_events_ordered(
         Seq(1),
         workers(),
         &|k, v| Store::decode_event(k, v),
         &mut |record| {
             let record = record?;
-            fold_one(&mut d, &mut streams, &mut dirty, record, progress);
+            deriver.fold(&record);
+            if record.seq.0.is_multiple_of(8192) {
+                progress(record.seq.0);
+            }
             Ok(())
         },
     )?;
-    finish(store, d, streams, dirty, progress)
+    deriver.finish(store)
 }
 
-/// Folds one event of the log into the derivation.
-fn fold_one(
-    d: &mut Derivation,
-    streams: &mut HashMap<EntityId, Vec<Seq>>,
-    dirty: &mut BTreeSet<EntityId>,
-    record: EventRecord,
-    progress: &mut dyn FnMut(u64),
-) {
-    {
+/// The derivation being folded, one event of the log at a time, in seq
+/// order (for callers that read the log themselves, like `verify`).
+#[derive(Default)]
+pub struct Deriver {
+    d: Derivation,
+    streams: HashMap<EntityId, Vec<Seq>>,
+    dirty: BTreeSet<EntityId>,
+}
+
+impl Deriver {
+    /// Folds the next event of the log.
+    pub fn fold(&mut self, record: &EventRecord) {
+        let d = &mut self.d;
         d.events += 1;
         let entity = record.entity;
-        let seqs = streams.entry(entity).or_default();
+        let seqs = self.streams.entry(entity).or_default();
         seqs.push(record.seq);
         if seqs.len() == 1 {
             let counter = match entity.kind() {
@@ -420,50 +425,45 @@ fn fold_one(
                 },
             );
         }
-        if !dirty.contains(&entity) {
+        if !self.dirty.contains(&entity) {
             let timeline = d
                 .timelines
                 .entry(entity)
                 .or_insert_with(|| empty_timeline(entity));
-            if timeline.record(&record) == Err(NeedsReplay) {
-                dirty.insert(entity);
+            if timeline.record(record) == Err(NeedsReplay) {
+                self.dirty.insert(entity);
             }
         }
         d.last = Some((record.seq, record.hash, record.recorded_at));
-        if d.events.is_multiple_of(8192) {
-            progress(record.seq.0);
-        }
     }
-}
 
-/// Replays the streams incremental folding could not handle, then derives
-/// the indexes from the timelines.
-fn finish(
-    store: &Store,
-    mut d: Derivation,
-    streams: HashMap<EntityId, Vec<Seq>>,
-    dirty: BTreeSet<EntityId>,
-    progress: &mut dyn FnMut(u64),
-) -> Result<Derivation> {
-    for entity in dirty {
-        let stream = read_stream(store, streams.get(&entity))?;
-        if let Some(t) = replay(entity, &stream, Seq::MAX) {
-            d.timelines.insert(entity, t);
-        }
-    }
-    for (entity, timeline) in &d.timelines {
-        match timeline {
-            AnyTimeline::Partner(p) => {
-                let stream = read_stream(store, streams.get(entity))?;
-                d.names.extend(name_entries(p, &stream));
+    /// Replays the streams incremental folding could not handle, then
+    /// derives the indexes from the timelines.
+    pub fn finish(self, store: &Store) -> Result<Derivation> {
+        let Deriver {
+            mut d,
+            streams,
+            dirty,
+        } = self;
+        for entity in dirty {
+            let stream = read_stream(store, streams.get(&entity))?;
+            if let Some(t) = replay(entity, &stream, Seq::MAX) {
+                d.timelines.insert(entity, t);
             }
-            AnyTimeline::Convention(c) => d.parties.extend(party_entries(c)),
         }
+        for (entity, timeline) in &d.timelines {
+            match timeline {
+                AnyTimeline::Partner(p) => {
+                    let stream = read_stream(store, streams.get(entity))?;
+                    d.names.extend(name_entries(p, &stream));
+                }
+                AnyTimeline::Convention(c) => d.parties.extend(party_entries(c)),
+            }
+        }
+        d.streams = streams.into_iter().collect();
+        d.streams.sort_by_key(|(e, _)| e.uuid());
+        Ok(d)
     }
-    d.streams = streams.into_iter().collect();
-    d.streams.sort_by_key(|(e, _)| e.uuid());
-    progress(d.last.map_or(0, |l| l.0.0));
-    Ok(d)
 }
 
 /// Reads the events at `seqs` back from the store.
