@@ -1152,6 +1152,8 @@ pub struct Sealed {
     pub records: Vec<EventRecord>,
     /// (entity, handle) for each entity created
     pub handles: Vec<(EntityId, Handle)>,
+    /// each record's stored bytes, made when it was hashed
+    framed: Vec<Vec<u8>>,
 }
 
 impl Sealed {
@@ -1230,6 +1232,7 @@ impl<'s> Writer<'s> {
             let body =
                 codec::canonical_body(&unsealed).map_err(|e| StoreError::Encode(e.to_string()))?;
             let hash = codec::chain_hash(&self.tip.hash, &body);
+            let framed = codec::frame(&self.tip.hash, &hash, &body);
             let record = EventRecord {
                 seq,
                 id: p.id,
@@ -1250,6 +1253,7 @@ impl<'s> Writer<'s> {
             };
             out.records.push(record.clone());
             self.sealed.records.push(record);
+            self.sealed.framed.push(framed);
         }
         Ok(out)
     }
@@ -1282,7 +1286,10 @@ impl<'s> Writer<'s> {
             hash: record.hash,
             recorded_at: Some(record.recorded_at),
         };
+        let framed =
+            codec::encode_record(&record).map_err(|e| StoreError::Encode(e.to_string()))?;
         self.sealed.records.push(record);
+        self.sealed.framed.push(framed);
         Ok(())
     }
 
@@ -1296,10 +1303,7 @@ impl<'s> Writer<'s> {
         if records.is_empty() {
             return Ok(());
         }
-        let mut framed = Vec::with_capacity(records.len());
-        for r in records {
-            framed.push(codec::encode_record(r).map_err(|e| StoreError::Encode(e.to_string()))?);
-        }
+        let framed = &sealed.framed;
         let store: &'s Store = self.store;
         let t = &store.trees;
         // Only the trees this commit writes take part in the transaction:
@@ -1366,7 +1370,7 @@ impl<'s> Writer<'s> {
             if head != expected_head {
                 return abort(Abort::HeadMoved);
             }
-            for (record, bytes) in records.iter().zip(&framed) {
+            for (record, bytes) in records.iter().zip(framed) {
                 check_version(streams, record)?;
                 events.insert(&keys::seq(record.seq), bytes.as_slice())?;
                 streams.insert(
