@@ -417,6 +417,7 @@ pub struct Store {
     db: sled::Db,
     path: PathBuf,
     data_file: File,
+    head_file: Mutex<Option<File>>,
     trees: Trees,
     write_lock: Mutex<()>,
 }
@@ -482,6 +483,7 @@ impl Store {
             db,
             path: path.to_path_buf(),
             data_file,
+            head_file: Mutex::new(None),
             trees,
             write_lock: Mutex::new(()),
         };
@@ -530,20 +532,43 @@ impl Store {
         }
     }
 
-    /// Records an acknowledged head beside sled (after the event is durable;
-    /// best effort: a record left behind only weakens the check).
+    /// The record of a head: fixed width, so that it is overwritten in place
+    /// (one write, no rename), with a checksum, so that a torn write reads
+    /// as no record rather than as another head.
+    fn head_record(seq: Seq, hash: Digest) -> String {
+        let body = format!("{:020} {}", seq.0, hash);
+        let check = blake3::hash(body.as_bytes()).to_hex();
+        format!("{body} {}\n", &check[..16])
+    }
+
+    /// Records an acknowledged head beside sled, after the event is durable
+    /// (best effort, not synced: a record left behind only weakens the
+    /// check, and it is never ahead of the log).
     fn record_head(&self, seq: Seq, hash: Digest) {
-        let tmp = self.path.join(format!("{HEAD_FILE}.tmp"));
-        if std::fs::write(&tmp, format!("{seq} {hash}\n")).is_ok() {
-            let _ = std::fs::rename(&tmp, self.path.join(HEAD_FILE));
+        use std::os::unix::fs::FileExt;
+        let record = Self::head_record(seq, hash);
+        let mut file = self.head_file.lock().unwrap_or_else(|p| p.into_inner());
+        if file.is_none() {
+            *file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(self.path.join(HEAD_FILE))
+                .ok();
+        }
+        if let Some(f) = file.as_ref() {
+            let _ = f.write_at(record.as_bytes(), 0);
         }
     }
 
     /// The last acknowledged head recorded beside sled, if there is one.
     pub fn recorded_head(&self) -> Option<(Seq, Digest)> {
         let text = std::fs::read_to_string(self.path.join(HEAD_FILE)).ok()?;
-        let (seq, hash) = text.trim().split_once(' ')?;
-        Some((Seq(seq.parse().ok()?), Digest::from_hex(hash)?))
+        let mut parts = text.trim().split(' ');
+        let (seq, hash, check) = (parts.next()?, parts.next()?, parts.next()?);
+        let (seq, hash) = (Seq(seq.parse().ok()?), Digest::from_hex(hash)?);
+        (Self::head_record(seq, hash).trim_end().ends_with(check) && parts.next().is_none())
+            .then_some((seq, hash))
     }
 
     /// Fails when the log does not reach the acknowledged head recorded
