@@ -446,3 +446,28 @@ fn a_damaged_store_file_is_an_integrity_failure_not_an_empty_registry() {
         assert!(lost(&r), "{damage}: {}{}", r.stdout, r.stderr);
     }
 }
+
+#[test]
+fn a_torn_head_record_is_no_record_not_a_false_alarm() {
+    let cli = Cli::new();
+    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
+        .ok();
+    let file = cli.db().join("pactum.head");
+    let record = std::fs::read_to_string(&file).unwrap();
+    assert!(record.starts_with("00000000000000000001 "), "{record}");
+    // a write torn halfway, then a record whose checksum does not match
+    std::fs::write(&file, &record[..40]).unwrap();
+    cli.run(&["partner", "list"]).ok();
+    cli.run(&["verify"]).ok();
+    let forged = record.replacen("00000000000000000001", "00000000000000000009", 1);
+    std::fs::write(&file, forged).unwrap();
+    cli.run(&["partner", "list"]).ok();
+    // the next append writes a sound record again, and it is checked
+    cli.run(&["partner", "add", "Meknès", "--kind", "commune"])
+        .ok();
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .starts_with("00000000000000000002 ")
+    );
+}
