@@ -655,19 +655,7 @@ const BAD: &[Bad] = &[
 
 #[test]
 fn every_bad_input_is_refused_with_its_code_and_appends_nothing() {
-    let cli = Cli::new();
-    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
-        .ok();
-    cli.run(&[
-        "sign",
-        "--partner",
-        "P1",
-        "--date",
-        "2009",
-        "--objectives",
-        "objectives",
-    ])
-    .ok();
+    let cli = Cli::with_convention("objectives");
     let before = cli.log_fingerprint();
     for case in BAD {
         let r = cli.run(case.args);
@@ -756,19 +744,7 @@ fn logs_go_to_stderr_and_never_to_stdout() {
 
 #[test]
 fn events_are_found_by_id_by_prefix_and_by_position() {
-    let cli = Cli::new();
-    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
-        .ok();
-    cli.run(&[
-        "sign",
-        "--partner",
-        "P1",
-        "--date",
-        "2009",
-        "--objectives",
-        "x",
-    ])
-    .ok();
+    let cli = Cli::with_convention("x");
     let a = cli.json(&["amend", "C1", "--effective", "2010", "--objectives", "y"]);
     let b = cli.json(&["amend", "C1", "--effective", "2011", "--objectives", "z"]);
     let (a_id, b_id) = (
@@ -872,21 +848,7 @@ fn every_bad_import_file_is_refused_whole_with_its_lines() {
 
 #[test]
 fn every_bad_event_log_is_refused_whole_and_imports_nothing() {
-    let source = Cli::new();
-    source
-        .run(&["partner", "add", "Agadir", "--kind", "commune"])
-        .ok();
-    source
-        .run(&[
-            "sign",
-            "--partner",
-            "P1",
-            "--date",
-            "2009",
-            "--objectives",
-            "x",
-        ])
-        .ok();
+    let source = Cli::with_convention("x");
     source
         .run(&["correct", "C1", "--objectives", "y", "--reason", "r"])
         .ok();
@@ -1133,19 +1095,7 @@ const BAD_MORE: &[Bad] = &[
 
 #[test]
 fn more_bad_inputs_are_refused_with_their_code_and_append_nothing() {
-    let cli = Cli::new();
-    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
-        .ok();
-    cli.run(&[
-        "sign",
-        "--partner",
-        "P1",
-        "--date",
-        "2009",
-        "--objectives",
-        "objectives",
-    ])
-    .ok();
+    let cli = Cli::with_convention("objectives");
     let name = "x".repeat(301);
     let objectives = "y".repeat(4001);
     let long: Vec<(Vec<&str>, &str)> = vec![

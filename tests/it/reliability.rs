@@ -350,19 +350,7 @@ fn damaged_bytes_in_any_tree_are_reported_never_panicked_on() {
     ];
     for tree in trees {
         for (how, f) in hows {
-            let cli = Cli::new();
-            cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
-                .ok();
-            cli.run(&[
-                "sign",
-                "--partner",
-                "P1",
-                "--date",
-                "2009",
-                "--objectives",
-                "Agenda 21",
-            ])
-            .ok();
+            let cli = Cli::with_convention("Agenda 21");
             damage(&cli, tree, f);
             let r = cli.run(&["--format", "json", "verify"]);
             assert_ne!(r.code, 101, "{tree}/{how}: verify panicked: {}", r.stderr);
@@ -399,19 +387,7 @@ fn a_damaged_store_file_is_an_integrity_failure_not_an_empty_registry() {
     // sled reads a damaged stretch of its log as the torn end of a crash
     // and drops what follows; the head recorded beside it makes that loud.
     for damage in ["truncate", "overwrite"] {
-        let cli = Cli::new();
-        cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
-            .ok();
-        cli.run(&[
-            "sign",
-            "--partner",
-            "P1",
-            "--date",
-            "2009",
-            "--objectives",
-            "x",
-        ])
-        .ok();
+        let cli = Cli::with_convention("x");
         let file = cli.db().join("db");
         match damage {
             "truncate" => {

@@ -270,6 +270,25 @@ impl Cli {
         }
     }
 
+    /// A registry holding one commune, P1 "Agadir", and one convention
+    /// with it, C1, signed in 2009 with these objectives.
+    pub fn with_convention(objectives: &str) -> Self {
+        let cli = Cli::new();
+        cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
+            .ok();
+        cli.run(&[
+            "sign",
+            "--partner",
+            "P1",
+            "--date",
+            "2009",
+            "--objectives",
+            objectives,
+        ])
+        .ok();
+        cli
+    }
+
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("registry")
     }
