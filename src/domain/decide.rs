@@ -186,7 +186,7 @@ pub enum Refusal {
     #[error("the amendment would leave the convention with no party")]
     NoPartyLeft,
     /// A command that needs a reason got none.
-    #[error("a {0} needs a reason (--reason)")]
+    #[error("{} needs a reason (--reason)", .0.in_words())]
     ReasonRequired(EventType),
     /// The event named is not in the log.
     #[error("event {0} does not exist")]
@@ -202,7 +202,7 @@ pub enum Refusal {
         entity: String,
     },
     /// A correction or retraction aimed at an event it cannot target.
-    #[error("a {event_type} cannot be {action}")]
+    #[error("{} cannot be {action}", .event_type.in_words())]
     NotTargetable {
         /// the target's type
         event_type: EventType,
@@ -218,7 +218,7 @@ pub enum Refusal {
         by: Seq,
     },
     /// Field flags that do not belong to the target's type.
-    #[error("a {target} has no field for {fields} (it takes {accepted})")]
+    #[error("{} has no field for {fields} (it takes {accepted})", .target.in_words())]
     FieldsOfAnotherType {
         /// the target's type
         target: EventType,

@@ -257,6 +257,20 @@ impl EventType {
         }
     }
 
+    /// The event in words, with its article, for messages ("a termination
+    /// needs a reason").
+    pub fn in_words(self) -> &'static str {
+        match self {
+            EventType::PartnerRegistered => "a partner registration",
+            EventType::PartnerRenamed => "a rename",
+            EventType::ConventionSigned => "a signing",
+            EventType::ConventionAmended => "an amendment",
+            EventType::ConventionTerminated => "a termination",
+            EventType::Corrected => "a correction",
+            EventType::Retracted => "a retraction",
+        }
+    }
+
     /// Parses a name used in output.
     pub fn parse(text: &str) -> Option<EventType> {
         EventType::ALL.iter().copied().find(|t| t.as_str() == text)

@@ -366,7 +366,7 @@ fn event_of(kind: EventType, p: &Obj<'_>) -> R<Event> {
                     })
                 }
                 EventType::Corrected | EventType::Retracted => {
-                    return Err(format!("a {target_type} cannot be corrected"));
+                    return Err(format!("{} cannot be corrected", target_type.in_words()));
                 }
             };
             Event::Corrected(Corrected { target, patch })

@@ -529,7 +529,7 @@ const BAD: &[Bad] = &[
     Bad {
         args: &["terminate", "C1", "--effective", "2010"],
         code: 2,
-        says: "needs a reason",
+        says: "a termination needs a reason",
     },
     Bad {
         args: &["terminate", "C1", "--effective", "2008", "--reason", "r"],
@@ -539,12 +539,12 @@ const BAD: &[Bad] = &[
     Bad {
         args: &["correct", "C1", "--objectives", "x"],
         code: 2,
-        says: "needs a reason",
+        says: "a correction needs a reason",
     },
     Bad {
         args: &["correct", "C1", "--name", "x", "--reason", "r"],
         code: 2,
-        says: "has no field for --name",
+        says: "a signing has no field for --name",
     },
     Bad {
         args: &["correct", "C1", "--reason", "r"],
@@ -594,7 +594,7 @@ const BAD: &[Bad] = &[
     Bad {
         args: &["retract", "#2"],
         code: 2,
-        says: "needs a reason",
+        says: "a retraction needs a reason",
     },
     Bad {
         args: &["retract", "#99", "--reason", "r"],
@@ -771,6 +771,21 @@ fn events_are_found_by_id_by_prefix_and_by_position() {
     let history = cli.json(&["history", "C1"]);
     let retraction = history.as_array().unwrap().last().unwrap();
     assert_eq!(retraction["target"], b_id);
+    // a retraction is final: retracting it is refused, and appends nothing
+    let before = cli.log_fingerprint();
+    let r = cli.run(&[
+        "retract",
+        retraction["event_id"].as_str().unwrap(),
+        "--reason",
+        "r",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a retraction cannot be retracted"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(cli.log_fingerprint(), before);
     // a prefix shared by several events is ambiguous
     let shared: String = a_id.replace('-', "").chars().take(8).collect();
     let r = cli.run(&["retract", &shared, "--reason", "r"]);
