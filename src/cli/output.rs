@@ -349,6 +349,15 @@ pub fn blame_json(registry: &Registry, b: &BlameEntry) -> Json {
     })
 }
 
+/// A count with its noun, singular for one: "1 convention", "3 conventions".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// An event's `recorded_at` as RFC 3339 UTC.
 pub fn timestamp(r: &EventRecord) -> String {
     r.recorded_at
@@ -428,4 +437,16 @@ pub fn event_summary(registry: &Registry, r: &EventRecord) -> String {
 /// The first 13 characters of an id (its time part), for tables.
 pub fn short_id(id: &str) -> String {
     id.chars().take(13).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_are_singular_for_one_only() {
+        assert_eq!(count(0, "convention"), "0 conventions");
+        assert_eq!(count(1, "convention"), "1 convention");
+        assert_eq!(count(2, "event"), "2 events");
+    }
 }

@@ -60,8 +60,11 @@ pub fn run(ctx: &Context, a: DueArgs) -> Result<(), AppError> {
         json: views.iter().map(output::convention_json).collect(),
         rows,
         note: Some(format!(
-            "{} conventions expire between {} and {horizon}",
-            views.len(),
+            "{} between {} and {horizon}",
+            match views.len() {
+                1 => "1 convention expires".to_owned(),
+                n => format!("{n} conventions expire"),
+            },
             point.valid
         )),
     };

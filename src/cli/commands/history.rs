@@ -30,7 +30,11 @@ pub fn run(ctx: &Context, a: HistoryArgs) -> Result<(), AppError> {
     let point = ctx.point(&registry, &a.point)?;
     let entity = registry.resolve_entity(&a.entity)?;
     let entries = registry.history(entity, &point)?;
-    let note = format!("{} events of {}", entries.len(), registry.label(entity));
+    let note = format!(
+        "{} of {}",
+        output::count(entries.len(), "event"),
+        registry.label(entity)
+    );
     print_history(ctx, &registry, &entries, note)
 }
 

@@ -66,8 +66,8 @@ pub fn run(ctx: &Context, a: ListArgs) -> Result<(), AppError> {
         json: views.iter().map(output::convention_json).collect(),
         rows: convention_rows(&views, point.valid),
         note: Some(format!(
-            "{} conventions as of {}, recorded as of #{}",
-            views.len(),
+            "{} as of {}, recorded as of #{}",
+            output::count(views.len(), "convention"),
             point.valid,
             point.recorded
         )),

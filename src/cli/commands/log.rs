@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::history::print_history;
-use crate::cli::{Access, Context, PointArgs};
+use crate::cli::{Access, Context, PointArgs, output};
 use pactum::app::AppError;
 use pactum::app::audit::LogFilter;
 use pactum::domain::EventType;
@@ -77,6 +77,6 @@ pub fn run(ctx: &Context, a: LogArgs) -> Result<(), AppError> {
         limit: a.limit,
     };
     let entries = registry.log(&filter, &point)?;
-    let note = format!("{} events", entries.len());
+    let note = output::count(entries.len(), "event");
     print_history(ctx, &registry, &entries, note)
 }

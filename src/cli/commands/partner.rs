@@ -152,7 +152,11 @@ fn list(ctx: &Context, a: ListArgs) -> Result<(), AppError> {
     let report = Report {
         json: partners.iter().map(output::partner_json).collect(),
         rows: partner_rows(&partners),
-        note: Some(format!("{} partners as of {}", partners.len(), point.valid)),
+        note: Some(format!(
+            "{} as of {}",
+            output::count(partners.len(), "partner"),
+            point.valid
+        )),
     };
     output::print(&ctx.out, &report)
 }
