@@ -98,8 +98,8 @@ pub struct Global {
     pub by: Option<String>,
 
     /// Wait up to this many seconds for another pactum process to release the registry
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 0.0)]
-    pub wait: f64,
+    #[arg(long, global = true, value_name = "SECONDS", default_value = "0", value_parser = parse_wait)]
+    pub wait: Duration,
 
     /// More logging on stderr (-v info, -vv debug, -vvv trace); RUST_LOG is honoured
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -204,16 +204,20 @@ impl Context {
     /// Opens the registry.
     pub fn open(&self, access: Access) -> Result<Registry, AppError> {
         let path = self.db_path()?;
-        let wait = if self.global.wait.is_finite() && self.global.wait > 0.0 {
-            Duration::from_secs_f64(self.global.wait.min(86_400.0))
-        } else {
-            Duration::ZERO
+        let wait = self.global.wait;
+        let cache_bytes = match std::env::var("PACTUM_CACHE_MB") {
+            Err(_) => DEFAULT_CACHE_BYTES,
+            Ok(mb) => match mb.trim().parse::<u64>() {
+                Ok(mb @ 1..=65_536) => mb * 1024 * 1024,
+                _ => {
+                    tracing::warn!(
+                        value = %mb,
+                        "PACTUM_CACHE_MB is not a size in MB from 1 to 65536; using the default"
+                    );
+                    DEFAULT_CACHE_BYTES
+                }
+            },
         };
-        let cache_bytes = std::env::var("PACTUM_CACHE_MB")
-            .ok()
-            .and_then(|mb| mb.parse::<u64>().ok())
-            .filter(|mb| (1..=65_536).contains(mb))
-            .map_or(DEFAULT_CACHE_BYTES, |mb| mb * 1024 * 1024);
         let options = OpenOptions {
             create: access == Access::Write,
             wait,
@@ -303,6 +307,19 @@ impl Context {
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
         bar.set_message(message);
         bar
+    }
+}
+
+/// The longest `--wait`: a day.
+const MAX_WAIT_SECONDS: f64 = 86_400.0;
+
+/// `--wait SECONDS`: a number of seconds from 0 to a day, fractions allowed.
+fn parse_wait(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(secs) if (0.0..=MAX_WAIT_SECONDS).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
+        _ => Err(format!(
+            "expected a number of seconds from 0 to {MAX_WAIT_SECONDS} (for example 5 or 0.5)"
+        )),
     }
 }
 

@@ -974,6 +974,16 @@ fn an_interrupted_event_log_import_is_finished_by_running_it_again() {
 
 const BAD_MORE: &[Bad] = &[
     Bad {
+        args: &["--wait", "nan", "list"],
+        code: 2,
+        says: "expected a number of seconds",
+    },
+    Bad {
+        args: &["--wait=-1", "partner", "add", "Meknès", "--kind", "commune"],
+        code: 2,
+        says: "expected a number of seconds",
+    },
+    Bad {
         args: &["export", "--as-of", "2009"],
         code: 2,
         says: "--as-of does not apply to the event log",

@@ -326,6 +326,9 @@ fn docs_cli_md_and_the_man_page_are_up_to_date() {
          when this page is stale; regenerate it with `PACTUM_BLESS=1 cargo test --test it docs`.\n\n\
          Exit codes: 0 ok; 2 bad usage or invalid input; 3 reference not found or ambiguous;\n\
          4 conflict (version moved, registry in use); 5 integrity failure; 1 anything else.\n\n\
+         Environment: `PACTUM_DB` (the registry folder, as `--db`), `PACTUM_ACTOR` (who records,\n\
+         when `--by` is not given), `PACTUM_CACHE_MB` (sled's page cache, 1 to 65536 MB; default 32),\n\
+         `NO_COLOR` (no colour even on a terminal), `RUST_LOG` (log filter, as `-v`).\n\n\
          ## pactum\n\n```text\n",
     );
     page.push_str(&run(&["--help"]));
