@@ -179,8 +179,11 @@ pub struct Context {
 pub enum Access {
     /// reads: the registry must exist
     Read,
-    /// writes: create it if needed
+    /// writes: the registry must exist
     Write,
+    /// the writes that can start a registry (`partner add`, `import`,
+    /// `demo`): create it if needed
+    Create,
     /// verify: must exist, and stale projections are left as they are
     Inspect,
 }
@@ -219,7 +222,7 @@ impl Context {
             },
         };
         let options = OpenOptions {
-            create: access == Access::Write,
+            create: access == Access::Create,
             wait,
             cache_bytes,
         };

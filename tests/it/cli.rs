@@ -835,6 +835,49 @@ const BAD_CSV: &[BadFile] = &[
 ];
 
 #[test]
+fn a_refused_write_into_a_new_folder_creates_no_registry() {
+    let cli = Cli::new();
+    // only the commands that can start a registry create one
+    let r = cli.run(&[
+        "sign",
+        "--partner",
+        "P1",
+        "--date",
+        "2009",
+        "--objectives",
+        "x",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("no registry"), "{}", r.stderr);
+    assert!(!cli.db().exists(), "a refused sign left a registry behind");
+    let file = cli.dir.path().join("bad.csv");
+    std::fs::write(
+        &file,
+        format!("{HEADER}regions,Souss,planet,convention,2009,x\n"),
+    )
+    .unwrap();
+    let r = cli.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("line 2"), "{}", r.stderr);
+    assert!(
+        !cli.db().exists(),
+        "a refused import left a registry behind"
+    );
+    // the same folder then takes a good file
+    std::fs::write(
+        &file,
+        format!("{HEADER}regions,Souss,region,convention,2009,x\n"),
+    )
+    .unwrap();
+    let r = cli.run(&["import", file.to_str().unwrap()]).ok();
+    assert!(
+        r.stdout.contains("1 convention and 1 partner"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
 fn every_bad_import_file_is_refused_whole_with_its_lines() {
     let cli = Cli::new();
     cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
@@ -927,8 +970,7 @@ fn every_bad_event_log_is_refused_whole_and_imports_nothing() {
             "{what}: stderr does not say {says:?}:\n{}",
             r.stderr
         );
-        let info = target.run(&["--format", "json", "info"]);
-        assert_eq!(info.json()["events"], 0, "{what}: something was imported");
+        assert!(!target.db().exists(), "{what}: a registry was created");
     }
     // into a registry whose log is not a prefix of the file
     let other = Cli::new();

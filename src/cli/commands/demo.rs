@@ -46,7 +46,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
         },
     };
     let summary = {
-        let registry = inner.open(Access::Write)?;
+        let registry = inner.open(Access::Create)?;
         let bar = ctx.progress(0, "building");
         let summary = registry.build_demo();
         bar.finish_and_clear();

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use crate::cli::output::Format;
+use crate::cli::output::{Format, count};
 use crate::cli::{Access, Context, WriteArgs};
-use pactum::app::AppError;
+use pactum::app::exchange::ImportSummary;
+use pactum::app::{AppError, Registry, WriteMeta};
 
 /// Import a conventions CSV (one row per convention; rows already in the
 /// registry are skipped) or a JSON Lines event log written by `export`
@@ -64,11 +65,11 @@ pub fn run(ctx: &Context, a: ImportArgs) -> Result<(), AppError> {
     });
     let meta = ctx.write_meta(&a.write)?;
     let path = ctx.db_path()?;
-    // A dry run against a registry that does not exist yet runs against an
-    // empty one in a throwaway folder: nothing is created at the real path.
-    let scratch;
-    let registry = if a.dry_run && !pactum::store::exists(&path) {
-        scratch = tempfile::tempdir().map_err(|e| AppError::Other(e.to_string()))?;
+    // Into a registry that does not exist yet, the file is first checked
+    // against an empty one in a throwaway folder: a refused import (or a
+    // dry run) creates nothing at the real path.
+    if !pactum::store::exists(&path) {
+        let scratch = tempfile::tempdir().map_err(|e| AppError::Other(e.to_string()))?;
         let mut inner = Context {
             global: crate::cli::Global {
                 db: Some(scratch.path().join("registry")),
@@ -77,51 +78,67 @@ pub fn run(ctx: &Context, a: ImportArgs) -> Result<(), AppError> {
             out: crate::cli::output::Out::new(ctx.out.format),
         };
         inner.out.color = ctx.out.color;
-        inner.open(Access::Write)?
-    } else {
-        ctx.open(Access::Write)?
-    };
+        let checked = import(ctx, &inner.open(Access::Create)?, kind, &bytes, &meta, true)?;
+        if a.dry_run {
+            return report(ctx, &checked, true);
+        }
+    }
+    let registry = ctx.open(Access::Create)?;
+    let done = import(ctx, &registry, kind, &bytes, &meta, a.dry_run)?;
+    report(ctx, &done, a.dry_run)
+}
+
+/// What an import did, or would do.
+enum Imported {
+    Csv(ImportSummary),
+    Jsonl(usize),
+}
+
+fn import(
+    ctx: &Context,
+    registry: &Registry,
+    kind: FileKind,
+    bytes: &[u8],
+    meta: &WriteMeta,
+    dry_run: bool,
+) -> Result<Imported, AppError> {
     let bar = ctx.progress(0, "importing");
-    let verb = if a.dry_run {
-        "would import"
-    } else {
-        "imported"
+    let done = match kind {
+        FileKind::Csv => registry.import_csv(bytes, meta, dry_run).map(Imported::Csv),
+        FileKind::Jsonl => registry.import_jsonl(bytes, dry_run).map(Imported::Jsonl),
     };
-    match kind {
-        FileKind::Csv => {
-            let summary = registry.import_csv(&bytes, &meta, a.dry_run);
-            bar.finish_and_clear();
-            let summary = summary?;
-            let json = json!({
-                "dry_run": a.dry_run,
+    bar.finish_and_clear();
+    done
+}
+
+fn report(ctx: &Context, done: &Imported, dry_run: bool) -> Result<(), AppError> {
+    let json = matches!(ctx.out.format, Format::Json | Format::Jsonl);
+    let verb = if dry_run { "would import" } else { "imported" };
+    match done {
+        Imported::Csv(summary) if json => println!(
+            "{}",
+            json!({
+                "dry_run": dry_run,
                 "rows": summary.rows,
                 "conventions_created": summary.conventions_created,
                 "rows_already_present": summary.rows_matched,
                 "partners_created": summary.partners_created,
                 "events": summary.events,
-            });
-            if matches!(ctx.out.format, Format::Json | Format::Jsonl) {
-                println!("{json}");
-            } else {
-                println!(
-                    "{verb} {} rows: {} conventions and {} partners recorded ({} events), {} rows already present",
-                    summary.rows,
-                    summary.conventions_created,
-                    summary.partners_created,
-                    summary.events,
-                    summary.rows_matched
-                );
-            }
+            })
+        ),
+        Imported::Csv(summary) => println!(
+            "{verb} {}: {} and {} recorded ({}), {} already present",
+            count(summary.rows, "row"),
+            count(summary.conventions_created, "convention"),
+            count(summary.partners_created, "partner"),
+            count(summary.events, "event"),
+            count(summary.rows_matched, "row"),
+        ),
+        Imported::Jsonl(events) if json => {
+            println!("{}", json!({"dry_run": dry_run, "events": events}));
         }
-        FileKind::Jsonl => {
-            let count = registry.import_jsonl(&bytes, a.dry_run);
-            bar.finish_and_clear();
-            let count = count?;
-            if matches!(ctx.out.format, Format::Json | Format::Jsonl) {
-                println!("{}", json!({"dry_run": a.dry_run, "events": count}));
-            } else {
-                println!("{verb} {count} events (hash chain checked)");
-            }
+        Imported::Jsonl(events) => {
+            println!("{verb} {} (hash chain checked)", count(*events, "event"));
         }
     }
     Ok(())

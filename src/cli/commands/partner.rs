@@ -122,7 +122,7 @@ fn add(ctx: &Context, a: AddArgs) -> Result<(), AppError> {
             "--expect-version: a new partner is at version 0",
         ));
     }
-    let registry = ctx.open(Access::Write)?;
+    let registry = ctx.open(Access::Create)?;
     let id = PartnerId(registry.new_id());
     let written = registry.execute(Command::RegisterPartner(id, payload), &meta)?;
     print_written(ctx, &registry, &written, "registered")
