@@ -98,7 +98,15 @@ impl Registry {
     fn wrong_kind(&self, text: &str, found: EntityId, expected: EntityKind) -> AppError {
         AppError::Refused {
             refusal: Refusal::WrongKind {
-                given: format!("{} ({})", text.trim(), self.label(found)),
+                given: {
+                    // "P1 'Agadir'", or "agadir (P1 'Agadir')" when named otherwise
+                    let (text, label) = (text.trim(), self.label(found));
+                    if label == text || label.starts_with(&format!("{text} ")) {
+                        label
+                    } else {
+                        format!("{text} ({label})")
+                    }
+                },
                 actual: found.kind().noun(),
                 expected: expected.noun(),
             },

@@ -388,7 +388,7 @@ const BAD: &[Bad] = &[
             "x",
         ],
         code: 3,
-        says: "not a partner",
+        says: "error: C1 is a convention, not a partner",
     },
     Bad {
         args: &[
@@ -493,7 +493,7 @@ const BAD: &[Bad] = &[
     Bad {
         args: &["amend", "P1", "--effective", "2010", "--objectives", "y"],
         code: 3,
-        says: "not a convention",
+        says: "error: P1 'Agadir' is a partner, not a convention",
     },
     Bad {
         args: &["amend", "C1", "--effective", "2010", "--add-partner", "P1"],

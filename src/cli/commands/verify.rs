@@ -89,7 +89,7 @@ pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
     } else {
         Err(AppError::Store(pactum::store::StoreError::Corrupt {
             tree: "registry",
-            at: format!("{} places", report.problems.len()),
+            at: output::count(report.problems.len(), "place"),
             detail: "verify found problems (listed above)".into(),
         }))
     }
