@@ -189,6 +189,17 @@ pub enum Access {
 }
 
 impl Context {
+    /// The same options, on the registry in another folder.
+    pub fn at(&self, db: PathBuf) -> Context {
+        Context {
+            global: Global {
+                db: Some(db),
+                ..self.global.clone()
+            },
+            out: self.out,
+        }
+    }
+
     /// The registry's folder.
     pub fn db_path(&self) -> Result<PathBuf, AppError> {
         if let Some(p) = &self.global.db {

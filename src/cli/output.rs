@@ -35,6 +35,7 @@ pub enum Format {
 }
 
 /// Where and how to print.
+#[derive(Clone, Copy)]
 pub struct Out {
     /// the format asked for
     pub format: Format,

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::cli::output::{Format, Out};
+use crate::cli::output::Format;
 use crate::cli::{Access, Context, PointArgs};
 use pactum::app::AppError;
 
@@ -36,15 +36,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
             .keep()
             .join("registry"),
     };
-    let inner = Context {
-        global: crate::cli::Global {
-            db: Some(path.clone()),
-            ..ctx.global.clone()
-        },
-        out: Out {
-            ..Out::new(ctx.out.format)
-        },
-    };
+    let inner = ctx.at(path.clone());
     let summary = {
         let registry = inner.open(Access::Create)?;
         let bar = ctx.progress(0, "building");

@@ -70,15 +70,10 @@ pub fn run(ctx: &Context, a: ImportArgs) -> Result<(), AppError> {
     // dry run) creates nothing at the real path.
     if !pactum::store::exists(&path) {
         let scratch = tempfile::tempdir().map_err(|e| AppError::Other(e.to_string()))?;
-        let mut inner = Context {
-            global: crate::cli::Global {
-                db: Some(scratch.path().join("registry")),
-                ..ctx.global.clone()
-            },
-            out: crate::cli::output::Out::new(ctx.out.format),
-        };
-        inner.out.color = ctx.out.color;
-        let checked = import(ctx, &inner.open(Access::Create)?, kind, &bytes, &meta, true)?;
+        let empty = ctx
+            .at(scratch.path().join("registry"))
+            .open(Access::Create)?;
+        let checked = import(ctx, &empty, kind, &bytes, &meta, true)?;
         if a.dry_run {
             return report(ctx, &checked, true);
         }
