@@ -135,6 +135,8 @@ pub struct Snapshot<'r> {
     replayed: RefCell<Option<HashMap<EntityId, (Handle, AnyTimeline)>>>,
     /// partners looked up so far
     partners: RefCell<HashMap<PartnerId, Option<(Handle, PartnerTimeline)>>>,
+    /// parties named so far (a list names the same partners many times)
+    parties: RefCell<HashMap<PartnerId, Party>>,
 }
 
 impl Registry {
@@ -145,6 +147,7 @@ impl Registry {
             point,
             replayed: RefCell::new(None),
             partners: RefCell::new(HashMap::new()),
+            parties: RefCell::new(HashMap::new()),
         }
     }
 }
@@ -261,32 +264,45 @@ impl<'r> Snapshot<'r> {
 
     /// A party, named as of D.
     pub fn party(&self, id: PartnerId) -> Result<Party, AppError> {
-        let found = self.partner_timeline(id)?;
-        Ok(match found {
-            Some((handle, t)) => match t.state_at(self.point.valid) {
+        if let Some(named) = self.parties.borrow().get(&id) {
+            return Ok(named.clone());
+        }
+        if !self.partners.borrow().contains_key(&id) {
+            self.partner_timeline(id)?;
+        }
+        let known = self
+            .partners
+            .borrow()
+            .get(&id)
+            .and_then(Option::as_ref)
+            .map(|(handle, t)| match t.state_at(self.point.valid) {
                 Some(s) => Party {
                     id,
-                    handle,
+                    handle: *handle,
                     name: s.name.to_string(),
                     kind: Some(s.kind),
                 },
                 None => Party {
                     id,
-                    handle,
+                    handle: *handle,
                     name: t
                         .base
                         .as_ref()
                         .map_or_else(|| handle.to_string(), |b| b.payload.name.to_string()),
                     kind: t.base.as_ref().map(|b| b.payload.kind),
                 },
-            },
+            });
+        let party = match known {
+            Some(party) => party,
             None => Party {
                 id,
                 handle: self.registry.handle(id.into())?,
                 name: id.to_string(),
                 kind: None,
             },
-        })
+        };
+        self.parties.borrow_mut().insert(id, party.clone());
+        Ok(party)
     }
 
     fn convention_view(
