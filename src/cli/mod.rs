@@ -188,6 +188,36 @@ pub enum Access {
     Inspect,
 }
 
+/// A registry opened by a command. After a read, it is not torn down: the
+/// process is about to exit, and sled's teardown (freeing every page it
+/// holds in memory) is a sixth of a `show` on a million-event registry.
+/// Nothing is lost by it: a read writes nothing, a rebuild of stale
+/// projections made on opening is synced before it is used, and the
+/// operating system releases sled's lock with the process.
+pub struct Opened {
+    registry: Option<Registry>,
+    leave_open: bool,
+}
+
+impl std::ops::Deref for Opened {
+    type Target = Registry;
+
+    fn deref(&self) -> &Registry {
+        match &self.registry {
+            Some(registry) => registry,
+            None => unreachable!("the registry is taken only when dropped"),
+        }
+    }
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        if self.leave_open {
+            std::mem::forget(self.registry.take());
+        }
+    }
+}
+
 impl Context {
     /// The same options, on the registry in another folder.
     pub fn at(&self, db: PathBuf) -> Context {
@@ -216,7 +246,7 @@ impl Context {
     }
 
     /// Opens the registry.
-    pub fn open(&self, access: Access) -> Result<Registry, AppError> {
+    pub fn open(&self, access: Access) -> Result<Opened, AppError> {
         let path = self.db_path()?;
         let wait = self.global.wait;
         let cache_bytes = match std::env::var("PACTUM_CACHE_MB") {
@@ -254,7 +284,10 @@ impl Context {
         span.record("db", tracing::field::display(path.display()));
         span.record("events", events);
         tracing::info!("registry open");
-        Ok(registry)
+        Ok(Opened {
+            registry: Some(registry),
+            leave_open: access == Access::Read,
+        })
     }
 
     /// Who records: `--by`, else `PACTUM_ACTOR`, else the OS user.
