@@ -102,6 +102,32 @@ pub struct Report {
     pub note: Option<String>,
 }
 
+impl Report {
+    /// A report built for the chosen format only: a list of a hundred
+    /// thousand conventions is not also turned into JSON for a table, nor
+    /// into rows for JSON.
+    pub fn for_format(
+        out: &Out,
+        json: impl FnOnce() -> Json,
+        rows: impl FnOnce() -> Rows,
+        note: Option<String>,
+    ) -> Self {
+        let prints_json = matches!(out.format, Format::Json | Format::Jsonl);
+        Self {
+            json: if prints_json { json() } else { Json::Null },
+            rows: if prints_json {
+                Rows {
+                    headers: Vec::new(),
+                    rows: Vec::new(),
+                }
+            } else {
+                rows()
+            },
+            note,
+        }
+    }
+}
+
 fn io_error(e: std::io::Error) -> AppError {
     AppError::Other(format!("writing output: {e}"))
 }

@@ -45,14 +45,17 @@ pub fn print_history(
     entries: &[HistoryEntry],
     note: String,
 ) -> Result<(), AppError> {
-    let report = Report {
-        json: entries
-            .iter()
-            .map(|e| output::history_json(registry, e))
-            .collect(),
-        rows: history_rows(registry, entries),
-        note: Some(note),
-    };
+    let report = Report::for_format(
+        &ctx.out,
+        || {
+            entries
+                .iter()
+                .map(|e| output::history_json(registry, e))
+                .collect()
+        },
+        || history_rows(registry, entries),
+        Some(note),
+    );
     output::print(&ctx.out, &report)
 }
 

@@ -62,16 +62,17 @@ pub fn run(ctx: &Context, a: ListArgs) -> Result<(), AppError> {
         search: a.search,
     };
     let views = registry.snapshot(point).conventions(&filter)?;
-    let report = Report {
-        json: views.iter().map(output::convention_json).collect(),
-        rows: convention_rows(&views, point.valid),
-        note: Some(format!(
+    let report = Report::for_format(
+        &ctx.out,
+        || views.iter().map(output::convention_json).collect(),
+        || convention_rows(&views, point.valid),
+        Some(format!(
             "{} as of {}, recorded as of #{}",
             output::count(views.len(), "convention"),
             point.valid,
             point.recorded
         )),
-    };
+    );
     output::print(&ctx.out, &report)
 }
 

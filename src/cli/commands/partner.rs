@@ -149,15 +149,16 @@ fn list(ctx: &Context, a: ListArgs) -> Result<(), AppError> {
     let point = ctx.point(&registry, &a.point)?;
     let snapshot = registry.snapshot(point);
     let partners = snapshot.partners(a.kind, a.search.as_deref())?;
-    let report = Report {
-        json: partners.iter().map(output::partner_json).collect(),
-        rows: partner_rows(&partners),
-        note: Some(format!(
+    let report = Report::for_format(
+        &ctx.out,
+        || partners.iter().map(output::partner_json).collect(),
+        || partner_rows(&partners),
+        Some(format!(
             "{} as of {}",
             output::count(partners.len(), "partner"),
             point.valid
         )),
-    };
+    );
     output::print(&ctx.out, &report)
 }
 
