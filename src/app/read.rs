@@ -214,19 +214,21 @@ impl<'r> Snapshot<'r> {
         }
     }
 
-    fn partner_timeline(
+    /// Applies `f` to a partner's timeline at T (`None` if there is no such
+    /// partner), reading it once per snapshot.
+    fn with_partner<R>(
         &self,
         id: PartnerId,
-    ) -> Result<Option<(Handle, PartnerTimeline)>, AppError> {
-        if let Some(cached) = self.partners.borrow().get(&id) {
-            return Ok(cached.clone());
+        f: impl FnOnce(Option<&(Handle, PartnerTimeline)>) -> R,
+    ) -> Result<R, AppError> {
+        if !self.partners.borrow().contains_key(&id) {
+            let found = match self.timeline(id.into())? {
+                Some((h, AnyTimeline::Partner(t))) => Some((h, t)),
+                _ => None,
+            };
+            self.partners.borrow_mut().insert(id, found);
         }
-        let found = match self.timeline(id.into())? {
-            Some((h, AnyTimeline::Partner(t))) => Some((h, t)),
-            _ => None,
-        };
-        self.partners.borrow_mut().insert(id, found.clone());
-        Ok(found)
+        Ok(f(self.partners.borrow().get(&id).and_then(Option::as_ref)))
     }
 
     /// Loads every partner at T into the cache (before naming many parties).
@@ -267,15 +269,8 @@ impl<'r> Snapshot<'r> {
         if let Some(named) = self.parties.borrow().get(&id) {
             return Ok(named.clone());
         }
-        if !self.partners.borrow().contains_key(&id) {
-            self.partner_timeline(id)?;
-        }
-        let known = self
-            .partners
-            .borrow()
-            .get(&id)
-            .and_then(Option::as_ref)
-            .map(|(handle, t)| match t.state_at(self.point.valid) {
+        let known = self.with_partner(id, |found| {
+            found.map(|(handle, t)| match t.state_at(self.point.valid) {
                 Some(s) => Party {
                     id,
                     handle: *handle,
@@ -291,7 +286,8 @@ impl<'r> Snapshot<'r> {
                         .map_or_else(|| handle.to_string(), |b| b.payload.name.to_string()),
                     kind: t.base.as_ref().map(|b| b.payload.kind),
                 },
-            });
+            })
+        })?;
         let party = match known {
             Some(party) => party,
             None => Party {
@@ -376,10 +372,14 @@ impl<'r> Snapshot<'r> {
 
     /// One partner at the point; `None` when it does not exist there.
     pub fn partner(&self, id: PartnerId) -> Result<Option<PartnerView>, AppError> {
-        Ok(self.partner_timeline(id)?.and_then(|(handle, t)| {
-            t.state_at(self.point.valid)
-                .map(|state| PartnerView { handle, state })
-        }))
+        self.with_partner(id, |found| {
+            found.and_then(|(handle, t)| {
+                t.state_at(self.point.valid).map(|state| PartnerView {
+                    handle: *handle,
+                    state,
+                })
+            })
+        })
     }
 
     /// Every partner that exists at the point, in handle order, optionally
