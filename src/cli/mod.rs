@@ -7,7 +7,9 @@
 pub mod commands;
 pub mod output;
 
+use std::cell::RefCell;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -172,6 +174,23 @@ pub struct Context {
     pub global: Global,
     /// output settings
     pub out: Out,
+    /// the registries opened for reading, left open when the context ends
+    /// (see [`Context::open`])
+    read_only: RefCell<Vec<Rc<Registry>>>,
+}
+
+impl Drop for Context {
+    /// A registry opened for reading is not torn down: the process is about
+    /// to exit, and sled's teardown (freeing every page it holds in memory)
+    /// is a sixth of a `show` on a million-event registry. Nothing is lost
+    /// by it: a read writes nothing, a rebuild of stale projections made on
+    /// opening is synced before it is used, and the operating system
+    /// releases sled's lock with the process.
+    fn drop(&mut self) {
+        for registry in self.read_only.take() {
+            std::mem::forget(registry);
+        }
+    }
 }
 
 /// Whether a command may create the registry.
@@ -188,36 +207,6 @@ pub enum Access {
     Inspect,
 }
 
-/// A registry opened by a command. After a read, it is not torn down: the
-/// process is about to exit, and sled's teardown (freeing every page it
-/// holds in memory) is a sixth of a `show` on a million-event registry.
-/// Nothing is lost by it: a read writes nothing, a rebuild of stale
-/// projections made on opening is synced before it is used, and the
-/// operating system releases sled's lock with the process.
-pub struct Opened {
-    registry: Option<Registry>,
-    leave_open: bool,
-}
-
-impl std::ops::Deref for Opened {
-    type Target = Registry;
-
-    fn deref(&self) -> &Registry {
-        match &self.registry {
-            Some(registry) => registry,
-            None => unreachable!("the registry is taken only when dropped"),
-        }
-    }
-}
-
-impl Drop for Opened {
-    fn drop(&mut self) {
-        if self.leave_open {
-            std::mem::forget(self.registry.take());
-        }
-    }
-}
-
 impl Context {
     /// The same options, on the registry in another folder.
     pub fn at(&self, db: PathBuf) -> Context {
@@ -227,6 +216,7 @@ impl Context {
                 ..self.global.clone()
             },
             out: self.out,
+            read_only: RefCell::default(),
         }
     }
 
@@ -245,9 +235,19 @@ impl Context {
             })
     }
 
-    /// Opens the registry.
-    pub fn open(&self, access: Access) -> Result<Opened, AppError> {
+    /// Opens the registry. For reading, once per context: a second read
+    /// gets the registry the first one opened.
+    pub fn open(&self, access: Access) -> Result<Rc<Registry>, AppError> {
         let path = self.db_path()?;
+        if access == Access::Read
+            && let Some(open) = self
+                .read_only
+                .borrow()
+                .iter()
+                .find(|r| r.store().path() == path)
+        {
+            return Ok(Rc::clone(open));
+        }
         let wait = self.global.wait;
         let cache_bytes = match std::env::var("PACTUM_CACHE_MB") {
             Err(_) => DEFAULT_CACHE_BYTES,
@@ -284,10 +284,11 @@ impl Context {
         span.record("db", tracing::field::display(path.display()));
         span.record("events", events);
         tracing::info!("registry open");
-        Ok(Opened {
-            registry: Some(registry),
-            leave_open: access == Access::Read,
-        })
+        let registry = Rc::new(registry);
+        if access == Access::Read {
+            self.read_only.borrow_mut().push(Rc::clone(&registry));
+        }
+        Ok(registry)
     }
 
     /// Who records: `--by`, else `PACTUM_ACTOR`, else the OS user.
@@ -376,6 +377,7 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
     let ctx = Context {
         global: cli.global,
         out,
+        read_only: RefCell::default(),
     };
     let span = tracing::info_span!(
         "command",
@@ -434,5 +436,49 @@ fn command_name(c: &Command) -> &'static str {
         Command::Info(_) => "info",
         Command::Completions(_) => "completions",
         Command::Man(_) => "man",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(db: PathBuf) -> Context {
+        let cli = Cli::parse_from(["pactum", "--db", &db.display().to_string(), "info"]);
+        Context {
+            out: Out::new(cli.global.format),
+            global: cli.global,
+            read_only: RefCell::default(),
+        }
+    }
+
+    #[test]
+    fn a_context_opens_a_registry_once_for_reading_and_leaves_it_open() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("registry");
+        drop(context(db.clone()).open(Access::Create).expect("create"));
+        let ctx = context(db.clone());
+        let first = ctx.open(Access::Read).expect("first read");
+        let second = ctx.open(Access::Read).expect("second read");
+        assert!(Rc::ptr_eq(&first, &second));
+        let weak = Rc::downgrade(&first);
+        drop((first, second));
+        assert!(weak.upgrade().is_some(), "kept by the context");
+        // The context ends without tearing the registry down.
+        drop(ctx);
+        assert!(weak.upgrade().is_some(), "left open at the end");
+        assert!(matches!(
+            context(db).open(Access::Read),
+            Err(AppError::Store(pactum::store::StoreError::InUse { .. }))
+        ));
+        let other = tempfile::tempdir().expect("temp dir");
+        let writer = context(other.path().join("registry"));
+        let written = writer.open(Access::Create).expect("create");
+        let weak = Rc::downgrade(&written);
+        drop(written);
+        assert!(
+            weak.upgrade().is_none(),
+            "a registry opened to write is closed"
+        );
     }
 }
