@@ -115,14 +115,7 @@ impl Report {
         let prints_json = matches!(out.format, Format::Json | Format::Jsonl);
         Self {
             json: if prints_json { json() } else { Json::Null },
-            rows: if prints_json {
-                Rows {
-                    headers: Vec::new(),
-                    rows: Vec::new(),
-                }
-            } else {
-                rows()
-            },
+            rows: if prints_json { Rows::default() } else { rows() },
             note,
         }
     }
@@ -468,7 +461,41 @@ pub fn short_id(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::count;
+    use super::{Format, Json, Out, Report, Rows, count};
+    use std::cell::Cell;
+
+    #[test]
+    fn a_report_builds_only_the_form_it_prints() {
+        for format in [
+            Format::Table,
+            Format::Json,
+            Format::Jsonl,
+            Format::Csv,
+            Format::Markdown,
+            Format::Text,
+        ] {
+            let (json_built, rows_built) = (Cell::new(false), Cell::new(false));
+            let report = Report::for_format(
+                &Out::new(format),
+                || {
+                    json_built.set(true);
+                    Json::from(1)
+                },
+                || {
+                    rows_built.set(true);
+                    Rows {
+                        headers: vec!["a"],
+                        rows: vec![vec!["1".into()]],
+                    }
+                },
+                None,
+            );
+            let prints_json = matches!(format, Format::Json | Format::Jsonl);
+            assert_eq!(json_built.get(), prints_json, "{format:?}");
+            assert_eq!(rows_built.get(), !prints_json, "{format:?}");
+            assert_eq!(report.rows.rows.len(), usize::from(!prints_json));
+        }
+    }
 
     #[test]
     fn counts_are_singular_for_one_only() {
