@@ -73,6 +73,50 @@ fn row_error(line: u64, message: impl Into<String>) -> RowError {
     }
 }
 
+/// Line numbers counted from the bytes, forward only. The CSV reader's own
+/// count lags by one line after a CRLF terminator (it stops between the CR
+/// and the LF), and files made on Windows end their lines so.
+struct Lines<'a> {
+    input: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> Lines<'a> {
+    fn new(input: &'a [u8]) -> Self {
+        Self {
+            input,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of a record the reader says starts at `byte`: terminator
+    /// bytes found there end the line before.
+    fn of(&mut self, byte: u64) -> u64 {
+        let input = self.input;
+        let mut start = usize::try_from(byte).map_or(input.len(), |b| b.min(input.len()));
+        start += input[start..]
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        if start < self.at {
+            (self.at, self.line) = (0, 1);
+        }
+        for i in self.at..start {
+            // \n, \r\n and a lone \r each end a line
+            let ends = match input[i] {
+                b'\n' => true,
+                b'\r' => input.get(i + 1) != Some(&b'\n'),
+                _ => false,
+            };
+            self.line += u64::from(ends);
+        }
+        self.at = start;
+        self.line
+    }
+}
+
 /// Parses a conventions CSV. Returns the good rows and every error.
 pub fn parse(input: &[u8]) -> (Vec<ConventionRow>, Vec<RowError>) {
     let mut errors = Vec::new();
@@ -114,19 +158,20 @@ pub fn parse(input: &[u8]) -> (Vec<ConventionRow>, Vec<RowError>) {
         return (rows, errors);
     }
     let mut record = ::csv::ByteRecord::new();
+    let mut lines = Lines::new(input);
     loop {
-        let line = reader.position().line();
+        let before = reader.position().byte();
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(line, |p| p.line());
+                let line = lines.of(record.position().map_or(before, |p| p.byte()));
                 match parse_row(line, &record, &positions) {
                     Ok(row) => rows.push(row),
                     Err(e) => errors.push(e),
                 }
             }
             Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
+                let line = lines.of(e.position().map_or(before, |p| p.byte()));
                 let fatal = matches!(e.kind(), ::csv::ErrorKind::Io(_));
                 errors.push(row_error(line, format!("malformed CSV: {}", describe(&e))));
                 if fatal {
@@ -384,6 +429,21 @@ mod tests {
         assert!(errors[2].1.contains("treaty"));
         assert!(errors[3].1.contains("partners"));
         assert!(errors[4].1.contains("fields"));
+    }
+
+    #[test]
+    fn lines_are_counted_whatever_ends_them() {
+        let body = "regions,Agadir,commune,convention,2005,x\n\
+                    communes,Agadir,commune,convention,2005,\"two\nlines\"\n\
+                    communes,Agadir,commune,treaty,2005,x\n\
+                    communes,Agadir,commune,convention,2005,ok\n";
+        for ending in ["\n", "\r\n", "\r"] {
+            let file = format!("{HEADER}{body}").replace('\n', ending);
+            let (rows, errors) = parse(file.as_bytes());
+            let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+            assert_eq!(lines, [2, 3, 5], "{ending:?}: {errors:?}");
+            assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [6]);
+        }
     }
 
     #[test]
