@@ -564,11 +564,11 @@ impl Store {
     /// The last acknowledged head recorded beside sled, if there is one.
     pub fn recorded_head(&self) -> Option<(Seq, Digest)> {
         let text = std::fs::read_to_string(self.path.join(HEAD_FILE)).ok()?;
-        let mut parts = text.trim().split(' ');
-        let (seq, hash, check) = (parts.next()?, parts.next()?, parts.next()?);
+        let mut parts = text.split(' ');
+        let (seq, hash) = (parts.next()?, parts.next()?);
         let (seq, hash) = (Seq(seq.parse().ok()?), Digest::from_hex(hash)?);
-        (Self::head_record(seq, hash).trim_end().ends_with(check) && parts.next().is_none())
-            .then_some((seq, hash))
+        // the record is canonical: anything else is a torn or foreign file
+        (Self::head_record(seq, hash) == text).then_some((seq, hash))
     }
 
     /// Fails when the log does not reach the acknowledged head recorded
