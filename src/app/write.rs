@@ -214,7 +214,7 @@ impl Registry {
                 stored.as_ref()
             }
         };
-        let stream = if command.needs_stream() {
+        let stream = if command.needs_stream(timeline) {
             let mut stream = self.store().stream(entity)?;
             stream.extend(
                 writer

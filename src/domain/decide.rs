@@ -20,7 +20,9 @@ use super::kind::{Instrument, PartnerKind, TerminationKind};
 use super::text::{
     AmendmentRef, CountryCode, Objectives, OfficialRef, PartnerName, Reason, ShortName, fold_key,
 };
-use super::timeline::{AnyTimeline, ConventionChange, ConventionTimeline, PartnerTimeline};
+use super::timeline::{
+    AnyTimeline, ConventionChange, ConventionTimeline, PartnerTimeline, Payload, Timeline,
+};
 
 /// What decide may ask about the rest of the registry (at the head of the log).
 pub trait Directory {
@@ -265,16 +267,137 @@ impl Refusal {
 pub struct Subject<'a> {
     /// its timeline (`None`: the entity has no event yet)
     pub timeline: Option<&'a AnyTimeline>,
-    /// its whole stream, oldest first: needed only by corrections and
-    /// retractions (see [`Command::needs_stream`]), which look up their
-    /// target event
+    /// its whole stream, oldest first, when [`Command::needs_stream`] says
+    /// the decision needs it (else it may be left empty)
     pub stream: &'a [EventRecord],
 }
 
 impl Command {
-    /// True for the commands whose decision needs the raw stream.
-    pub fn needs_stream(&self) -> bool {
-        matches!(self, Command::Correct { .. } | Command::Retract { .. })
+    /// True when deciding needs the entity's raw stream besides its
+    /// timeline: a correction or retraction whose target the timeline does
+    /// not show (see [`target_in_timeline`]), which is then either refused
+    /// (void, unknown, a retraction) or a correction of a void event.
+    pub fn needs_stream(&self, timeline: Option<&AnyTimeline>) -> bool {
+        let target = match self {
+            Command::Correct { target, .. } => *target,
+            Command::Retract { target, .. } => Some(*target),
+            _ => return false,
+        };
+        timeline
+            .and_then(|t| target_in_timeline(t, target))
+            .is_none()
+    }
+}
+
+/// The event a correction or retraction targets, as the entity's history
+/// shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// the event
+    pub id: EventId,
+    /// its type
+    pub event_type: EventType,
+    /// its payload with the corrections that stand applied; `None` for a
+    /// correction, which is never corrected itself
+    pub current: Option<Event>,
+}
+
+/// Finds `target` (the creating event when `None`) among what the timeline
+/// keeps: a surviving event, with its payload as corrected, or a standing
+/// correction. `None` when the timeline does not show it; the stream then
+/// tells what it is ([`target_in_stream`]). Where both find it, they agree.
+pub fn target_in_timeline(timeline: &AnyTimeline, target: Option<EventId>) -> Option<Target> {
+    fn find<I, B: Payload, F: Payload>(
+        t: &Timeline<I, B, F>,
+        target: Option<EventId>,
+    ) -> Option<Target> {
+        let live = |id: EventId, event: Event| {
+            Some(Target {
+                id,
+                event_type: event.event_type(),
+                current: Some(event),
+            })
+        };
+        let Some(target) = target else {
+            return t
+                .base
+                .as_ref()
+                .and_then(|b| live(b.id, b.payload.to_event()));
+        };
+        if let Some(b) = t.base.as_ref().filter(|b| b.id == target) {
+            return live(b.id, b.payload.to_event());
+        }
+        if let Some(f) = t.facts.iter().find(|f| f.id == target) {
+            return live(f.id, f.payload.to_event());
+        }
+        t.corrections
+            .iter()
+            .any(|(c, _)| *c == target)
+            .then_some(Target {
+                id: target,
+                event_type: EventType::Corrected,
+                current: None,
+            })
+    }
+    match timeline {
+        AnyTimeline::Partner(t) => find(t, target),
+        AnyTimeline::Convention(t) => find(t, target),
+    }
+}
+
+/// Finds `target` (the creating event when `None`) in the entity's whole
+/// stream, and refuses a target that is unknown or void.
+pub fn target_in_stream(
+    entity: EntityId,
+    target: Option<EventId>,
+    stream: &[EventRecord],
+    dir: &dyn Directory,
+) -> Result<Target, Refusal> {
+    let target = match target {
+        Some(t) => t,
+        None => stream
+            .first()
+            .map(|e| e.id)
+            .ok_or_else(|| Refusal::NoSuchEntity(dir.label(entity)))?,
+    };
+    let record = stream
+        .iter()
+        .find(|e| e.id == target)
+        .ok_or_else(|| Refusal::NoSuchEvent(format!("{target} of {}", dir.label(entity))))?;
+    if let Some(by) = voided_by(target, stream) {
+        return Err(Refusal::AlreadyVoid {
+            target: target.to_string(),
+            by,
+        });
+    }
+    let event_type = record.event.event_type();
+    let current = (!matches!(event_type, EventType::Corrected | EventType::Retracted)).then(|| {
+        stream
+            .iter()
+            .filter(|e| voided_by(e.id, stream).is_none())
+            .filter_map(|e| match &e.event {
+                Event::Corrected(c) if c.target == target => Some(&c.patch),
+                _ => None,
+            })
+            .fold(record.event.clone(), |event, p| event.patched(p))
+    });
+    Ok(Target {
+        id: target,
+        event_type,
+        current,
+    })
+}
+
+/// The target from the timeline when it shows it, else from the stream.
+fn find_target(
+    entity: EntityId,
+    target: Option<EventId>,
+    subject: Subject<'_>,
+    dir: &dyn Directory,
+) -> Result<Target, Refusal> {
+    match subject.timeline.and_then(|t| target_in_timeline(t, target)) {
+        Some(found) => Ok(found),
+        None => target_in_stream(entity, target, subject.stream, dir),
     }
 }
 
@@ -342,7 +465,7 @@ pub fn decide(
         }
         Command::Retract { entity, target } => {
             require_reason(EventType::Retracted, reason)?;
-            decide_retraction(*entity, *target, subject.stream, dir)
+            decide_retraction(*entity, *target, subject, dir)
         }
     }
 }
@@ -508,26 +631,6 @@ fn check_amendment(
     Ok(())
 }
 
-/// Finds `target` in the stream and says whether a retraction voids it.
-fn find_target<'a>(
-    entity: EntityId,
-    target: EventId,
-    stream: &'a [EventRecord],
-    dir: &dyn Directory,
-) -> Result<&'a EventRecord, Refusal> {
-    let record = stream
-        .iter()
-        .find(|e| e.id == target)
-        .ok_or_else(|| Refusal::NoSuchEvent(format!("{target} of {}", dir.label(entity))))?;
-    if let Some(by) = voided_by(target, stream) {
-        return Err(Refusal::AlreadyVoid {
-            target: target.to_string(),
-            by,
-        });
-    }
-    Ok(record)
-}
-
 /// The seq of the retraction that voids `target`, if any.
 fn voided_by(target: EventId, stream: &[EventRecord]) -> Option<Seq> {
     stream.iter().find_map(|e| match &e.event {
@@ -543,32 +646,17 @@ fn decide_correction(
     subject: Subject<'_>,
     dir: &dyn Directory,
 ) -> Result<Event, Refusal> {
-    let stream = subject.stream;
-    let target = match target {
-        Some(t) => t,
-        None => stream
-            .first()
-            .map(|e| e.id)
-            .ok_or_else(|| Refusal::NoSuchEntity(dir.label(entity)))?,
-    };
-    let record = find_target(entity, target, stream, dir)?;
-    let target_type = record.event.event_type();
-    if matches!(target_type, EventType::Corrected | EventType::Retracted) {
+    let found = find_target(entity, target, subject, dir)?;
+    let target = found.id;
+    let target_type = found.event_type;
+    // The target's payload as corrected so far, then with this patch.
+    let Some(current) = found.current else {
         return Err(Refusal::NotTargetable {
             event_type: target_type,
             action: "corrected",
         });
-    }
+    };
     let patch = &fields.patch_for(target_type)?;
-    // The target's payload as corrected so far, then with this patch.
-    let current = stream
-        .iter()
-        .filter(|e| voided_by(e.id, stream).is_none())
-        .filter_map(|e| match &e.event {
-            Event::Corrected(c) if c.target == target => Some(&c.patch),
-            _ => None,
-        })
-        .fold(record.event.clone(), |event, p| event.patched(p));
     let corrected = current.patched(patch);
     if corrected == current {
         return Err(Refusal::NothingToCorrect);
@@ -617,11 +705,10 @@ fn effective(change: &ConventionChange) -> PartialDate {
 fn decide_retraction(
     entity: EntityId,
     target: EventId,
-    stream: &[EventRecord],
+    subject: Subject<'_>,
     dir: &dyn Directory,
 ) -> Result<Event, Refusal> {
-    let record = find_target(entity, target, stream, dir)?;
-    let target_type = record.event.event_type();
+    let target_type = find_target(entity, Some(target), subject, dir)?.event_type;
     if target_type == EventType::Retracted {
         return Err(Refusal::NotTargetable {
             event_type: target_type,

@@ -66,7 +66,20 @@ impl Case {
             timeline: timeline.as_ref(),
             stream: &self.stream.records,
         };
-        decide(&command, reason.as_ref(), subject, &self.dir)
+        let decided = decide(&command, reason.as_ref(), subject, &self.dir);
+        // The write path reads the stream only when decide says it needs it.
+        if !command.needs_stream(timeline.as_ref()) {
+            let lean = Subject {
+                timeline: timeline.as_ref(),
+                stream: &[],
+            };
+            assert_eq!(
+                decide(&command, reason.as_ref(), lean, &self.dir),
+                decided,
+                "deciding without the stream"
+            );
+        }
+        decided
     }
 
     fn amend(&self, a: ConventionAmended) -> Result<Event, Refusal> {

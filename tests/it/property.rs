@@ -2,13 +2,16 @@
 //! dates, out-of-order effective dates) folded by the production code
 //! (incremental `record`, with a replay where it asks for one, then
 //! `state_at`) and by a naive reference written straight from design §4
-//! must give the same view at every (D, T).
+//! must give the same view at every (D, T). And what decide reads of a
+//! correction's or retraction's target from the timeline is what the raw
+//! stream says of it.
 
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
 use proptest::prelude::*;
 
+use pactum::domain::decide::{Directory, target_in_stream, target_in_timeline};
 use pactum::domain::timeline::Timeline;
 use pactum::domain::*;
 
@@ -401,5 +404,62 @@ proptest! {
             incremental(&s.records, id, Seq::MAX),
             ConventionTimeline::replay(id, &s.records, Seq::MAX)
         );
+    }
+}
+
+/// Decide's directory, for labels only.
+struct Labels;
+
+impl Directory for Labels {
+    fn partner_exists(&self, _: PartnerId) -> bool {
+        true
+    }
+    fn partners_named(&self, _: &str, _: Option<PartnerId>) -> Vec<PartnerId> {
+        Vec::new()
+    }
+    fn conventions_naming(&self, _: PartnerId) -> Vec<ConventionId> {
+        Vec::new()
+    }
+    fn label(&self, entity: EntityId) -> String {
+        entity.to_string()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Decide looks a target up in the timeline and reads the stream only
+    /// when the timeline does not show it: wherever the timeline finds a
+    /// target, the stream must say the same of it.
+    #[test]
+    fn the_timeline_shows_a_target_as_the_stream_does(
+        signed in date(),
+        ops in proptest::collection::vec(op(), 0..14),
+    ) {
+        let s = convention_history(signed, None, &ops);
+        let id = s.convention_id();
+        let unknown = EventId(uuid(9_999));
+        for upto in 1..=s.records.len() {
+            let stream = &s.records[..upto];
+            let timeline = AnyTimeline::Convention(
+                incremental(stream, id, Seq::MAX).expect("a signing"),
+            );
+            let targets = std::iter::once(None)
+                .chain(stream.iter().map(|r| Some(r.id)))
+                .chain(std::iter::once(Some(unknown)));
+            let mut shown = 0;
+            for target in targets {
+                if let Some(found) = target_in_timeline(&timeline, target) {
+                    shown += 1;
+                    let read = target_in_stream(id.into(), target, stream, &Labels);
+                    prop_assert_eq!(read, Ok(found), "target {:?} after {} events", target, upto);
+                }
+            }
+            // the signing is shown unless it was retracted
+            let signing_void = stream
+                .iter()
+                .any(|r| matches!(&r.event, Event::Retracted(x) if x.target == stream[0].id));
+            prop_assert!(signing_void || shown >= 2, "after {} events", upto);
+        }
     }
 }
