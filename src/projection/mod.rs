@@ -401,6 +401,9 @@ pub struct Deriver {
     d: Derivation,
     streams: HashMap<EntityId, Vec<Seq>>,
     dirty: BTreeSet<EntityId>,
+    /// partners' events, kept for the name index (every name a partner
+    /// was recorded under), instead of reading them back one by one
+    partner_events: HashMap<EntityId, Vec<EventRecord>>,
 }
 
 impl Deriver {
@@ -434,6 +437,12 @@ impl Deriver {
                 self.dirty.insert(entity);
             }
         }
+        if entity.kind() == EntityKind::Partner {
+            self.partner_events
+                .entry(entity)
+                .or_default()
+                .push(record.clone());
+        }
         d.last = Some((record.seq, record.hash, record.recorded_at));
     }
 
@@ -444,18 +453,22 @@ impl Deriver {
             mut d,
             streams,
             dirty,
+            partner_events,
         } = self;
         for entity in dirty {
-            let stream = read_stream(store, streams.get(&entity))?;
-            if let Some(t) = replay(entity, &stream, Seq::MAX) {
+            let timeline = match partner_events.get(&entity) {
+                Some(stream) => replay(entity, stream, Seq::MAX),
+                None => replay(entity, &read_stream(store, streams.get(&entity))?, Seq::MAX),
+            };
+            if let Some(t) = timeline {
                 d.timelines.insert(entity, t);
             }
         }
         for (entity, timeline) in &d.timelines {
             match timeline {
                 AnyTimeline::Partner(p) => {
-                    let stream = read_stream(store, streams.get(entity))?;
-                    d.names.extend(name_entries(p, &stream));
+                    let stream = partner_events.get(entity).map_or(&[][..], Vec::as_slice);
+                    d.names.extend(name_entries(p, stream));
                 }
                 AnyTimeline::Convention(c) => d.parties.extend(party_entries(c)),
             }
@@ -570,6 +583,29 @@ pub const PROJECTIONS: [Derived; 4] = [
     Derived::ProjConventions,
 ];
 
+/// Makes one stored tree equal to the derivation; returns how many entries
+/// were written or removed.
+fn fix_tree(store: &Store, derivation: &Derivation, tree: Derived) -> Result<u64> {
+    let sled_tree = tree.tree(store);
+    let mut count = 0u64;
+    // One write at a time: sled holds on to memory given to large batches
+    // (a 10,000-entry batch of small keys kept ~30 KB per entry), and plain
+    // writes are no slower.
+    compare(store, derivation, tree, &mut |difference| {
+        match difference {
+            Difference::Missing((k, v)) | Difference::Differs((k, v)) => {
+                sled_tree.insert(k, v)?;
+            }
+            Difference::Extra(k) => {
+                sled_tree.remove(k)?;
+            }
+        }
+        count += 1;
+        Ok(())
+    })?;
+    Ok(count)
+}
+
 /// [`rebuild`], limited to some derived trees.
 pub fn rebuild_trees(
     store: &Store,
@@ -578,27 +614,29 @@ pub fn rebuild_trees(
 ) -> Result<Rebuilt> {
     store.begin_rebuild()?;
     let derivation = derive_all(store, progress)?;
-    let mut fixed = Vec::new();
-    for &tree in trees {
-        let sled_tree = tree.tree(store);
-        let mut count = 0u64;
-        // One write at a time: sled holds on to memory given to large
-        // batches (a 10,000-entry batch of small keys kept ~30 KB per
-        // entry), and plain writes are no slower.
-        compare(store, &derivation, tree, &mut |difference| {
-            match difference {
-                Difference::Missing((k, v)) | Difference::Differs((k, v)) => {
-                    sled_tree.insert(k, v)?;
-                }
-                Difference::Extra(k) => {
-                    sled_tree.remove(k)?;
-                }
-            }
-            count += 1;
-            Ok(())
-        })?;
-        fixed.push((tree.name(), count));
-    }
+    // Each tree is brought in line on its own thread: sled writes to
+    // separate trees proceed in parallel.
+    let fixed = std::thread::scope(|scope| {
+        let running: Vec<_> = trees
+            .iter()
+            .map(|&tree| {
+                let derivation = &derivation;
+                scope.spawn(move || fix_tree(store, derivation, tree))
+            })
+            .collect();
+        running
+            .into_iter()
+            .zip(trees)
+            .map(|(thread, tree)| {
+                let count = thread.join().map_err(|_| StoreError::Corrupt {
+                    tree: tree.name(),
+                    at: "rebuild".into(),
+                    detail: "the writing thread failed".into(),
+                })??;
+                Ok((tree.name(), count))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
     if let Some((seq, hash, recorded_at)) = derivation.last {
         store.set_head(&crate::store::Head {
             seq,
