@@ -206,14 +206,8 @@ impl Registry {
     ) -> Result<Written, AppError> {
         let entity = command.entity();
         // The entity as the batch leaves it, else as the store has it.
-        let stored;
-        let timeline = match projector.pending(entity) {
-            Some((_, t)) => Some(t),
-            None => {
-                stored = self.store().timeline(entity)?.map(|(_, t)| t);
-                stored.as_ref()
-            }
-        };
+        projector.prefetch(entity)?;
+        let timeline = projector.current(entity);
         let stream = if command.needs_stream(timeline) {
             let mut stream = self.store().stream(entity)?;
             stream.extend(

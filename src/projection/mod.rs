@@ -110,6 +110,8 @@ pub struct Projector<'a> {
     store: &'a Store,
     order: Vec<EntityId>,
     touched: HashMap<EntityId, Touched>,
+    /// stored timelines read before the batch touched their entity
+    read: HashMap<EntityId, Option<(Handle, AnyTimeline)>>,
     batch: Vec<EventRecord>,
 }
 
@@ -126,6 +128,7 @@ impl<'a> Projector<'a> {
             store,
             order: Vec::new(),
             touched: HashMap::new(),
+            read: HashMap::new(),
             batch: Vec::new(),
         }
     }
@@ -134,6 +137,27 @@ impl<'a> Projector<'a> {
     /// batch touched it.
     pub fn pending(&self, entity: EntityId) -> Option<(Handle, &AnyTimeline)> {
         self.touched.get(&entity).map(|t| (t.handle, &t.now))
+    }
+
+    /// Reads the entity's stored timeline unless the batch already has it,
+    /// once per batch: [`Projector::current`] shows it and [`Projector::apply`]
+    /// starts from it.
+    pub fn prefetch(&mut self, entity: EntityId) -> Result<()> {
+        if !self.touched.contains_key(&entity) && !self.read.contains_key(&entity) {
+            let stored = self.store.timeline(entity)?;
+            self.read.insert(entity, stored);
+        }
+        Ok(())
+    }
+
+    /// The entity's timeline as the batch leaves it, else as the store has
+    /// it (`None` for an entity with no event, or one not yet
+    /// [prefetched](Projector::prefetch)).
+    pub fn current(&self, entity: EntityId) -> Option<&AnyTimeline> {
+        match self.touched.get(&entity) {
+            Some(t) => Some(&t.now),
+            None => self.read.get(&entity)?.as_ref().map(|(_, t)| t),
+        }
     }
 
     /// Every entity the batch touched, with its handle and timeline to be.
@@ -156,7 +180,11 @@ impl<'a> Projector<'a> {
     pub fn apply(&mut self, record: &EventRecord, new_handle: Option<Handle>) -> Result<()> {
         let entity = record.entity;
         if !self.touched.contains_key(&entity) {
-            let (handle, before) = match self.store.timeline(entity)? {
+            let stored = match self.read.remove(&entity) {
+                Some(read) => read,
+                None => self.store.timeline(entity)?,
+            };
+            let (handle, before) = match stored {
                 Some((h, t)) => (h, Some(t)),
                 None => {
                     let handle = new_handle.ok_or_else(|| StoreError::Corrupt {
