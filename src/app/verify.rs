@@ -51,6 +51,21 @@ struct Problems {
 }
 
 impl Problems {
+    /// Counts `k` more problems of `tree` that are not described (they
+    /// come after as many described ones as are listed).
+    fn count_unlisted(&mut self, tree: &'static str, k: usize) {
+        let n = self.per_tree.entry(tree).or_default();
+        let before = *n;
+        *n += k;
+        if before <= MAX_PER_TREE && *n > MAX_PER_TREE {
+            self.list.push(Problem {
+                tree,
+                at: "…".into(),
+                detail: "more problems in this tree are not listed".into(),
+            });
+        }
+    }
+
     fn push(&mut self, tree: &'static str, at: impl ToString, detail: impl ToString) {
         let n = self.per_tree.entry(tree).or_default();
         *n += 1;
@@ -353,18 +368,33 @@ impl Registry {
         problems: &mut Problems,
     ) -> Result<(), AppError> {
         let store = self.store();
-        for tree in Derived::ALL {
-            let name = tree.name();
+        // Trees are compared in parallel; their problems are listed in tree
+        // order, as one thread would list them.
+        let compared = projection::per_tree(&Derived::ALL, |tree| {
+            // the first problems, described, and how many there are
+            let mut found: Vec<(String, &'static str)> = Vec::new();
+            let mut total = 0usize;
             let compared = projection::compare(store, derivation, tree, &mut |difference| {
                 let (key, detail) = match &difference {
                     Difference::Missing((k, _)) => (k.as_slice(), "missing entry"),
                     Difference::Extra(k) => (k.as_slice(), "entry a rebuild would not make"),
                     Difference::Differs((k, _)) => (k.as_slice(), "differs from a rebuild"),
                 };
-                problems.push(name, describe_key(tree, key), detail);
+                total += 1;
+                if found.len() < MAX_PER_TREE {
+                    found.push((describe_key(tree, key), detail));
+                }
                 Ok(())
             })?;
-            report.compared.push((name, compared));
+            Ok((tree.name(), compared, found, total))
+        })?;
+        for (name, count, found, total) in compared {
+            let listed = found.len();
+            for (at, detail) in found {
+                problems.push(name, at, detail);
+            }
+            problems.count_unlisted(name, total - listed);
+            report.compared.push((name, count));
         }
         for (kind, want) in [
             (EntityKind::Partner, derivation.partners),
@@ -430,5 +460,48 @@ fn describe_key(tree: Derived, key: &[u8]) -> String {
             (Some(p), Some(c)) => format!("{} in {}", uuid(p), uuid(c)),
             _ => format!("{key:02x?}"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(p: &Problems) -> Vec<&str> {
+        p.list.iter().map(|x| x.at.as_str()).collect()
+    }
+
+    #[test]
+    fn problems_counted_but_not_described_end_a_full_list_with_one_mark() {
+        let mut p = Problems {
+            list: Vec::new(),
+            per_tree: HashMap::new(),
+        };
+        for i in 0..MAX_PER_TREE {
+            p.push("names", i, "differs");
+        }
+        p.count_unlisted("names", 0);
+        assert_eq!(p.list.len(), MAX_PER_TREE, "nothing more to count");
+        p.count_unlisted("names", 7);
+        p.count_unlisted("names", 3);
+        assert_eq!(p.per_tree["names"], MAX_PER_TREE + 10);
+        assert_eq!(p.list.len(), MAX_PER_TREE + 1);
+        assert_eq!(listed(&p).last(), Some(&"…"));
+    }
+
+    #[test]
+    fn a_tree_already_past_its_limit_is_marked_once() {
+        let mut p = Problems {
+            list: Vec::new(),
+            per_tree: HashMap::new(),
+        };
+        for i in 0..MAX_PER_TREE + 2 {
+            p.push("parties", i, "missing entry");
+        }
+        p.count_unlisted("parties", 5);
+        p.count_unlisted("names", 0);
+        assert_eq!(p.per_tree["parties"], MAX_PER_TREE + 7);
+        assert_eq!(listed(&p).iter().filter(|at| **at == "…").count(), 1);
+        assert_eq!(p.per_tree.get("names").copied().unwrap_or(0), 0);
     }
 }

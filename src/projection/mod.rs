@@ -13,6 +13,7 @@
 //! `events` tree; nothing here is a source of truth.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::domain::timeline::{NeedsReplay, recorded_names};
 use crate::domain::{
@@ -611,6 +612,55 @@ pub const PROJECTIONS: [Derived; 4] = [
     Derived::ProjConventions,
 ];
 
+/// Runs `work` for each tree, on as many threads as there are workers (sled
+/// reads and writes to separate trees proceed in parallel), and returns the
+/// results in the trees' order.
+pub fn per_tree<T: Send>(
+    trees: &[Derived],
+    work: impl Fn(Derived) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    let lost = || StoreError::Corrupt {
+        tree: "derived",
+        at: "a worker".into(),
+        detail: "a worker thread failed".into(),
+    };
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<T>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..workers().min(trees.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&tree) = trees.get(i) else { break };
+                        let result = work(tree);
+                        let failed = result.is_err();
+                        done.push((i, result));
+                        if failed {
+                            break;
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|_| vec![(usize::MAX, Err(lost()))]))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    let results = done
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect::<Result<Vec<T>>>()?;
+    if results.len() == trees.len() {
+        Ok(results)
+    } else {
+        Err(lost())
+    }
+}
+
 /// Makes one stored tree equal to the derivation; returns how many entries
 /// were written or removed.
 fn fix_tree(store: &Store, derivation: &Derivation, tree: Derived) -> Result<u64> {
@@ -642,28 +692,8 @@ pub fn rebuild_trees(
 ) -> Result<Rebuilt> {
     store.begin_rebuild()?;
     let derivation = derive_all(store, progress)?;
-    // Each tree is brought in line on its own thread: sled writes to
-    // separate trees proceed in parallel.
-    let fixed = std::thread::scope(|scope| {
-        let running: Vec<_> = trees
-            .iter()
-            .map(|&tree| {
-                let derivation = &derivation;
-                scope.spawn(move || fix_tree(store, derivation, tree))
-            })
-            .collect();
-        running
-            .into_iter()
-            .zip(trees)
-            .map(|(thread, tree)| {
-                let count = thread.join().map_err(|_| StoreError::Corrupt {
-                    tree: tree.name(),
-                    at: "rebuild".into(),
-                    detail: "the writing thread failed".into(),
-                })??;
-                Ok((tree.name(), count))
-            })
-            .collect::<Result<Vec<_>>>()
+    let fixed = per_tree(trees, |tree| {
+        Ok((tree.name(), fix_tree(store, &derivation, tree)?))
     })?;
     if let Some((seq, hash, recorded_at)) = derivation.last {
         store.set_head(&crate::store::Head {
@@ -679,4 +709,36 @@ pub fn rebuild_trees(
         conventions: derivation.conventions,
         fixed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_tree_gives_results_in_the_trees_order() {
+        let names = per_tree(&Derived::ALL, |tree| Ok(tree.name())).unwrap();
+        let expected: Vec<&str> = Derived::ALL.iter().map(|t| t.name()).collect();
+        assert_eq!(names, expected);
+        assert_eq!(
+            per_tree(&[], |tree| Ok(tree.name())).unwrap(),
+            Vec::<&str>::new()
+        );
+    }
+
+    #[test]
+    fn per_tree_fails_with_the_first_failing_tree_in_order() {
+        let failed = per_tree(&Derived::ALL, |tree| match tree {
+            Derived::Names | Derived::ProjConventions => Err(StoreError::Corrupt {
+                tree: tree.name(),
+                at: "k".into(),
+                detail: "bad".into(),
+            }),
+            _ => Ok(()),
+        });
+        match failed {
+            Err(StoreError::Corrupt { tree, .. }) => assert_eq!(tree, "names"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
