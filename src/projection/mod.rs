@@ -625,29 +625,35 @@ pub fn per_tree<T: Send>(
         detail: "a worker thread failed".into(),
     };
     let next = AtomicUsize::new(0);
+    let take_turns = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&tree) = trees.get(i) else { break };
+            let result = work(tree);
+            let failed = result.is_err();
+            done.push((i, result));
+            if failed {
+                break;
+            }
+        }
+        done
+    };
+    // The calling thread is one of the workers: with one worker nothing is
+    // spawned, and each thread spawned costs an allocator arena.
     let mut done: Vec<(usize, Result<T>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..workers().min(trees.len()))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&tree) = trees.get(i) else { break };
-                        let result = work(tree);
-                        let failed = result.is_err();
-                        done.push((i, result));
-                        if failed {
-                            break;
-                        }
-                    }
-                    done
-                })
-            })
+        let helpers: Vec<_> = (1..workers().min(trees.len()))
+            .map(|_| scope.spawn(take_turns))
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|_| vec![(usize::MAX, Err(lost()))]))
-            .collect()
+        let mut done = take_turns();
+        for helper in helpers {
+            done.extend(
+                helper
+                    .join()
+                    .unwrap_or_else(|_| vec![(usize::MAX, Err(lost()))]),
+            );
+        }
+        done
     });
     done.sort_by_key(|(i, _)| *i);
     let results = done
