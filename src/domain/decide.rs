@@ -298,7 +298,7 @@ pub struct Target {
     /// its type
     pub event_type: EventType,
     /// its payload with the corrections that stand applied; `None` for a
-    /// correction, which is never corrected itself
+    /// correction or a retraction, which are never corrected themselves
     pub current: Option<Event>,
 }
 
