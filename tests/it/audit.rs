@@ -295,6 +295,8 @@ fn with_sled<T>(cli: &Cli, f: impl FnOnce(&sled::Db) -> T) -> T {
     let db = sled::open(cli.db()).unwrap();
     let out = f(&db);
     db.flush().unwrap();
+    drop(db);
+    cli.wait_until_released();
     out
 }
 

@@ -360,6 +360,7 @@ fn a_non_canonical_spelling_decodes_and_verify_reports_it() {
         events.insert(1u64.to_be_bytes(), respelled).unwrap();
         db.flush().unwrap();
     }
+    cli.wait_until_released();
     let r = cli.run(&["--format", "json", "verify"]);
     assert_eq!(r.code, 5);
     assert!(r.stdout.contains("not in canonical form"), "{}", r.stdout);

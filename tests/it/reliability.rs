@@ -322,6 +322,9 @@ fn damage(cli: &Cli, tree: &str, how: fn(&[u8]) -> Vec<u8>) {
         t.insert(k, how(&v)).unwrap();
     }
     db.flush().unwrap();
+    drop(t);
+    drop(db);
+    cli.wait_until_released();
 }
 
 #[test]

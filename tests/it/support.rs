@@ -293,6 +293,23 @@ impl Cli {
         self.dir.path().join("registry")
     }
 
+    /// Waits until nothing holds the registry's lock. After a test opens
+    /// the registry with sled directly, sled's background threads may keep
+    /// its file (and lock) a moment after the last handle is dropped, and
+    /// the next command would meet a registry in use.
+    pub fn wait_until_released(&self) {
+        let file = std::fs::File::open(self.db().join("db")).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while file.try_lock().is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the registry stayed locked"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        file.unlock().unwrap();
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_in(&self.db(), args)
     }
