@@ -1,8 +1,8 @@
 //! Bounds: what sled itself allows for the least work the design asks of
 //! an append and of a rebuild, on the bytes of an existing registry.
 //!
-//!     cargo bench --bench scale -- --events 1000000 --keep /tmp/r1m
-//!     cargo bench --bench bounds -- --from /tmp/r1m
+//!     cargo bench --bench scale -- --events 1000000 --keep registry-1m
+//!     cargo bench --bench bounds -- --from registry-1m
 //!
 //! It measures, with sled alone (no decoding, no validation, no
 //! projections), on fresh trees and with the durability of the design
