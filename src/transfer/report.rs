@@ -84,7 +84,36 @@ pub fn grouped(mut rows: Vec<ReportRow>) -> Vec<(Section, Vec<ReportRow>)> {
 
 /// Escapes a Markdown table cell.
 fn md(cell: &str) -> String {
-    cell.replace('|', "\\|")
+    markdown_cell(cell)
+}
+
+/// A stored text as it may appear in Markdown made for the web: it reads
+/// as the same text and can be nothing else. `&`, `<`, `>` and `"` become
+/// HTML entities (no tag, no entity of the text's own reaches the page);
+/// every other ASCII punctuation that Markdown gives a meaning to
+/// (emphasis, code, links and images, tables, headings, lists) is escaped
+/// with a backslash, so `[x](javascript:…)` shows as those characters and
+/// is no link; control and invisible characters are written `\u{XXXX}`;
+/// a line feed becomes `<br>`.
+pub fn markdown_cell(text: &str) -> String {
+    let text = crate::domain::text::escape_for_display(text, true);
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("<br>"),
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '!'
+            | '|' | '~' | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The report as Markdown.
@@ -111,7 +140,10 @@ pub fn markdown(title: &str, rows: Vec<ReportRow>) -> String {
     out
 }
 
-/// The report as plain text, tab-separated like the published page.
+use crate::domain::text::escape_for_terminal;
+
+/// The report as plain text, tab-separated like the published page
+/// (control and invisible characters escaped).
 pub fn text(title: &str, rows: Vec<ReportRow>) -> String {
     let mut out = format!("{title}\n");
     for (section, rows) in grouped(rows) {
@@ -125,9 +157,9 @@ pub fn text(title: &str, rows: Vec<ReportRow>) -> String {
             let _ = writeln!(
                 out,
                 "{}\t{}\t{}",
-                partner_cell(&r.parties, r.instrument),
+                escape_for_terminal(&partner_cell(&r.parties, r.instrument)),
                 r.signed_on,
-                r.objectives
+                escape_for_terminal(&r.objectives)
             );
         }
     }
