@@ -5,6 +5,7 @@ mod cli;
 mod decide;
 mod exchange;
 mod fold;
+mod hardening;
 mod golden;
 mod property;
 mod reliability;
