@@ -180,8 +180,13 @@ pub fn after_commit(printed: Result<(), AppError>, what: &str) -> Result<(), App
 
 /// Writes `text` to standard output and flushes it.
 pub fn print_text(text: &str) -> Result<(), AppError> {
+    print_bytes(text.as_bytes())
+}
+
+/// Writes bytes to standard output and flushes them.
+pub fn print_bytes(bytes: &[u8]) -> Result<(), AppError> {
     let mut out = stdout();
-    out.write_all(text.as_bytes()).map_err(io_error)?;
+    out.write_all(bytes).map_err(io_error)?;
     out.flush().map_err(io_error)
 }
 

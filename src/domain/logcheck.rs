@@ -51,11 +51,7 @@ impl LogCheck {
     pub fn chain(&mut self, seq: Seq, prev_hash: Digest, hash: Digest) -> Vec<String> {
         let mut problems = Vec::new();
         if seq.0 != self.last_seq + 1 {
-            problems.push(if self.last_seq == 0 && seq.0 != 1 {
-                format!("seq {seq} where the log starts at seq 1")
-            } else {
-                format!("seq {seq} where {} was expected", self.last_seq + 1)
-            });
+            problems.push(format!("seq {seq} where {} was expected", self.last_seq + 1));
         }
         if prev_hash != self.last_hash.unwrap_or(Digest::GENESIS) {
             problems.push(

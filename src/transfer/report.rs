@@ -88,12 +88,13 @@ fn md(cell: &str) -> String {
 }
 
 /// A stored text as it may appear in Markdown made for the web: it reads
-/// as the same text and can be nothing else. `&`, `<`, `>` and `"` become
-/// HTML entities (no tag, no entity of the text's own reaches the page);
-/// every other ASCII punctuation that Markdown gives a meaning to
-/// (emphasis, code, links and images, tables, headings, lists) is escaped
+/// as the same text and can be nothing else. `&`, `<` and `>` become
+/// HTML entities (no tag, no autolink `<…>`, no entity of the text's own
+/// reaches the page); the punctuation that makes emphasis, code, links and
+/// images, strike-through and table cells (`\ ` * _ [ ] ~ |`) is escaped
 /// with a backslash, so `[x](javascript:…)` shows as those characters and
-/// is no link; control and invisible characters are written `\u{XXXX}`;
+/// is no link (a cell never starts a line, so headings and lists cannot
+/// form); control and invisible characters are written `\u{XXXX}`;
 /// a line feed becomes `<br>`.
 pub fn markdown_cell(text: &str) -> String {
     let text = crate::domain::text::escape_for_display(text, true);
@@ -103,10 +104,8 @@ pub fn markdown_cell(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
             '\n' => out.push_str("<br>"),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '!'
-            | '|' | '~' | ':' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
                 out.push('\\');
                 out.push(c);
             }
