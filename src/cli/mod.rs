@@ -390,11 +390,36 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
     );
     let _enter = span.enter();
     let registry_path = ctx.db_path().ok();
+    if let Some(path) = &registry_path {
+        refuse_stdout_inside(path)?;
+    }
     let result = run_command(&ctx, cli.command);
     match registry_path {
         Some(path) => result.map_err(|e| e.at_registry(&path)),
         None => result,
     }
+}
+
+/// Refuses to run when standard output is one of the registry's own files
+/// (`pactum export >> REGISTRY/db`): the shell opened it, but nothing may be
+/// written into it.
+fn refuse_stdout_inside(registry: &std::path::Path) -> Result<(), AppError> {
+    let Ok(stat) = rustix::fs::fstat(std::io::stdout()) else {
+        return Ok(());
+    };
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
+        return Ok(());
+    }
+    if pactum::store::folder::Folder::at(registry).holds(stat.st_dev, stat.st_ino) {
+        return Err(AppError::invalid_with(
+            format!(
+                "standard output is a file inside the registry folder {}",
+                registry.display()
+            ),
+            "send the output somewhere outside the registry folder",
+        ));
+    }
+    Ok(())
 }
 
 fn run_command(ctx: &Context, command: Command) -> Result<(), AppError> {

@@ -267,6 +267,20 @@ impl Folder {
                     "it is not a file",
                     "restore the registry from a backup or an export",
                 ));
+            } else if is_pactum_name(&name) {
+                // pactum writes these in place: one that is also another
+                // file's name (a hard link) would write that file too
+                let links = entry
+                    .metadata()
+                    .map_err(|e| io_error(&entry.path(), "reading", e))?
+                    .nlink();
+                if links > 1 {
+                    return Err(refused(
+                        &entry.path(),
+                        "it is a hard link to another file",
+                        "remove it: pactum writes it again",
+                    ));
+                }
             }
             names.push(name);
         }
@@ -305,6 +319,12 @@ impl Folder {
             .mode(FILE_MODE)
             .custom_flags(libc::O_NOFOLLOW)
             .open(path)?;
+        if file.metadata()?.nlink() > 1 {
+            return Err(io::Error::other(format!(
+                "{} is a hard link to another file",
+                path.display()
+            )));
+        }
         file.set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
         Ok(file)
     }
@@ -390,6 +410,28 @@ impl Folder {
         let mut file = Self::open_new(&mark).map_err(|e| io_error(&mark, "creating", e))?;
         file.write_all(MARK_TEXT.as_bytes())
             .map_err(|e| io_error(&mark, "writing", e))
+    }
+
+    /// True when the file of device `dev` and inode `ino` is one of the
+    /// folder's files:
+    /// for refusing to write a command's output into the registry.
+    pub fn holds(&self, dev: u64, ino: u64) -> bool {
+        let same = |m: &fs::Metadata| m.dev() == dev && m.ino() == ino;
+        let mut folders = vec![self.path.clone()];
+        while let Some(folder) = folders.pop() {
+            let Ok(entries) = fs::read_dir(&folder) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Ok(m) = entry.metadata() else { continue };
+                if m.is_dir() {
+                    folders.push(entry.path());
+                } else if same(&m) {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// Opens sled's data file for the fsyncs that make a write durable.
