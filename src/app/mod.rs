@@ -230,7 +230,9 @@ impl AppError {
     /// disk met deep in the store).
     pub fn at_registry(self, path: &Path) -> Self {
         match self {
-            AppError::Store(StoreError::DiskFull { path: p, source }) if p.as_os_str().is_empty() => {
+            AppError::Store(StoreError::DiskFull { path: p, source })
+                if p.as_os_str().is_empty() =>
+            {
                 AppError::Store(StoreError::DiskFull {
                     path: path.to_path_buf(),
                     source,

@@ -51,12 +51,14 @@ impl LogCheck {
     pub fn chain(&mut self, seq: Seq, prev_hash: Digest, hash: Digest) -> Vec<String> {
         let mut problems = Vec::new();
         if seq.0 != self.last_seq + 1 {
-            problems.push(format!("seq {seq} where {} was expected", self.last_seq + 1));
+            problems.push(format!(
+                "seq {seq} where {} was expected",
+                self.last_seq + 1
+            ));
         }
         if prev_hash != self.last_hash.unwrap_or(Digest::GENESIS) {
-            problems.push(
-                "hash chain broken: prev_hash is not the previous event's hash".to_owned(),
-            );
+            problems
+                .push("hash chain broken: prev_hash is not the previous event's hash".to_owned());
         }
         self.last_seq = seq.0;
         self.last_hash = Some(hash);

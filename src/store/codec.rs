@@ -468,12 +468,19 @@ fn d_terminated(w: WConventionTerminated) -> Result<ConventionTerminated, CodecE
 fn d_patch(w: WPatch) -> Result<Patch, CodecError> {
     Ok(match w {
         WPatch::PartnerRegistered(p) => Patch::PartnerRegistered(PartnerRegisteredPatch {
-            name: p.name.map(PartnerName::stored).transpose().map_err(invalid)?,
+            name: p
+                .name
+                .map(PartnerName::stored)
+                .transpose()
+                .map_err(invalid)?,
             kind: p
                 .kind
                 .map(|k| u8_to_word(PARTNER_KINDS, k, "partner kind"))
                 .transpose()?,
-            short_name: p.short_name.map(|s| dtext(s, ShortName::stored)).transpose()?,
+            short_name: p
+                .short_name
+                .map(|s| dtext(s, ShortName::stored))
+                .transpose()?,
             country: p.country.map(dcountry).transpose()?,
         }),
         WPatch::PartnerRenamed(p) => Patch::PartnerRenamed(PartnerRenamedPatch {
@@ -482,7 +489,10 @@ fn d_patch(w: WPatch) -> Result<Patch, CodecError> {
                 .map(PartnerName::stored)
                 .transpose()
                 .map_err(invalid)?,
-            short_name: p.short_name.map(|s| dtext(s, ShortName::stored)).transpose()?,
+            short_name: p
+                .short_name
+                .map(|s| dtext(s, ShortName::stored))
+                .transpose()?,
             effective_on: p.effective_on.map(ddate).transpose()?,
         }),
         WPatch::ConventionSigned(p) => Patch::ConventionSigned(ConventionSignedPatch {

@@ -510,10 +510,13 @@ impl Folder {
     pub fn read_owner(&self) -> Option<String> {
         let text = self.read_owner_raw();
         let pid = owner_pid(&text)?;
-        let alive = rustix::process::Pid::from_raw(i32::try_from(pid).ok()?)
-            .is_some_and(|p| rustix::process::test_kill_process(p).is_ok()
-                || fs::metadata(format!("/proc/{pid}")).is_ok());
-        alive.then(|| text.trim().to_owned()).filter(|s| !s.is_empty())
+        let alive = rustix::process::Pid::from_raw(i32::try_from(pid).ok()?).is_some_and(|p| {
+            rustix::process::test_kill_process(p).is_ok()
+                || fs::metadata(format!("/proc/{pid}")).is_ok()
+        });
+        alive
+            .then(|| text.trim().to_owned())
+            .filter(|s| !s.is_empty())
     }
 
     // -------------------------------------------------------- the head file

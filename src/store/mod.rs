@@ -503,7 +503,6 @@ fn is_lock_error(e: &sled::Error) -> bool {
     matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
 }
 
-
 impl Store {
     /// Opens (and, with `options.create`, creates) the registry at `path`.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Self> {

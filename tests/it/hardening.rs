@@ -53,8 +53,16 @@ fn listing(dir: &Path) -> Vec<(PathBuf, u32, u64, i64, i64)> {
 
 fn registry() -> Cli {
     let cli = Cli::with_convention("Développement local");
-    cli.run(&["partner", "add", "Haut-Commissariat au Plan", "--kind", "high-commission", "--short", "HCP"])
-        .ok();
+    cli.run(&[
+        "partner",
+        "add",
+        "Haut-Commissariat au Plan",
+        "--kind",
+        "high-commission",
+        "--short",
+        "HCP",
+    ])
+    .ok();
     cli
 }
 
@@ -81,7 +89,10 @@ fn an_export_never_writes_inside_the_registry_folder_however_it_is_named() {
         format!("{}/new.csv", link.display()),
         link.display().to_string(),
         db_text.clone(),
-        format!("{}/../registry/db", cli.dir.path().join("registry").display()),
+        format!(
+            "{}/../registry/db",
+            cli.dir.path().join("registry").display()
+        ),
     ];
     for target in &targets {
         for format in ["jsonl", "csv"] {
@@ -107,7 +118,10 @@ fn an_export_never_writes_inside_the_registry_folder_however_it_is_named() {
     assert_eq!(inside.status.code(), Some(2));
     // standard output opened on one of its files (`pactum export >> R/db`)
     for name in ["db", "conf", "pactum.head"] {
-        let file = std::fs::OpenOptions::new().append(true).open(db.join(name)).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(db.join(name))
+            .unwrap();
         let out = Process::new(assert_cmd::cargo::cargo_bin("pactum"))
             .env("PACTUM_DB", &db)
             .args(["export"])
@@ -135,7 +149,10 @@ fn a_failed_export_leaves_the_old_file_whole_and_no_temporary_file() {
     let run = cli.run(&["export", "-o", file.to_str().unwrap(), "--as-of", "2009"]);
     refused(&run, 2, "--as-of does not apply");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "the old export\n");
-    let names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 1, "{names:?}");
     // a good export replaces it, keeping its permissions
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
@@ -158,7 +175,12 @@ fn an_export_to_a_symbolic_link_is_refused_and_what_it_points_to_is_untouched() 
     let run = cli.run(&["export", "-o", link.to_str().unwrap()]);
     refused(&run, 2, "symbolic link");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     // a link to the registry's own data file, outside it
     let db_link = cli.dir.path().join("db-link");
     symlink(cli.db().join("db"), &db_link).unwrap();
@@ -174,7 +196,13 @@ fn fill(cli: &Cli) -> Run {
     let big = "x".repeat(3_000);
     for i in 0..2_000 {
         let run = cli.run(&[
-            "sign", "--partner", "P1", "--date", "2009", "--objectives", &format!("{big} {i}"),
+            "sign",
+            "--partner",
+            "P1",
+            "--date",
+            "2009",
+            "--objectives",
+            &format!("{big} {i}"),
         ]);
         if run.code != 0 {
             return run;
@@ -217,18 +245,35 @@ impl Drop for Mount {
 fn a_full_disk_is_exit_1_naming_the_disk_and_the_registry_recovers_when_space_is_back() {
     let outer = tempfile::tempdir().unwrap();
     let Some(mount) = Mount::tmpfs(&outer.path().join("disk"), "1m") else {
-        eprintln!("skipped: no tmpfs can be mounted here (needs root); the unfinished-snapshot test covers the repair");
+        eprintln!(
+            "skipped: no tmpfs can be mounted here (needs root); the unfinished-snapshot test covers the repair"
+        );
         return;
     };
-    let cli = Cli { dir: tempfile::tempdir_in(&mount.0).unwrap() };
+    let cli = Cli {
+        dir: tempfile::tempdir_in(&mount.0).unwrap(),
+    };
     let db = cli.db();
-    cli.run(&["partner", "add", "Agadir", "--kind", "commune"]).ok();
+    cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
+        .ok();
     let full = fill(&cli);
     refused(&full, 1, "no space left on the disk holding the registry");
-    assert!(full.stderr.contains(&db.display().to_string()), "{}", full.stderr);
+    assert!(
+        full.stderr.contains(&db.display().to_string()),
+        "{}",
+        full.stderr
+    );
     // every later command on the full disk: exit 1, never 2 or 5
     for args in [
-        &["sign", "--partner", "P1", "--date", "2009", "--objectives", "encore"][..],
+        &[
+            "sign",
+            "--partner",
+            "P1",
+            "--date",
+            "2009",
+            "--objectives",
+            "encore",
+        ][..],
         &["partner", "add", "Tiznit", "--kind", "commune"],
     ] {
         let run = cli.run(args);
@@ -240,7 +285,10 @@ fn a_full_disk_is_exit_1_naming_the_disk_and_the_registry_recovers_when_space_is
         format!(
             "section,partners,partner_kind,instrument,signed_on,objectives\n{}",
             (0..200)
-                .map(|i| format!("communes,Commune {i},commune,convention,2009,{} {i}\n", "y".repeat(2000)))
+                .map(|i| format!(
+                    "communes,Commune {i},commune,convention,2009,{} {i}\n",
+                    "y".repeat(2000)
+                ))
                 .collect::<String>()
         ),
     )
@@ -253,7 +301,16 @@ fn a_full_disk_is_exit_1_naming_the_disk_and_the_registry_recovers_when_space_is
     mount.resize("16m");
     let head = head_and_verify(&cli);
     assert!(!head.is_empty());
-    cli.run(&["sign", "--partner", "P1", "--date", "2010", "--objectives", "après"]).ok();
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P1",
+        "--date",
+        "2010",
+        "--objectives",
+        "après",
+    ])
+    .ok();
     let after = head_and_verify(&cli);
     assert_ne!(after, head);
     drop(cli);
@@ -271,7 +328,8 @@ fn an_unfinished_sled_snapshot_does_not_brick_the_registry() {
         }
         assert_eq!(head_and_verify(&cli), before);
         assert!(!cli.db().join("snap.7FFFFFFFFFFFFFFF.generating").exists());
-        cli.run(&["partner", "add", "Tiznit", "--kind", "commune"]).ok();
+        cli.run(&["partner", "add", "Tiznit", "--kind", "commune"])
+            .ok();
     }
 }
 
@@ -279,7 +337,14 @@ fn an_unfinished_sled_snapshot_does_not_brick_the_registry() {
 
 #[test]
 fn symbolic_links_in_the_registry_folder_are_refused_and_never_followed() {
-    for name in ["pactum.owner", "pactum.head", "blobs", "blobs/7", "snap.0000000000000001", "extra"] {
+    for name in [
+        "pactum.owner",
+        "pactum.head",
+        "blobs",
+        "blobs/7",
+        "snap.0000000000000001",
+        "extra",
+    ] {
         let cli = registry();
         let before = head_and_verify(&cli);
         let victim = cli.dir.path().join("victim");
@@ -291,12 +356,24 @@ fn symbolic_links_in_the_registry_folder_are_refused_and_never_followed() {
             std::fs::rename(&planted, &saved).unwrap();
         }
         symlink(&victim, &planted).unwrap();
-        for args in [&["list"][..], &["partner", "add", "Tiznit", "--kind", "commune"], &["verify"]] {
+        for args in [
+            &["list"][..],
+            &["partner", "add", "Tiznit", "--kind", "commune"],
+            &["verify"],
+        ] {
             let run = cli.run(args);
             refused(&run, 2, "symbolic link");
-            assert!(run.stderr.contains(name.rsplit('/').next().unwrap()), "{}", run.stderr);
+            assert!(
+                run.stderr.contains(name.rsplit('/').next().unwrap()),
+                "{}",
+                run.stderr
+            );
         }
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n", "{name}");
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "keep me\n",
+            "{name}"
+        );
         std::fs::remove_file(&planted).unwrap();
         if existed {
             std::fs::rename(&saved, &planted).unwrap();
@@ -315,10 +392,17 @@ fn a_hard_link_in_place_of_a_file_pactum_writes_is_refused_and_never_written() {
         let planted = cli.db().join(name);
         let _ = std::fs::remove_file(&planted);
         std::fs::hard_link(&victim, &planted).unwrap();
-        for args in [&["list"][..], &["partner", "add", "Tiznit", "--kind", "commune"]] {
+        for args in [
+            &["list"][..],
+            &["partner", "add", "Tiznit", "--kind", "commune"],
+        ] {
             refused(&cli.run(args), 2, "hard link");
         }
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n", "{name}");
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "keep me\n",
+            "{name}"
+        );
         std::fs::remove_file(&planted).unwrap();
         assert_eq!(head_and_verify(&cli), before, "{name}");
     }
@@ -330,7 +414,11 @@ fn modes_are_private(db: &Path) {
     let m = std::fs::metadata(db).unwrap().mode() & 0o777;
     assert_eq!(m, 0o700, "{}", db.display());
     for (path, mode, ..) in listing(db) {
-        let expected = if std::fs::metadata(&path).unwrap().is_dir() { 0o700 } else { 0o600 };
+        let expected = if std::fs::metadata(&path).unwrap().is_dir() {
+            0o700
+        } else {
+            0o600
+        };
         assert_eq!(mode & 0o777, expected, "{}", path.display());
     }
 }
@@ -364,16 +452,30 @@ fn the_registry_folder_is_0700_and_its_files_0600_whatever_the_umask() {
 
 // ------------------------------------------------ 5, 6. CSV cells and names
 
-const FORMULAS: &[&str] = &["=1+1", "+33 612", "-2+3", "@SUM(A1)", "'quoted", "''twice", "=HYPERLINK(\"http://x\")"];
+const FORMULAS: &[&str] = &[
+    "=1+1",
+    "+33 612",
+    "-2+3",
+    "@SUM(A1)",
+    "'quoted",
+    "''twice",
+    "=HYPERLINK(\"http://x\")",
+];
 
 #[test]
 fn csv_cells_a_spreadsheet_would_run_are_neutralised_and_import_restores_them_byte_for_byte() {
     let cli = Cli::new();
     for (i, text) in FORMULAS.iter().enumerate() {
-        cli.run(&["partner", "add", "--kind", "commune", "--", text]).ok();
+        cli.run(&["partner", "add", "--kind", "commune", "--", text])
+            .ok();
         cli.run(&[
-            "sign", "--partner", &format!("P{}", i + 1), "--date", "2009",
-            &format!("--objectives={text}"), &format!("--official-ref={text}"),
+            "sign",
+            "--partner",
+            &format!("P{}", i + 1),
+            "--date",
+            "2009",
+            &format!("--objectives={text}"),
+            &format!("--official-ref={text}"),
         ])
         .ok();
     }
@@ -385,7 +487,9 @@ fn csv_cells_a_spreadsheet_would_run_are_neutralised_and_import_restores_them_by
         &["--format", "csv", "log"],
     ] {
         let out = cli.run(args).ok().stdout;
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(out.as_bytes());
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(out.as_bytes());
         for record in reader.records() {
             for cell in record.unwrap().iter() {
                 assert!(
@@ -403,7 +507,12 @@ fn csv_cells_a_spreadsheet_would_run_are_neutralised_and_import_restores_them_by
     let second = other.run(&["--format", "csv", "export"]).ok().stdout;
     assert_eq!(first, second);
     let names = other.json(&["partner", "list"]);
-    let names: Vec<&str> = names.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = names
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     for text in FORMULAS {
         assert!(names.contains(text), "{text} not in {names:?}");
     }
@@ -412,19 +521,57 @@ fn csv_cells_a_spreadsheet_would_run_are_neutralised_and_import_restores_them_by
 #[test]
 fn a_semicolon_or_backslash_in_a_partner_name_survives_a_csv_round_trip() {
     let cli = Cli::new();
-    let names = ["Alpha; Beta", "Gamma;Delta", "A\\B", "ends with \\", "x\\;y", "semi;"];
+    let names = [
+        "Alpha; Beta",
+        "Gamma;Delta",
+        "A\\B",
+        "ends with \\",
+        "x\\;y",
+        "semi;",
+    ];
     for n in names {
         cli.run(&["partner", "add", n, "--kind", "commune"]).ok();
     }
-    cli.run(&["sign", "--partner", "P1", "--partner", "P2", "--partner", "P3", "--date", "2009", "--objectives", "un"]).ok();
-    cli.run(&["sign", "--partner", "P4", "--partner", "P5", "--partner", "P6", "--date", "2009", "--objectives", "deux"]).ok();
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P1",
+        "--partner",
+        "P2",
+        "--partner",
+        "P3",
+        "--date",
+        "2009",
+        "--objectives",
+        "un",
+    ])
+    .ok();
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P4",
+        "--partner",
+        "P5",
+        "--partner",
+        "P6",
+        "--date",
+        "2009",
+        "--objectives",
+        "deux",
+    ])
+    .ok();
     let first = cli.run(&["--format", "csv", "export"]).ok().stdout;
     let file = cli.dir.path().join("export.csv");
     std::fs::write(&file, &first).unwrap();
     let other = Cli::new();
     other.run(&["import", file.to_str().unwrap()]).ok();
     let list = other.json(&["partner", "list"]);
-    let mut got: Vec<&str> = list.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let mut got: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     got.sort();
     let mut want = names.to_vec();
     want.sort();
@@ -461,8 +608,18 @@ fn a_name_that_folds_to_nothing_is_refused() {
     for name in ["...", "🙂", "\u{200b}", "‼", "— –", "«»", "\u{2063}"] {
         for args in [
             vec!["partner", "add", name, "--kind", "commune"],
-            vec!["partner", "add", "Tiznit", "--kind", "commune", "--short", name],
-            vec!["partner", "rename", "P1", "--to", name, "--effective", "2012"],
+            vec![
+                "partner", "add", "Tiznit", "--kind", "commune", "--short", name,
+            ],
+            vec![
+                "partner",
+                "rename",
+                "P1",
+                "--to",
+                name,
+                "--effective",
+                "2012",
+            ],
             vec!["correct", "P1", "--reason", "typo", "--name", name],
         ] {
             let run = cli.run(&args);
@@ -473,8 +630,20 @@ fn a_name_that_folds_to_nothing_is_refused() {
 }
 
 const HIDDEN: &[char] = &[
-    '\u{202E}', '\u{202A}', '\u{2066}', '\u{200D}', '\u{200B}', '\u{200E}', '\u{FEFF}', '\u{2028}',
-    '\u{2029}', '\u{061C}', '\u{00AD}', '\u{E0041}', '\u{E000}', '\u{3164}',
+    '\u{202E}',
+    '\u{202A}',
+    '\u{2066}',
+    '\u{200D}',
+    '\u{200B}',
+    '\u{200E}',
+    '\u{FEFF}',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{061C}',
+    '\u{00AD}',
+    '\u{E0041}',
+    '\u{E000}',
+    '\u{3164}',
 ];
 
 #[test]
@@ -485,12 +654,44 @@ fn invisible_and_bidi_characters_are_refused_in_every_text_field() {
         let text = format!("Agadir{c}Sud");
         let runs = [
             vec!["partner", "add", &text, "--kind", "commune"],
-            vec!["partner", "add", "Tiznit", "--kind", "commune", "--short", &text],
-            vec!["sign", "--partner", "P1", "--date", "2010", "--objectives", &text],
-            vec!["sign", "--partner", "P1", "--date", "2010", "--objectives", "ok", "--official-ref", &text],
-            vec!["sign", "--partner", "P1", "--date", "2010", "--objectives", "ok", "--source", &text],
+            vec![
+                "partner", "add", "Tiznit", "--kind", "commune", "--short", &text,
+            ],
+            vec![
+                "sign",
+                "--partner",
+                "P1",
+                "--date",
+                "2010",
+                "--objectives",
+                &text,
+            ],
+            vec![
+                "sign",
+                "--partner",
+                "P1",
+                "--date",
+                "2010",
+                "--objectives",
+                "ok",
+                "--official-ref",
+                &text,
+            ],
+            vec![
+                "sign",
+                "--partner",
+                "P1",
+                "--date",
+                "2010",
+                "--objectives",
+                "ok",
+                "--source",
+                &text,
+            ],
             vec!["terminate", "C1", "--effective", "2012", "--reason", &text],
-            vec!["--by", &text, "partner", "add", "Tiznit", "--kind", "commune"],
+            vec![
+                "--by", &text, "partner", "add", "Tiznit", "--kind", "commune",
+            ],
             vec!["amend", "C1", "--effective", "2012", "--objectives", &text],
         ];
         for args in runs {
@@ -504,7 +705,11 @@ fn invisible_and_bidi_characters_are_refused_in_every_text_field() {
             format!("section,partners,partner_kind,instrument,signed_on,objectives\ncommunes,Tiznit,commune,convention,2009,{text}\n"),
         )
         .unwrap();
-        refused(&cli.run(&["import", csv.to_str().unwrap()]), 2, "invisible or direction-changing");
+        refused(
+            &cli.run(&["import", csv.to_str().unwrap()]),
+            2,
+            "invisible or direction-changing",
+        );
     }
     let env = assert_cmd::Command::cargo_bin("pactum")
         .unwrap()
@@ -521,9 +726,28 @@ fn invisible_and_bidi_characters_are_refused_in_every_text_field() {
 
 #[test]
 fn markdown_output_escapes_html_and_neutralises_links() {
-    let cli = Cli::with_convention("<img src=x onerror=alert(1)> [x](javascript:alert(1)) ![i](http://x/i.png) <script>alert(2)</script> &lt;b&gt;");
-    cli.run(&["partner", "add", "<b onmouseover=alert(3)>Tiznit</b>", "--kind", "commune"]).ok();
-    cli.run(&["sign", "--partner", "P2", "--date", "2009", "--objectives", "<javascript:alert(4)>"]).ok();
+    let link = regex::Regex::new(r"(^|[^\\])[\[\]]").unwrap();
+    let cli = Cli::with_convention(
+        "<img src=x onerror=alert(1)> [x](javascript:alert(1)) ![i](http://x/i.png) <script>alert(2)</script> &lt;b&gt;",
+    );
+    cli.run(&[
+        "partner",
+        "add",
+        "<b onmouseover=alert(3)>Tiznit</b>",
+        "--kind",
+        "commune",
+    ])
+    .ok();
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P2",
+        "--date",
+        "2009",
+        "--objectives",
+        "<javascript:alert(4)>",
+    ])
+    .ok();
     for args in [
         &["--format", "markdown", "report"][..],
         &["--format", "markdown", "list"],
@@ -536,11 +760,16 @@ fn markdown_output_escapes_html_and_neutralises_links() {
             assert!(!out.contains(bad), "{args:?}: {bad} in\n{out}");
         }
         // a link or image needs `[` and `]` that are not escaped
-        let link = regex::Regex::new(r"(^|[^\\])[\[\]]").unwrap();
-        for line in out.lines().filter(|l| l.contains("javascript") || l.contains("http")) {
+        for line in out
+            .lines()
+            .filter(|l| l.contains("javascript") || l.contains("http"))
+        {
             assert!(!link.is_match(line), "{args:?}: a link can form in {line}");
         }
-        assert!(out.contains("&lt;img") || out.contains("&lt;b") || out.contains("&lt;javascript"), "{args:?}: {out}");
+        assert!(
+            out.contains("&lt;img") || out.contains("&lt;b") || out.contains("&lt;javascript"),
+            "{args:?}: {out}"
+        );
     }
 }
 
@@ -557,14 +786,26 @@ fn errors_show_what_input_echoes_with_control_characters_escaped() {
         vec!["import".to_owned(), csv.display().to_string()],
         vec!["import".to_owned(), jsonl.display().to_string()],
         vec!["show".to_owned(), format!("C{esc}")],
-        vec!["sign".to_owned(), "--partner".into(), format!("Aga{esc}"), "--date".into(), "2009".into(), "--objectives".into(), "x".into()],
+        vec![
+            "sign".to_owned(),
+            "--partner".into(),
+            format!("Aga{esc}"),
+            "--date".into(),
+            "2009".into(),
+            "--objectives".into(),
+            "x".into(),
+        ],
         vec!["list".into(), "--as-of".into(), esc.to_owned()],
         vec!["export".into(), "-o".into(), format!("/nonexistent{esc}/x")],
     ] {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = cli.run(&args);
         assert_ne!(run.code, 0, "{args:?}");
-        assert!(!run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{7}'), "{args:?}: {:?}", run.stderr);
+        assert!(
+            !run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{7}'),
+            "{args:?}: {:?}",
+            run.stderr
+        );
     }
     assert_eq!(head_and_verify(&cli), before);
 }
@@ -583,7 +824,10 @@ fn closed_pipe(cli: &Cli, args: &[&str]) -> (Option<i32>, String) {
         .stderr(Stdio::piped())
         .output()
         .unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -617,7 +861,10 @@ fn a_closed_pipe_ends_the_command_quietly_with_exit_0() {
 #[test]
 fn a_write_whose_answer_cannot_be_printed_is_committed_and_says_so() {
     let cli = registry();
-    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
     let before = cli.log_fingerprint();
     let out = Process::new(assert_cmd::cargo::cargo_bin("pactum"))
         .env("PACTUM_DB", cli.db())
@@ -632,7 +879,10 @@ fn a_write_whose_answer_cannot_be_printed_is_committed_and_says_so() {
     assert_ne!(cli.log_fingerprint(), before);
     // a read whose output fails: exit 1 with a message, never a panic
     for args in [&["list"][..], &["report"], &["--format", "csv", "export"]] {
-        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
         let out = Process::new(assert_cmd::cargo::cargo_bin("pactum"))
             .env("PACTUM_DB", cli.db())
             .args(args)
@@ -651,20 +901,63 @@ fn a_write_whose_answer_cannot_be_printed_is_committed_and_says_so() {
 #[test]
 fn an_amendment_that_changes_nothing_is_refused() {
     let cli = registry();
-    cli.run(&["sign", "--partner", "P1", "--date", "2009", "--objectives", "Deux", "--expires", "2020", "--instrument", "charter"]).ok();
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P1",
+        "--date",
+        "2009",
+        "--objectives",
+        "Deux",
+        "--expires",
+        "2020",
+        "--instrument",
+        "charter",
+    ])
+    .ok();
     let before = head_and_verify(&cli);
     for args in [
         &["amend", "C1", "--effective", "2012", "--no-expiry"][..],
-        &["amend", "C1", "--effective", "2012", "--instrument", "convention"],
-        &["amend", "C1", "--effective", "2012", "--objectives", "Développement local"],
+        &[
+            "amend",
+            "C1",
+            "--effective",
+            "2012",
+            "--instrument",
+            "convention",
+        ],
+        &[
+            "amend",
+            "C1",
+            "--effective",
+            "2012",
+            "--objectives",
+            "Développement local",
+        ],
         &["amend", "C2", "--effective", "2012", "--expires", "2020"],
-        &["amend", "C2", "--effective", "2012", "--instrument", "charter"],
-        &["amend", "C2", "--effective", "2012", "--objectives", "Deux", "--no-expiry"],
+        &[
+            "amend",
+            "C2",
+            "--effective",
+            "2012",
+            "--instrument",
+            "charter",
+        ],
+        &[
+            "amend",
+            "C2",
+            "--effective",
+            "2012",
+            "--objectives",
+            "Deux",
+            "--no-expiry",
+        ],
     ] {
         refused(&cli.run(args), 2, "changes nothing");
     }
     assert_eq!(head_and_verify(&cli), before);
-    cli.run(&["amend", "C2", "--effective", "2012", "--no-expiry"]).ok();
+    cli.run(&["amend", "C2", "--effective", "2012", "--no-expiry"])
+        .ok();
 }
 
 // -------------------------------------------------------- 13. short names
@@ -673,16 +966,28 @@ fn an_amendment_that_changes_nothing_is_refused() {
 fn a_short_name_is_a_reference_unique_and_folded_like_names() {
     let cli = registry();
     for reference in ["HCP", "hcp", "H.C.P."] {
-        let run = cli.run(&["sign", "--partner", reference, "--date", "2009", "--objectives", &format!("Avec {reference}")]);
+        let run = cli.run(&[
+            "sign",
+            "--partner",
+            reference,
+            "--date",
+            "2009",
+            "--objectives",
+            &format!("Avec {reference}"),
+        ]);
         assert_eq!(run.code, 0, "{reference}: {}", run.stderr);
     }
     let shown = cli.json(&["partner", "show", "hcp"]);
     assert_eq!(shown["handle"], "P2", "{shown}");
     let before = head_and_verify(&cli);
     for args in [
-        &["partner", "add", "Autre", "--kind", "agency", "--short", "hcp"][..],
+        &[
+            "partner", "add", "Autre", "--kind", "agency", "--short", "hcp",
+        ][..],
         &["partner", "add", "H C P", "--kind", "agency"],
-        &["partner", "add", "Autre", "--kind", "agency", "--short", "Agadir"],
+        &[
+            "partner", "add", "Autre", "--kind", "agency", "--short", "Agadir",
+        ],
     ] {
         refused(&cli.run(args), 2, "");
     }
@@ -693,10 +998,20 @@ fn a_short_name_is_a_reference_unique_and_folded_like_names() {
 
 #[test]
 fn a_folder_holding_files_pactum_did_not_make_is_refused_touching_nothing() {
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
-        ("an unrelated file", Box::new(|d: &Path| std::fs::write(d.join("notes.txt"), "mine").unwrap())),
-        ("a file named db", Box::new(|d: &Path| std::fs::write(d.join("db"), "not sled").unwrap())),
-        ("a folder", Box::new(|d: &Path| std::fs::create_dir(d.join(".git")).unwrap())),
+    type Make = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Make)> = vec![
+        (
+            "an unrelated file",
+            Box::new(|d: &Path| std::fs::write(d.join("notes.txt"), "mine").unwrap()),
+        ),
+        (
+            "a file named db",
+            Box::new(|d: &Path| std::fs::write(d.join("db"), "not sled").unwrap()),
+        ),
+        (
+            "a folder",
+            Box::new(|d: &Path| std::fs::create_dir(d.join(".git")).unwrap()),
+        ),
         (
             "a foreign sled database",
             Box::new(|d: &Path| {
@@ -714,13 +1029,21 @@ fn a_folder_holding_files_pactum_did_not_make_is_refused_touching_nothing() {
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
         let before = listing(&cli.db());
-        for args in [&["partner", "add", "Agadir", "--kind", "commune"][..], &["list"], &["verify"]] {
+        for args in [
+            &["partner", "add", "Agadir", "--kind", "commune"][..],
+            &["list"],
+            &["verify"],
+        ] {
             let run = cli.run(args);
             refused(&run, 2, "refusing the registry folder");
         }
         let import = cli.dir.path().join("x.csv");
         std::fs::write(&import, "section,partners,partner_kind,instrument,signed_on,objectives\ncommunes,A,commune,convention,2009,x\n").unwrap();
-        assert_eq!(cli.run(&["import", import.to_str().unwrap()]).code, 2, "{what}");
+        assert_eq!(
+            cli.run(&["import", import.to_str().unwrap()]).code,
+            2,
+            "{what}"
+        );
         assert_eq!(listing(&cli.db()), before, "{what}: touched");
     }
 }
@@ -748,14 +1071,24 @@ fn a_registry_the_user_cannot_use_names_the_path_and_what_is_needed() {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     } else {
-        std::fs::set_permissions(cli.db().join("db"), std::fs::Permissions::from_mode(0o400)).unwrap();
+        std::fs::set_permissions(cli.db().join("db"), std::fs::Permissions::from_mode(0o400))
+            .unwrap();
         let run = cli.run(&["list"]);
-        std::fs::set_permissions(cli.db().join("db"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(cli.db().join("db"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
         run
     };
     refused(&run, 1, "permission denied");
-    assert!(run.stderr.contains(&cli.db().display().to_string()), "{}", run.stderr);
-    assert!(run.stderr.contains("pactum needs to read and write"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&cli.db().display().to_string()),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("pactum needs to read and write"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(head_and_verify(&cli), before);
 }
 
@@ -778,7 +1111,10 @@ fn rechained(cli: &Cli, edit: impl Fn(&mut Vec<pactum::domain::EventRecord>)) ->
         out.push_str(&jsonl::to_line(r));
         out.push('\n');
     }
-    let path = cli.dir.path().join(format!("edited-{}.jsonl", fastrand::u32(..)));
+    let path = cli
+        .dir
+        .path()
+        .join(format!("edited-{}.jsonl", fastrand::u32(..)));
     std::fs::write(&path, out).unwrap();
     path
 }
@@ -787,9 +1123,34 @@ fn rechained(cli: &Cli, edit: impl Fn(&mut Vec<pactum::domain::EventRecord>)) ->
 fn an_event_log_verify_would_reject_is_refused_by_import() {
     use pactum::domain::{EntityId, Event};
     let cli = registry();
-    cli.run(&["amend", "C1", "--effective", "2012", "--objectives", "Autres"]).ok();
-    cli.run(&["correct", "C1", "--reason", "typo", "--objectives", "Développement"]).ok();
-    cli.run(&["partner", "rename", "P1", "--to", "Agadir Ida", "--effective", "2012"]).ok();
+    cli.run(&[
+        "amend",
+        "C1",
+        "--effective",
+        "2012",
+        "--objectives",
+        "Autres",
+    ])
+    .ok();
+    cli.run(&[
+        "correct",
+        "C1",
+        "--reason",
+        "typo",
+        "--objectives",
+        "Développement",
+    ])
+    .ok();
+    cli.run(&[
+        "partner",
+        "rename",
+        "P1",
+        "--to",
+        "Agadir Ida",
+        "--effective",
+        "2012",
+    ])
+    .ok();
     type Edit = Box<dyn Fn(&mut Vec<pactum::domain::EventRecord>)>;
     let edits: Vec<(&str, Edit)> = vec![
         (
@@ -800,7 +1161,11 @@ fn an_event_log_verify_would_reject_is_refused_by_import() {
             "in a convention stream",
             Box::new(|rs| {
                 // the last event, a rename of P1, moved to the end of C1's stream
-                let conv = rs.iter().find(|r| matches!(r.entity, EntityId::Convention(_))).unwrap().entity;
+                let conv = rs
+                    .iter()
+                    .find(|r| matches!(r.entity, EntityId::Convention(_)))
+                    .unwrap()
+                    .entity;
                 let version = rs.iter().filter(|r| r.entity == conv).count() as u64 + 1;
                 let last = rs.last_mut().unwrap();
                 assert!(matches!(last.event, Event::PartnerRenamed(_)));
@@ -812,7 +1177,11 @@ fn an_event_log_verify_would_reject_is_refused_by_import() {
             "cannot target",
             Box::new(|rs| {
                 // the correction of the signing aimed at the amendment
-                let amend = rs.iter().find(|r| matches!(r.event, Event::ConventionAmended(_))).unwrap().id;
+                let amend = rs
+                    .iter()
+                    .find(|r| matches!(r.event, Event::ConventionAmended(_)))
+                    .unwrap()
+                    .id;
                 for r in rs.iter_mut() {
                     if let Event::Corrected(c) = &mut r.event {
                         c.target = amend;
@@ -826,7 +1195,10 @@ fn an_event_log_verify_would_reject_is_refused_by_import() {
         let other = Cli::new();
         let run = other.run(&["import", file.to_str().unwrap()]);
         refused(&run, 2, message);
-        assert!(!pactum::store::exists(&other.db()), "{message}: nothing is created");
+        assert!(
+            !pactum::store::exists(&other.db()),
+            "{message}: nothing is created"
+        );
     }
 }
 
@@ -836,10 +1208,15 @@ fn an_event_log_verify_would_reject_is_refused_by_import() {
 fn the_owner_file_does_not_outlive_its_process() {
     let cli = registry();
     cli.run(&["list"]).ok();
-    cli.run(&["partner", "add", "Tiznit", "--kind", "commune"]).ok();
+    cli.run(&["partner", "add", "Tiznit", "--kind", "commune"])
+        .ok();
     assert!(!cli.db().join("pactum.owner").exists());
     // one left by a process long gone names nobody
-    std::fs::write(cli.db().join("pactum.owner"), "process 999999999 (pactum list)\n").unwrap();
+    std::fs::write(
+        cli.db().join("pactum.owner"),
+        "process 999999999 (pactum list)\n",
+    )
+    .unwrap();
     cli.run(&["list"]).ok();
 }
 
@@ -847,12 +1224,42 @@ fn the_owner_file_does_not_outlive_its_process() {
 fn a_country_is_refused_on_anything_but_a_foreign_state() {
     let cli = registry();
     let before = head_and_verify(&cli);
-    for kind in ["commune", "ministry", "region", "international-organisation"] {
-        refused(&cli.run(&["partner", "add", "Tiznit", "--kind", kind, "--country", "FR"]), 2, "foreign-state");
+    for kind in [
+        "commune",
+        "ministry",
+        "region",
+        "international-organisation",
+    ] {
+        refused(
+            &cli.run(&[
+                "partner",
+                "add",
+                "Tiznit",
+                "--kind",
+                kind,
+                "--country",
+                "FR",
+            ]),
+            2,
+            "foreign-state",
+        );
     }
-    refused(&cli.run(&["correct", "P1", "--reason", "x", "--country", "FR"]), 2, "foreign-state");
+    refused(
+        &cli.run(&["correct", "P1", "--reason", "x", "--country", "FR"]),
+        2,
+        "foreign-state",
+    );
     assert_eq!(head_and_verify(&cli), before);
-    cli.run(&["partner", "add", "France", "--kind", "foreign-state", "--country", "FR"]).ok();
+    cli.run(&[
+        "partner",
+        "add",
+        "France",
+        "--kind",
+        "foreign-state",
+        "--country",
+        "FR",
+    ])
+    .ok();
 }
 
 #[test]
@@ -873,7 +1280,11 @@ fn verify_of_head_zero_is_the_empty_log_not_a_truncation() {
     let wrong = format!("0:{}", "1".repeat(64));
     let run = cli.run(&["verify", "--head", &wrong]);
     assert_eq!(run.code, 5);
-    assert!(!run.stdout.contains("truncated") && run.stdout.contains("empty log"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("truncated") && run.stdout.contains("empty log"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -882,11 +1293,23 @@ fn verify_warns_when_the_head_record_is_missing_or_unreadable() {
     let head = cli.db().join("pactum.head");
     std::fs::remove_file(&head).unwrap();
     let run = cli.run(&["verify"]).ok();
-    assert!(run.stderr.contains("pactum.head) is missing"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pactum.head) is missing"),
+        "{}",
+        run.stderr
+    );
     std::fs::write(&head, "garbage").unwrap();
     let run = cli.run(&["--format", "json", "verify"]).ok();
-    assert!(run.json()["warnings"][0].as_str().unwrap().contains("cannot be read"), "{}", run.stdout);
-    cli.run(&["partner", "add", "Tiznit", "--kind", "commune"]).ok();
+    assert!(
+        run.json()["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("cannot be read"),
+        "{}",
+        run.stdout
+    );
+    cli.run(&["partner", "add", "Tiznit", "--kind", "commune"])
+        .ok();
     let run = cli.run(&["--format", "json", "verify"]).ok();
     assert_eq!(run.json()["warnings"], serde_json::json!([]));
 }

@@ -65,7 +65,9 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
     output::outln!("  registry     {db}")?;
     output::outln!(
         "  #1–#{}       the lists as published in 2009: {} conventions, {} partners",
-        summary.imported_at, summary.conventions, summary.partners
+        summary.imported_at,
+        summary.conventions,
+        summary.partners
     )?;
     output::outln!(
         "  #{}–#{}     {} corrections of typos, recorded afterwards",

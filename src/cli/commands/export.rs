@@ -52,14 +52,14 @@ pub fn run(ctx: &Context, a: ExportArgs) -> Result<(), AppError> {
                 ));
             }
             let bar = ctx.progress(point.recorded.0, "exporting");
-            let n =
-                registry.export_jsonl(point.recorded, sink, &mut |n| bar.set_position(n))?;
+            let n = registry.export_jsonl(point.recorded, sink, &mut |n| bar.set_position(n))?;
             bar.finish_and_clear();
             tracing::info!(events = n, "exported");
         }
         Format::Csv => {
             let rows = registry.export_rows(point)?;
-            pactum::transfer::csv::write(&rows, &mut *sink).map_err(crate::cli::output::io_error)?;
+            pactum::transfer::csv::write(&rows, &mut *sink)
+                .map_err(crate::cli::output::io_error)?;
         }
         other => {
             return Err(AppError::invalid_with(

@@ -37,7 +37,9 @@ pub fn run(ctx: &Context, _a: RebuildArgs) -> Result<(), AppError> {
     } else {
         output::outln!(
             "rebuilt from {} events: {} partners, {} conventions; {fixed} derived entries rewritten or removed",
-            rebuilt.events, rebuilt.partners, rebuilt.conventions
+            rebuilt.events,
+            rebuilt.partners,
+            rebuilt.conventions
         )
     };
     output::after_commit(printed, "the rebuild")
