@@ -365,8 +365,7 @@ impl Registry {
             if record.seq > t {
                 break;
             }
-            writeln!(out, "{}", jsonl::to_line(&record))
-                .map_err(|e| AppError::Other(format!("writing the export: {e}")))?;
+            writeln!(out, "{}", jsonl::to_line(&record)).map_err(AppError::Output)?;
             n += 1;
             if n.is_multiple_of(4096) {
                 progress(n);

@@ -337,12 +337,23 @@ impl Folder {
             .open(path)
     }
 
-    /// Removes the snapshots sled began and never completed.
+    /// Removes the snapshots sled began and never completed, when no other
+    /// process holds the registry (sled's own lock on `db`, taken here for
+    /// the time of the removal): a holder may be writing one right now.
     fn remove_unfinished_snapshots(&self, names: &[String]) -> Result<(), StoreError> {
-        for name in names
+        let mut unfinished = names
             .iter()
             .filter(|n| n.starts_with("snap.") && n.ends_with(".generating"))
-        {
+            .peekable();
+        if unfinished.peek().is_none() {
+            return Ok(());
+        }
+        let db = self.path.join("db");
+        let lock = Self::open_read(&db).map_err(|e| io_error(&db, "opening", e))?;
+        if lock.try_lock().is_err() {
+            return Ok(());
+        }
+        for name in unfinished {
             let path = self.path.join(name);
             let mut bytes = Vec::new();
             Self::open_read(&path)
@@ -358,6 +369,7 @@ impl Folder {
             fs::remove_file(&path).map_err(|e| io_error(&path, "removing", e))?;
             self.sync()?;
         }
+        drop(lock);
         Ok(())
     }
 
