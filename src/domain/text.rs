@@ -407,6 +407,41 @@ mod tests {
     }
 
     #[test]
+    fn hidden_characters_are_refused_on_input_and_kept_when_stored() {
+        for c in [
+            '\u{202E}',
+            '\u{200D}',
+            '\u{FEFF}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{E0041}',
+        ] {
+            let text = format!("a{c}b");
+            assert!(
+                matches!(
+                    Objectives::new(text.as_str()),
+                    Err(TextError::Hidden { at: 2, .. })
+                ),
+                "{c:?}"
+            );
+            assert!(Objectives::stored(text.as_str()).is_ok(), "{c:?}");
+            assert_eq!(
+                escape_for_terminal(&text),
+                format!("a\\u{{{:04X}}}b", u32::from(c))
+            );
+        }
+        // French typography keeps its spaces
+        assert!(Objectives::new("« Agenda 21 »\u{202F}: oui").is_ok());
+        assert_eq!(escape_for_terminal("\u{1b}[2J"), "\\u{001B}[2J");
+        assert_eq!(escape_for_display("a\nb", true), "a\nb");
+        assert_eq!(
+            PartnerName::new("...").unwrap_err(),
+            TextError::NoLetter { field: "name" }
+        );
+        assert!(PartnerName::stored("...").is_ok());
+    }
+
+    #[test]
     fn country_codes_are_iso_3166() {
         assert_eq!(CountryCode::new("fr").unwrap().as_str(), "FR");
         assert_eq!(CountryCode::new("MG").unwrap().as_str(), "MG");
