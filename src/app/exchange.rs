@@ -91,8 +91,20 @@ impl Registry {
                 }
             };
             match &record.event {
-                Event::PartnerRegistered(e) => name(e.name.as_str(), record.entity),
-                Event::PartnerRenamed(e) => name(e.new_name.as_str(), record.entity),
+                // a short name is a reference like a name (a row naming
+                // "HCP" is the partner whose short name it is)
+                Event::PartnerRegistered(e) => {
+                    name(e.name.as_str(), record.entity);
+                    if let Some(short) = &e.short_name {
+                        name(short.as_str(), record.entity);
+                    }
+                }
+                Event::PartnerRenamed(e) => {
+                    name(e.new_name.as_str(), record.entity);
+                    if let Some(short) = &e.short_name {
+                        name(short.as_str(), record.entity);
+                    }
+                }
                 Event::Corrected(c) => match &c.patch {
                     Patch::PartnerRegistered(p) => {
                         if let Some(n) = &p.name {

@@ -1043,6 +1043,22 @@ fn a_short_name_is_a_reference_unique_and_folded_like_names() {
         refused(&cli.run(args), 2, "");
     }
     assert_eq!(head_and_verify(&cli), before);
+    // a CSV row naming the short name is that partner
+    let csv = cli.dir.path().join("hcp.csv");
+    std::fs::write(
+        &csv,
+        "section,partners,partner_kind,instrument,signed_on,objectives\nministries,HCP,high-commission,convention,2011,Recensement\n",
+    )
+    .unwrap();
+    cli.run(&["import", csv.to_str().unwrap()]).ok();
+    assert_eq!(cli.json(&["partner", "list"]).as_array().unwrap().len(), 2);
+    assert_eq!(
+        cli.json(&["list", "--partner", "P2"])
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
 }
 
 // ------------------------------------------------------ 14. foreign folders
