@@ -213,6 +213,11 @@ impl Folder {
             folder.make()?;
             return Ok((folder, Found::Fresh));
         }
+        // private before sled writes in it (an older registry may be open
+        // to others; sled writes a snapshot as it opens)
+        if meta.mode() & 0o7777 != FOLDER_MODE {
+            make_private(path, FOLDER_MODE)?;
+        }
         folder.remove_unfinished_snapshots(&names)?;
         Ok((folder, Found::Registry))
     }
@@ -387,8 +392,7 @@ impl Folder {
                 ));
             }
             if meta.mode() & 0o7777 != mode {
-                fs::set_permissions(path, fs::Permissions::from_mode(mode))
-                    .map_err(|e| io_error(path, "setting the permissions of", e))?;
+                make_private(path, mode)?;
             }
             Ok(())
         };
@@ -551,6 +555,23 @@ impl Folder {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// Sets a file's or folder's mode. Only its owner (or root) may: a
+/// registry another user owns and lets this one use is left as its owner
+/// set it, with a warning, rather than refused.
+fn make_private(path: &Path, mode: u32) -> Result<(), StoreError> {
+    match fs::set_permissions(path, fs::Permissions::from_mode(mode)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+            tracing::warn!(
+                path = %path.display(),
+                "cannot make it private ({mode:04o}): only its owner can"
+            );
+            Ok(())
+        }
+        Err(e) => Err(io_error(path, "setting the permissions of", e)),
     }
 }
 
