@@ -6,6 +6,7 @@
 
 mod cli;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -41,10 +42,26 @@ fn main() -> ExitCode {
     init_tracing(cli.global.verbose, cli.global.quiet);
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // the reader of the output went away (`pactum list | head -1`):
+        // nothing is wrong, and nothing more can be said to it
+        Err(e) if e.is_closed_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Messages quote what the user (or a file) gave: every control
+            // or invisible character in them is shown escaped, so that no
+            // input can drive the terminal. A failure to write to stderr
+            // is ignored: the exit code still says what happened.
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(
+                stderr,
+                "error: {}",
+                pactum::domain::text::escape_for_display(&e.to_string(), true)
+            );
             if let Some(hint) = e.hint() {
-                eprintln!("hint: {hint}");
+                let _ = writeln!(
+                    stderr,
+                    "hint: {}",
+                    pactum::domain::text::escape_for_display(&hint, true)
+                );
             }
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }

@@ -91,8 +91,20 @@ impl Registry {
                 }
             };
             match &record.event {
-                Event::PartnerRegistered(e) => name(e.name.as_str(), record.entity),
-                Event::PartnerRenamed(e) => name(e.new_name.as_str(), record.entity),
+                // a short name is a reference like a name (a row naming
+                // "HCP" is the partner whose short name it is)
+                Event::PartnerRegistered(e) => {
+                    name(e.name.as_str(), record.entity);
+                    if let Some(short) = &e.short_name {
+                        name(short.as_str(), record.entity);
+                    }
+                }
+                Event::PartnerRenamed(e) => {
+                    name(e.new_name.as_str(), record.entity);
+                    if let Some(short) = &e.short_name {
+                        name(short.as_str(), record.entity);
+                    }
+                }
                 Event::Corrected(c) => match &c.patch {
                     Patch::PartnerRegistered(p) => {
                         if let Some(n) = &p.name {
@@ -227,14 +239,23 @@ impl Registry {
         if commands.is_empty() {
             return Ok(summary);
         }
-        self.execute_batch(commands, dry_run).map_err(|errors| {
-            bad_rows(
-                errors
-                    .into_iter()
-                    .map(|(i, e)| (lines.get(i).copied().unwrap_or(0), e.to_string()))
-                    .collect(),
-            )
-        })?;
+        self.execute_batch(commands, dry_run)
+            .map_err(|mut errors| {
+                // A failure of the store (a full disk, a conflict, damage) is
+                // not a fault of the file's rows: it is reported as itself.
+                if let Some(i) = errors
+                    .iter()
+                    .position(|(_, e)| !matches!(e.exit_code(), 2 | 3))
+                {
+                    return errors.swap_remove(i).1;
+                }
+                bad_rows(
+                    errors
+                        .into_iter()
+                        .map(|(i, e)| (lines.get(i).copied().unwrap_or(0), e.to_string()))
+                        .collect(),
+                )
+            })?;
         Ok(summary)
     }
 
@@ -267,11 +288,12 @@ impl Registry {
                 .map(|(i, l)| (u64::try_from(i + 1).unwrap_or(u64::MAX), l))
         };
         // Pass 1: check everything, keeping only what the checks need.
+        // The per-event checks are verify's own (`LogCheck`): a log this
+        // accepts, verify accepts.
         let mut problems = Vec::new();
-        let mut prev = crate::domain::Digest::GENESIS;
+        let mut checks = crate::domain::logcheck::LogCheck::new();
+        let mut line_of_seq: HashMap<Seq, u64> = HashMap::new();
         let mut count = 0u64;
-        let mut versions: HashMap<EntityId, u64> = HashMap::new();
-        let mut owners: HashMap<crate::domain::EventId, EntityId> = HashMap::new();
         let mut joins_head = head.seq == Seq::ZERO;
         for (n, line) in lines() {
             let record = match jsonl::from_line(line) {
@@ -282,11 +304,9 @@ impl Registry {
                 }
             };
             count += 1;
-            if record.seq.0 != count {
-                problems.push((n, format!("seq {} where {count} was expected", record.seq)));
-            }
-            if record.prev_hash != prev {
-                problems.push((n, "prev_hash does not chain to the previous line".into()));
+            line_of_seq.entry(record.seq).or_insert(n);
+            for problem in checks.chain(record.seq, record.prev_hash, record.hash) {
+                problems.push((n, problem));
             }
             match codec::record_body(&record) {
                 Ok(body) if codec::chain_hash(&record.prev_hash, &body) == record.hash => {}
@@ -296,35 +316,15 @@ impl Registry {
                 )),
                 Err(e) => problems.push((n, e.to_string())),
             }
-            let version = versions.entry(record.entity).or_insert(0);
-            *version += 1;
-            if record.version != *version {
-                problems.push((
-                    n,
-                    format!("version {} where {version} was expected", record.version),
-                ));
-            }
-            if (*version == 1) != record.event.event_type().creates() {
-                problems.push((
-                    n,
-                    "a stream must start with its creating event, and only once".into(),
-                ));
-            }
-            if owners.insert(record.id, record.entity).is_some() {
-                problems.push((n, format!("event id {} appears twice", record.id)));
-            }
-            if let Some(target) = record.event.target()
-                && (owners.get(&target) != Some(&record.entity) || target == record.id)
-            {
-                problems.push((
-                    n,
-                    format!("target {target} is not an earlier event of the same entry"),
-                ));
+            for problem in checks.event(&record) {
+                problems.push((n, problem));
             }
             if record.seq == head.seq && record.hash == head.hash {
                 joins_head = true;
             }
-            prev = record.hash;
+        }
+        for (seq, problem) in checks.finish() {
+            problems.push((line_of_seq.get(&seq).copied().unwrap_or(0), problem));
         }
         if count == 0 && problems.is_empty() {
             problems.push((1, "the file has no event".into()));
@@ -345,7 +345,7 @@ impl Registry {
         if dry_run {
             return Ok(appended);
         }
-        drop((versions, owners));
+        drop(line_of_seq);
         // Pass 2: append what is past the head, chunk by chunk.
         let mut pending = lines()
             .filter_map(|(_, line)| jsonl::from_line(line).ok())
@@ -377,8 +377,7 @@ impl Registry {
             if record.seq > t {
                 break;
             }
-            writeln!(out, "{}", jsonl::to_line(&record))
-                .map_err(|e| AppError::Other(format!("writing the export: {e}")))?;
+            writeln!(out, "{}", jsonl::to_line(&record)).map_err(AppError::Output)?;
             n += 1;
             if n.is_multiple_of(4096) {
                 progress(n);

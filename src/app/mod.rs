@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod demo;
 pub mod exchange;
+pub mod outfile;
 pub mod read;
 pub mod resolve;
 pub mod verify;
@@ -164,6 +165,11 @@ pub enum AppError {
     /// A store error (exit code by kind).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Writing the command's output failed (exit 1; a closed pipe ends
+    /// the command quietly with exit 0 instead, see
+    /// [`AppError::is_closed_pipe`]).
+    #[error("writing output: {0}")]
+    Output(std::io::Error),
     /// Anything else (exit 1).
     #[error("{0}")]
     Other(String),
@@ -210,10 +216,36 @@ impl AppError {
                 StoreError::Missing(_) => 3,
                 StoreError::Corrupt { .. } | StoreError::Format { .. } => 5,
                 StoreError::Encode(_) => 2,
-                StoreError::Sled(_) | StoreError::Io { .. } => 1,
+                StoreError::Folder { .. } => 2,
+                StoreError::Sled(_)
+                | StoreError::Io { .. }
+                | StoreError::DiskFull { .. }
+                | StoreError::Permission { .. } => 1,
             },
-            AppError::Other(_) => 1,
+            AppError::Output(_) | AppError::Other(_) => 1,
         }
+    }
+
+    /// Fills in the registry's path where the error names none (a full
+    /// disk met deep in the store).
+    pub fn at_registry(self, path: &Path) -> Self {
+        match self {
+            AppError::Store(StoreError::DiskFull { path: p, source })
+                if p.as_os_str().is_empty() =>
+            {
+                AppError::Store(StoreError::DiskFull {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// True when the output's reader went away (`pactum list | head -1`):
+    /// not a failure of the command, which ends quietly with exit 0.
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, AppError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     /// What the user could do about it, when there is something.
@@ -242,6 +274,13 @@ impl AppError {
                 path.display(),
                 path.display()
             )),
+            AppError::Store(StoreError::Folder { hint, .. }) => Some(hint.clone()),
+            AppError::Store(StoreError::DiskFull { .. }) => Some(
+                "nothing was recorded by this command; free some space on that disk and run it again (the registry needs no repair)".into(),
+            ),
+            AppError::Store(StoreError::Permission { .. }) => Some(
+                "pactum needs to read and write the registry folder and every file in it, even for a read command (sled opens its files for writing and locks them): run as the user who owns the registry, or give --db a registry of your own".into(),
+            ),
             AppError::Store(StoreError::Corrupt { .. }) => Some(
                 "run `pactum verify` for a full report; `pactum rebuild` repairs damaged projections, not damaged events".into(),
             ),

@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 
 use super::{AppError, Registry};
-use crate::domain::{Digest, EntityId, EntityKind, Event, EventId, EventRecord, Seq};
+use crate::domain::logcheck::LogCheck;
+use crate::domain::{Digest, EntityKind, EventRecord, Seq};
 use crate::projection::{self, Derived, Difference, Rebuilt};
 use crate::store::{Head, Store, StoreError, codec, keys};
 
@@ -33,6 +34,9 @@ pub struct VerifyReport {
     pub compared: Vec<(&'static str, u64)>,
     /// every problem found
     pub problems: Vec<Problem>,
+    /// what weakens the checks without being a problem of the log (the
+    /// record of the acknowledged head missing or unreadable)
+    pub warnings: Vec<String>,
 }
 
 impl VerifyReport {
@@ -85,84 +89,6 @@ impl Problems {
     }
 }
 
-/// What the walk over `events` remembers of each stream.
-#[derive(Default)]
-struct StreamCheck {
-    kind: Option<EntityKind>,
-    version: u64,
-    events: HashMap<EventId, (Seq, crate::domain::EventType)>,
-}
-
-fn check_stream(record: &EventRecord, stream: &mut StreamCheck, problems: &mut Problems) {
-    let at = format!("seq {}", record.seq);
-    let expected = stream.version + 1;
-    if record.version != expected {
-        problems.push(
-            "events",
-            &at,
-            format!(
-                "{} is at version {}, but this event says version {}",
-                record.entity, stream.version, record.version
-            ),
-        );
-    }
-    stream.version = stream.version.max(record.version);
-    let event_type = record.event.event_type();
-    if expected == 1 && !event_type.creates() {
-        problems.push(
-            "events",
-            &at,
-            format!("a stream starts with a {event_type}"),
-        );
-    }
-    if expected > 1 && event_type.creates() {
-        problems.push(
-            "events",
-            &at,
-            format!("a second {event_type} in one stream"),
-        );
-    }
-    if let Some(kind) = record.event.entity_kind()
-        && kind != record.entity.kind()
-    {
-        problems.push(
-            "events",
-            &at,
-            format!("a {event_type} in a {} stream", record.entity.kind().noun()),
-        );
-    }
-    if stream.kind.is_none() {
-        stream.kind = Some(record.entity.kind());
-    }
-    if let Some(target) = record.event.target() {
-        match stream.events.get(&target) {
-            None => problems.push(
-                "events",
-                &at,
-                format!(
-                    "{event_type} targets {target}, which is not an earlier event of {}",
-                    record.entity
-                ),
-            ),
-            Some((_, target_type)) => {
-                let bad = match &record.event {
-                    Event::Corrected(c) => c.patch.target_type() != *target_type,
-                    Event::Retracted(_) => *target_type == crate::domain::EventType::Retracted,
-                    _ => false,
-                };
-                if bad {
-                    problems.push(
-                        "events",
-                        &at,
-                        format!("{event_type} cannot target a {target_type}"),
-                    );
-                }
-            }
-        }
-    }
-    stream.events.insert(record.id, (record.seq, event_type));
-}
-
 impl Registry {
     /// Walks the whole log and every derived tree. `published` is a head
     /// printed earlier that the log must still extend. `progress` gets the
@@ -178,11 +104,7 @@ impl Registry {
             per_tree: HashMap::new(),
         };
         let mut report = VerifyReport::default();
-        let mut prev_hash = Digest::GENESIS;
-        let mut prev_seq = 0u64;
-        let mut prev_time = None;
-        let mut streams: HashMap<EntityId, StreamCheck> = HashMap::new();
-        let mut ids: Vec<([u8; 16], Seq)> = Vec::new();
+        let mut checks = LogCheck::new();
         let mut deriver = projection::Deriver::default();
         let mut decodable = true;
         struct Walked {
@@ -233,14 +155,6 @@ impl Registry {
                 return Ok(());
             };
             let at = format!("seq {seq}");
-            if seq != prev_seq + 1 {
-                problems.push(
-                    "events",
-                    &at,
-                    format!("gap: the previous event is seq {prev_seq}"),
-                );
-            }
-            prev_seq = seq;
             let (stored_prev, stored_hash, hash_ok) = match walked.frame {
                 Ok(f) => f,
                 Err(e) => {
@@ -249,12 +163,8 @@ impl Registry {
                     return Ok(());
                 }
             };
-            if stored_prev != prev_hash {
-                problems.push(
-                    "events",
-                    &at,
-                    "hash chain broken: prev_hash is not the previous event's hash",
-                );
+            for problem in checks.chain(Seq(seq), stored_prev, stored_hash) {
+                problems.push("events", &at, problem);
             }
             if !hash_ok {
                 problems.push(
@@ -263,7 +173,6 @@ impl Registry {
                     "hash mismatch: the stored bytes were altered",
                 );
             }
-            prev_hash = stored_hash;
             report.head = Some((Seq(seq), stored_hash));
             let record = match walked.record {
                 Some(Ok(r)) => r,
@@ -274,42 +183,18 @@ impl Registry {
                 }
                 None => return Ok(()),
             };
-            if prev_time.is_some_and(|t| record.recorded_at < t) {
-                problems.push(
-                    "events",
-                    &at,
-                    "recorded_at is earlier than the previous event's",
-                );
+            for problem in checks.event(&record) {
+                problems.push("events", &at, problem);
             }
-            prev_time = Some(record.recorded_at);
-            check_stream(
-                &record,
-                streams.entry(record.entity).or_default(),
-                &mut problems,
-            );
             deriver.fold(&record);
-            ids.push((*record.id.as_bytes(), record.seq));
             if seq.is_multiple_of(4096) {
                 progress(seq);
             }
             Ok(())
         })?;
-        ids.sort_unstable();
-        for pair in ids.windows(2) {
-            if let [(a, first), (b, second)] = pair
-                && a == b
-            {
-                problems.push(
-                    "events",
-                    format!("seq {second}"),
-                    format!(
-                        "event id {} is already the id of seq {first}",
-                        uuid::Uuid::from_bytes(*b)
-                    ),
-                );
-            }
+        for (seq, problem) in checks.finish() {
+            problems.push("events", format!("seq {seq}"), problem);
         }
-        drop(ids);
         let stored_head = store.head();
         match (stored_head, report.head) {
             (Ok(h), Some((seq, hash))) if h.seq != seq || h.hash != hash => problems.push(
@@ -331,7 +216,28 @@ impl Registry {
                 other => problems.push("events", "head", other),
             }
         }
-        if let Some((seq, hash)) = published {
+        match store.recorded_head_state() {
+            crate::store::RecordedHead::Head(..) => {}
+            crate::store::RecordedHead::Missing if report.events == 0 => {}
+            crate::store::RecordedHead::Missing => report.warnings.push(
+                "the record of the last acknowledged head (pactum.head) is missing: a loss of the log's last events would not be detected; it is written again by the next write".into(),
+            ),
+            crate::store::RecordedHead::Unreadable(why) => report.warnings.push(format!(
+                "the record of the last acknowledged head (pactum.head) cannot be read ({why}): a loss of the log's last events would not be detected; it is written again by the next write"
+            )),
+        }
+        if let Some((_, hash)) = published.filter(|(seq, _)| *seq == Seq::ZERO) {
+            if hash != Digest::GENESIS {
+                problems.push(
+                    "events",
+                    "seq 0",
+                    format!(
+                        "#0 is the empty log, whose hash is {}: the head given is not one pactum printed",
+                        Digest::GENESIS
+                    ),
+                );
+            }
+        } else if let Some((seq, hash)) = published {
             match store.event(seq) {
                 Ok(Some(r)) if r.hash == hash => {}
                 Ok(Some(_)) => problems.push(

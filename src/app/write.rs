@@ -82,8 +82,12 @@ impl Directory for Dir<'_> {
             .collect();
         for (entity, _, timeline) in self.overlay.pending_all() {
             if let (EntityId::Partner(p), AnyTimeline::Partner(t)) = (entity, timeline)
-                && t.state_at(end_of_time())
-                    .is_some_and(|s| fold_key(s.name.as_str()) == key)
+                && t.state_at(end_of_time()).is_some_and(|s| {
+                    fold_key(s.name.as_str()) == key
+                        || s.short_name
+                            .as_ref()
+                            .is_some_and(|n| fold_key(n.as_str()) == key)
+                })
             {
                 out.push(p);
             }

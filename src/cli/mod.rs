@@ -188,6 +188,9 @@ impl Drop for Context {
     /// releases sled's lock with the process.
     fn drop(&mut self) {
         for registry in self.read_only.take() {
+            // the owner file is removed all the same: it names a process
+            // that is about to end
+            registry.store().release_owner();
             std::mem::forget(registry);
         }
     }
@@ -386,27 +389,61 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         events = tracing::field::Empty
     );
     let _enter = span.enter();
-    match cli.command {
-        Command::Partner(c) => commands::partner::run(&ctx, c),
-        Command::Sign(a) => commands::sign::run(&ctx, a),
-        Command::Amend(a) => commands::amend::run(&ctx, a),
-        Command::Terminate(a) => commands::terminate::run(&ctx, a),
-        Command::Correct(a) => commands::correct::run(&ctx, a),
-        Command::Retract(a) => commands::retract::run(&ctx, a),
-        Command::List(a) => commands::list::run(&ctx, a),
-        Command::Show(a) => commands::show::run(&ctx, a),
-        Command::History(a) => commands::history::run(&ctx, a),
-        Command::Blame(a) => commands::blame::run(&ctx, a),
-        Command::Log(a) => commands::log::run(&ctx, a),
-        Command::Diff(a) => commands::diff::run(&ctx, a),
-        Command::Due(a) => commands::due::run(&ctx, a),
-        Command::Report(a) => commands::report::run(&ctx, a),
-        Command::Import(a) => commands::import::run(&ctx, a),
-        Command::Export(a) => commands::export::run(&ctx, a),
-        Command::Demo(a) => commands::demo::run(&ctx, a),
-        Command::Verify(a) => commands::verify::run(&ctx, a),
-        Command::Rebuild(a) => commands::rebuild::run(&ctx, a),
-        Command::Info(a) => commands::info::run(&ctx, a),
+    let registry_path = ctx.db_path().ok();
+    if let Some(path) = &registry_path {
+        refuse_stdout_inside(path)?;
+    }
+    let result = run_command(&ctx, cli.command);
+    match registry_path {
+        Some(path) => result.map_err(|e| e.at_registry(&path)),
+        None => result,
+    }
+}
+
+/// Refuses to run when standard output is one of the registry's own files
+/// (`pactum export >> REGISTRY/db`): the shell opened it, but nothing may be
+/// written into it.
+fn refuse_stdout_inside(registry: &std::path::Path) -> Result<(), AppError> {
+    let Ok(stat) = rustix::fs::fstat(std::io::stdout()) else {
+        return Ok(());
+    };
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
+        return Ok(());
+    }
+    if pactum::store::folder::Folder::at(registry).holds(stat.st_dev, stat.st_ino) {
+        return Err(AppError::invalid_with(
+            format!(
+                "standard output is a file inside the registry folder {}",
+                registry.display()
+            ),
+            "send the output somewhere outside the registry folder",
+        ));
+    }
+    Ok(())
+}
+
+fn run_command(ctx: &Context, command: Command) -> Result<(), AppError> {
+    match command {
+        Command::Partner(c) => commands::partner::run(ctx, c),
+        Command::Sign(a) => commands::sign::run(ctx, a),
+        Command::Amend(a) => commands::amend::run(ctx, a),
+        Command::Terminate(a) => commands::terminate::run(ctx, a),
+        Command::Correct(a) => commands::correct::run(ctx, a),
+        Command::Retract(a) => commands::retract::run(ctx, a),
+        Command::List(a) => commands::list::run(ctx, a),
+        Command::Show(a) => commands::show::run(ctx, a),
+        Command::History(a) => commands::history::run(ctx, a),
+        Command::Blame(a) => commands::blame::run(ctx, a),
+        Command::Log(a) => commands::log::run(ctx, a),
+        Command::Diff(a) => commands::diff::run(ctx, a),
+        Command::Due(a) => commands::due::run(ctx, a),
+        Command::Report(a) => commands::report::run(ctx, a),
+        Command::Import(a) => commands::import::run(ctx, a),
+        Command::Export(a) => commands::export::run(ctx, a),
+        Command::Demo(a) => commands::demo::run(ctx, a),
+        Command::Verify(a) => commands::verify::run(ctx, a),
+        Command::Rebuild(a) => commands::rebuild::run(ctx, a),
+        Command::Info(a) => commands::info::run(ctx, a),
         Command::Completions(a) => commands::completions::completions(a),
         Command::Man(a) => commands::completions::man(a),
     }

@@ -121,14 +121,78 @@ impl Report {
     }
 }
 
-fn io_error(e: std::io::Error) -> AppError {
-    AppError::Other(format!("writing output: {e}"))
+/// An output failure (a closed pipe is recognised by the binary and ends
+/// the command quietly).
+pub fn io_error(e: std::io::Error) -> AppError {
+    AppError::Output(e)
+}
+
+/// A CSV writer's failure: an output failure when it is one.
+pub fn csv_error(e: csv::Error) -> AppError {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => AppError::Output(e),
+        other => AppError::Other(format!("writing CSV: {other:?}")),
+    }
+}
+
+/// Standard output, buffered. Everything a command prints goes through a
+/// writer like this one, whose failures are errors (never a panic, as
+/// `println!` makes them).
+pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::new(std::io::stdout().lock())
+}
+
+/// A stored text as shown in a table or a line of text: control and
+/// invisible characters escaped (a registry written before they were
+/// refused may hold some).
+/// Line feeds are kept: a cell's lines are pactum's own (a stored text
+/// never holds one).
+pub fn show(text: &str) -> std::borrow::Cow<'_, str> {
+    pactum::domain::text::escape_for_display(text, true)
+}
+
+/// `println!` that returns the output's failure instead of panicking:
+/// `outln!("…", args)?`.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::output::print_text(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
+/// The answer of a write that is already committed: if it cannot be
+/// printed, the command still succeeds (the event is in the log, and a
+/// script that retried would record it twice); a closed pipe is quiet,
+/// any other failure is said on stderr.
+pub fn after_commit(printed: Result<(), AppError>, what: &str) -> Result<(), AppError> {
+    match printed {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_closed_pipe() => Ok(()),
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: {what} was committed, but its answer could not be printed ({e})"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Writes `text` to standard output and flushes it.
+pub fn print_text(text: &str) -> Result<(), AppError> {
+    print_bytes(text.as_bytes())
+}
+
+/// Writes bytes to standard output and flushes them.
+pub fn print_bytes(bytes: &[u8]) -> Result<(), AppError> {
+    let mut out = stdout();
+    out.write_all(bytes).map_err(io_error)?;
+    out.flush().map_err(io_error)
 }
 
 /// Prints a report in the chosen format.
 pub fn print(out: &Out, report: &Report) -> Result<(), AppError> {
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
+    let mut lock = stdout();
     match out.format {
         Format::Json => {
             let text = serde_json::to_string_pretty(&report.json)
@@ -149,18 +213,20 @@ pub fn print(out: &Out, report: &Report) -> Result<(), AppError> {
             for row in &report.rows.rows {
                 let cells: Vec<String> = row
                     .iter()
-                    .map(|c| c.text.replace(['\t', '\n'], " "))
+                    .map(|c| show(&c.text.replace(['\t', '\n'], " ")).into_owned())
                     .collect();
                 writeln!(lock, "{}", cells.join("\t")).map_err(io_error)?;
             }
         }
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(lock);
-            w.write_record(&report.rows.headers)
-                .map_err(|e| AppError::Other(e.to_string()))?;
+            let mut w = csv::Writer::from_writer(&mut lock);
+            w.write_record(&report.rows.headers).map_err(csv_error)?;
             for row in &report.rows.rows {
-                w.write_record(row.iter().map(|c| c.text.as_str()))
-                    .map_err(|e| AppError::Other(e.to_string()))?;
+                w.write_record(
+                    row.iter()
+                        .map(|c| pactum::transfer::csv::neutralise_cell(&c.text).into_owned()),
+                )
+                .map_err(csv_error)?;
             }
             w.flush().map_err(io_error)?;
         }
@@ -171,7 +237,7 @@ pub fn print(out: &Out, report: &Report) -> Result<(), AppError> {
             for row in &report.rows.rows {
                 t.add_row(
                     row.iter()
-                        .map(|c| c.text.replace('|', "\\|").replace('\n', "<br>")),
+                        .map(|c| pactum::transfer::report::markdown_cell(&c.text)),
                 );
             }
             writeln!(lock, "{t}").map_err(io_error)?;
@@ -187,7 +253,7 @@ pub fn print(out: &Out, report: &Report) -> Result<(), AppError> {
             }
         }
     }
-    Ok(())
+    lock.flush().map_err(io_error)
 }
 
 /// A terminal table.
@@ -217,7 +283,7 @@ pub fn table(out: &Out, rows: &Rows) -> Table {
     t.set_header(rows.headers.clone());
     for row in &rows.rows {
         t.add_row(row.iter().map(|c| {
-            let cell = Cell::new(&c.text);
+            let cell = Cell::new(show(&c.text));
             match (c.color, out.color) {
                 (Some(color), true) => cell.fg(color),
                 _ => cell,

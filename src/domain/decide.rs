@@ -175,6 +175,24 @@ pub enum Refusal {
     /// An amendment that changes nothing.
     #[error("the amendment changes nothing: give new objectives, parties, expiry or instrument")]
     EmptyAmendment,
+    /// A field of an amendment that is already what it would set.
+    #[error("the amendment changes nothing in {field}: as of {date} it is already {value}")]
+    AmendmentChangesNothing {
+        /// the field
+        field: &'static str,
+        /// the amendment's date
+        date: PartialDate,
+        /// what it already is
+        value: String,
+    },
+    /// A country given to a partner that is not a foreign state.
+    #[error("only a foreign-state carries a country, not a {kind} ({country})")]
+    CountryNotForeign {
+        /// the partner's kind
+        kind: super::kind::PartnerKind,
+        /// the country given
+        country: String,
+    },
     /// Expiry both set and cleared.
     #[error("an amendment cannot both set and clear the expiry")]
     ExpiryConflict,
@@ -420,6 +438,8 @@ pub fn decide(
     match command {
         Command::RegisterPartner(id, payload) => {
             check_name_free(&payload.name, Some(*id), dir)?;
+            check_short_free(payload.short_name.as_ref(), Some(*id), dir)?;
+            check_country(payload)?;
             Ok(Event::PartnerRegistered(payload.clone()))
         }
         Command::RenamePartner(id, payload) => {
@@ -432,6 +452,7 @@ pub fn decide(
                 });
             }
             check_name_free(&payload.new_name, Some(*id), dir)?;
+            check_short_free(payload.short_name.as_ref(), Some(*id), dir)?;
             Ok(Event::PartnerRenamed(payload.clone()))
         }
         Command::SignConvention(_, payload) => {
@@ -498,6 +519,38 @@ fn live_convention<'a>(
         Some(AnyTimeline::Convention(t)) if t.base.is_some() => Ok(t),
         Some(AnyTimeline::Convention(_)) => Err(Refusal::Retracted(dir.label(id.into()))),
         _ => Err(Refusal::NoSuchEntity(dir.label(id.into()))),
+    }
+}
+
+/// A short name is a reference like a name: no other partner may bear it
+/// as a name or a short name.
+fn check_short_free(
+    short: Option<&super::text::ShortName>,
+    own: Option<PartnerId>,
+    dir: &dyn Directory,
+) -> Result<(), Refusal> {
+    let Some(short) = short else {
+        return Ok(());
+    };
+    match dir.partners_named(&fold_key(short.as_str()), own).first() {
+        Some(holder) => Err(Refusal::DuplicateName {
+            name: short.to_string(),
+            holder: dir.label((*holder).into()),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Only foreign states carry a country.
+fn check_country(p: &super::event::PartnerRegistered) -> Result<(), Refusal> {
+    match p.country {
+        Some(country) if p.kind != super::kind::PartnerKind::ForeignState => {
+            Err(Refusal::CountryNotForeign {
+                kind: p.kind,
+                country: country.to_string(),
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -609,6 +662,28 @@ fn check_amendment(
     )?;
     // Parties as they stand on the amendment's last day, every earlier fact applied.
     let state = timeline.state_at(payload.effective_on.latest());
+    if let Some(state) = &state {
+        let same = |field: &'static str, value: String| Refusal::AmendmentChangesNothing {
+            field,
+            date: payload.effective_on,
+            value,
+        };
+        if payload.objectives.as_ref() == Some(&state.objectives) {
+            return Err(same("objectives", format!("'{}'", state.objectives)));
+        }
+        if payload.instrument == Some(state.instrument) {
+            return Err(same("instrument", format!("'{}'", state.instrument)));
+        }
+        match (payload.expiry, state.expires_on) {
+            (Some(ExpiryChange::Cleared), None) => {
+                return Err(same("expiry", "without an expiry".into()));
+            }
+            (Some(ExpiryChange::Set(new)), Some(old)) if new == old => {
+                return Err(same("expiry", format!("expiring on {old}")));
+            }
+            _ => {}
+        }
+    }
     let parties = state.map(|s| s.parties).unwrap_or_default();
     for p in &payload.parties_added {
         if parties.contains(p) {
@@ -663,10 +738,13 @@ fn decide_correction(
     }
     match (&corrected, entity) {
         (Event::PartnerRegistered(p), EntityId::Partner(id)) => {
-            check_name_free(&p.name, Some(id), dir)?
+            check_name_free(&p.name, Some(id), dir)?;
+            check_short_free(p.short_name.as_ref(), Some(id), dir)?;
+            check_country(p)?
         }
         (Event::PartnerRenamed(p), EntityId::Partner(id)) => {
-            check_name_free(&p.new_name, Some(id), dir)?
+            check_name_free(&p.new_name, Some(id), dir)?;
+            check_short_free(p.short_name.as_ref(), Some(id), dir)?
         }
         (Event::ConventionSigned(s), EntityId::Convention(id)) => {
             check_signing(s, dir)?;

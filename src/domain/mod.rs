@@ -9,6 +9,7 @@ pub mod decide;
 pub mod event;
 pub mod id;
 pub mod kind;
+pub mod logcheck;
 pub mod state;
 pub mod text;
 pub mod timeline;

@@ -3,6 +3,16 @@
 //! Names, objectives, references and reasons are free text, but never empty,
 //! never longer than a fixed bound, and never carrying control characters:
 //! each kind of text is a newtype that can only be built through that check.
+//! Text given as input (`new`) is also refused when it holds an invisible
+//! or direction-changing character ([`is_hidden`]: Unicode format
+//! characters such as U+202E or U+200D, line and paragraph separators,
+//! private-use and unassigned code points), which would let a table show
+//! something other than what is stored; and a partner's name or short name
+//! must keep a letter or digit once folded, or it could never be named.
+//! Text read back from the store (`stored`) is held to the rule it was
+//! written under (no control character), so that a registry written before
+//! the stricter rule still opens; [`escape_for_terminal`] makes any such
+//! text safe to show.
 //! [`fold_key`] is the comparison key that makes "Fès-Boulemane" and
 //! "fes boulemane" the same name.
 
@@ -46,9 +56,95 @@ pub enum TextError {
         /// which field
         field: &'static str,
     },
+    /// Contains an invisible or direction-changing character.
+    #[error(
+        "{field} contains an invisible or direction-changing character (U+{code:04X}) at character {at}"
+    )]
+    Hidden {
+        /// which field
+        field: &'static str,
+        /// the offending code point
+        code: u32,
+        /// its position, from 1
+        at: usize,
+    },
+    /// Folds to nothing: no letter or digit, so it could never be named.
+    #[error("{field} has no letter or digit, so it could never be referred to")]
+    NoLetter {
+        /// which field
+        field: &'static str,
+    },
     /// Not a known ISO 3166-1 alpha-2 code.
     #[error("'{0}' is not an ISO 3166-1 alpha-2 country code (for example FR, MG, ES)")]
     Country(String),
+}
+
+/// True for a character that shows nothing, or changes how the text around
+/// it is shown, and so may not be stored from input: Unicode format
+/// characters (Cf: bidirectional controls, zero-width joiners and spaces,
+/// the byte-order mark, soft hyphen, tags), line and paragraph separators
+/// (Zl, Zp), private-use and unassigned code points (Co, Cn), and the few
+/// letters that render as blank (Hangul fillers, the combining grapheme
+/// joiner, Khmer inherent vowels).
+pub fn is_hidden(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    if c.is_ascii() {
+        return false;
+    }
+    matches!(
+        c.general_category(),
+        G::Format
+            | G::LineSeparator
+            | G::ParagraphSeparator
+            | G::PrivateUse
+            | G::Unassigned
+            | G::Surrogate
+    ) || matches!(
+        c,
+        '\u{34F}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}' | '\u{3164}' | '\u{FFA0}'
+    )
+}
+
+/// A text made safe to show on a terminal or in a table: every control
+/// character (escape sequences included) and every [`is_hidden`]
+/// character is written as `\u{XXXX}`; everything else is kept.
+/// `keep_newlines` keeps line feeds (a multi-line message).
+pub fn escape_for_display(text: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| (c.is_control() && !(keep_newlines && c == '\n')) || is_hidden(c);
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:04X}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// [`escape_for_display`] for one line: newlines are escaped too.
+pub fn escape_for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
+    escape_for_display(text, false)
+}
+
+/// The stricter checks of input text (see the module comment).
+fn check_input(field: &'static str, value: &str, names: bool) -> Result<(), TextError> {
+    if !value.is_ascii()
+        && let Some((i, c)) = value.chars().enumerate().find(|(_, c)| is_hidden(*c))
+    {
+        return Err(TextError::Hidden {
+            field,
+            code: u32::from(c),
+            at: i + 1,
+        });
+    }
+    if names && fold_key(value).is_empty() {
+        return Err(TextError::NoLetter { field });
+    }
+    Ok(())
 }
 
 fn check(field: &'static str, value: &str, max: usize) -> Result<(), TextError> {
@@ -104,6 +200,9 @@ fn check(field: &'static str, value: &str, max: usize) -> Result<(), TextError> 
 
 macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr) => {
+        text_type!($(#[$doc])* $name, $field, $max, false);
+    };
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr, $names:expr) => {
         $(#[$doc])*
         ///
         /// **Invariant:** non-empty, no surrounding white space, no control
@@ -118,8 +217,18 @@ macro_rules! text_type {
             /// The field's name in messages.
             pub const FIELD: &'static str = $field;
 
-            /// Checks and wraps a value.
+            /// Checks and wraps a value given as input (the strict rule).
             pub fn new(value: impl Into<String>) -> Result<Self, TextError> {
+                let value = value.into();
+                check($field, &value, $max)?;
+                check_input($field, &value, $names)?;
+                Ok(Self(value))
+            }
+
+            /// Checks and wraps a value read back from the store: the rule
+            /// it was written under (no control character), not the
+            /// stricter rule of new input.
+            pub fn stored(value: impl Into<String>) -> Result<Self, TextError> {
                 let value = value.into();
                 check($field, &value, $max)?;
                 Ok(Self(value))
@@ -147,11 +256,11 @@ macro_rules! text_type {
 
 text_type!(
     /// A partner's name, as published.
-    PartnerName, "name", 300
+    PartnerName, "name", 300, true
 );
 text_type!(
     /// A partner's short name or acronym ("HCP", "UNFPA").
-    ShortName, "short name", 60
+    ShortName, "short name", 60, true
 );
 text_type!(
     /// What a convention is for (free text, usually French).
@@ -295,6 +404,41 @@ mod tests {
             TextError::Empty { field: "name" }
         );
         assert!(PartnerName::new("Œuvre — « Agenda 21 » 🌍").is_ok());
+    }
+
+    #[test]
+    fn hidden_characters_are_refused_on_input_and_kept_when_stored() {
+        for c in [
+            '\u{202E}',
+            '\u{200D}',
+            '\u{FEFF}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{E0041}',
+        ] {
+            let text = format!("a{c}b");
+            assert!(
+                matches!(
+                    Objectives::new(text.as_str()),
+                    Err(TextError::Hidden { at: 2, .. })
+                ),
+                "{c:?}"
+            );
+            assert!(Objectives::stored(text.as_str()).is_ok(), "{c:?}");
+            assert_eq!(
+                escape_for_terminal(&text),
+                format!("a\\u{{{:04X}}}b", u32::from(c))
+            );
+        }
+        // French typography keeps its spaces
+        assert!(Objectives::new("« Agenda 21 »\u{202F}: oui").is_ok());
+        assert_eq!(escape_for_terminal("\u{1b}[2J"), "\\u{001B}[2J");
+        assert_eq!(escape_for_display("a\nb", true), "a\nb");
+        assert_eq!(
+            PartnerName::new("...").unwrap_err(),
+            TextError::NoLetter { field: "name" }
+        );
+        assert!(PartnerName::stored("...").is_ok());
     }
 
     #[test]

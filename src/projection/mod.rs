@@ -44,23 +44,30 @@ pub fn replay(entity: EntityId, stream: &[EventRecord], t: Seq) -> Option<AnyTim
 }
 
 /// The name-index entries of a partner: every name its stream records
-/// ([`recorded_names`]), the one it bears with every rename applied flagged
-/// current. A void partner has none.
+/// ([`recorded_names`]), the one it bears with every rename applied and its
+/// current short name flagged current. A void partner has none.
 pub fn name_entries(timeline: &PartnerTimeline, stream: &[EventRecord]) -> BTreeSet<NameEntry> {
     if timeline.base.is_none() {
         return BTreeSet::new();
     }
-    let current = timeline
-        .state_at(end_of_time())
+    let state = timeline.state_at(end_of_time());
+    let current = state
+        .as_ref()
         .map(|s| fold_key(s.name.as_str()))
+        .unwrap_or_default();
+    // the current short name is a reference as good as the name
+    let short = state
+        .as_ref()
+        .and_then(|s| s.short_name.as_ref())
+        .map(|s| fold_key(s.as_str()))
         .unwrap_or_default();
     recorded_names(stream)
         .iter()
         .map(|n| fold_key(n.as_str()))
-        .chain(std::iter::once(current.clone()))
+        .chain([current.clone(), short.clone()])
         .filter(|k| !k.is_empty())
         .map(|key| NameEntry {
-            current: key == current,
+            current: key == current || key == short,
             key,
             partner: timeline.id,
         })

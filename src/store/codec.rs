@@ -38,7 +38,8 @@ pub const FORMAT_VERSION: u8 = 1;
 /// The format byte written before every stored projection value. A change
 /// of the projection layout bumps it; projections are caches, so a registry
 /// with another number is simply rebuilt.
-pub const PROJECTION_VERSION: u8 = 2;
+/// 3: the name index also holds each partner's current short name.
+pub const PROJECTION_VERSION: u8 = 3;
 /// The most bytes one decoded value may claim.
 pub const DECODE_LIMIT: usize = 1 << 20;
 /// Bytes before the body of a stored event.
@@ -416,17 +417,17 @@ fn dexpiry(e: WExpiry) -> Result<ExpiryChange, CodecError> {
 
 fn d_registered(w: WPartnerRegistered) -> Result<PartnerRegistered, CodecError> {
     Ok(PartnerRegistered {
-        name: PartnerName::new(w.name).map_err(invalid)?,
+        name: PartnerName::stored(w.name).map_err(invalid)?,
         kind: u8_to_word(PARTNER_KINDS, w.kind, "partner kind")?,
-        short_name: dtext(w.short_name, ShortName::new)?,
+        short_name: dtext(w.short_name, ShortName::stored)?,
         country: dcountry(w.country)?,
     })
 }
 
 fn d_renamed(w: WPartnerRenamed) -> Result<PartnerRenamed, CodecError> {
     Ok(PartnerRenamed {
-        new_name: PartnerName::new(w.new_name).map_err(invalid)?,
-        short_name: dtext(w.short_name, ShortName::new)?,
+        new_name: PartnerName::stored(w.new_name).map_err(invalid)?,
+        short_name: dtext(w.short_name, ShortName::stored)?,
         effective_on: ddate(w.effective_on)?,
     })
 }
@@ -436,17 +437,17 @@ fn d_signed(w: WConventionSigned) -> Result<ConventionSigned, CodecError> {
         instrument: u8_to_word(INSTRUMENTS, w.instrument, "instrument")?,
         parties: dids(w.parties),
         signed_on: ddate(w.signed_on)?,
-        objectives: Objectives::new(w.objectives).map_err(invalid)?,
+        objectives: Objectives::stored(w.objectives).map_err(invalid)?,
         expires_on: w.expires_on.map(ddate).transpose()?,
-        official_ref: dtext(w.official_ref, OfficialRef::new)?,
+        official_ref: dtext(w.official_ref, OfficialRef::stored)?,
     })
 }
 
 fn d_amended(w: WConventionAmended) -> Result<ConventionAmended, CodecError> {
     Ok(ConventionAmended {
         effective_on: ddate(w.effective_on)?,
-        amendment_ref: dtext(w.amendment_ref, AmendmentRef::new)?,
-        objectives: dtext(w.objectives, Objectives::new)?,
+        amendment_ref: dtext(w.amendment_ref, AmendmentRef::stored)?,
+        objectives: dtext(w.objectives, Objectives::stored)?,
         parties_added: dids(w.parties_added),
         parties_removed: dids(w.parties_removed),
         expiry: w.expiry.map(dexpiry).transpose()?,
@@ -467,21 +468,31 @@ fn d_terminated(w: WConventionTerminated) -> Result<ConventionTerminated, CodecE
 fn d_patch(w: WPatch) -> Result<Patch, CodecError> {
     Ok(match w {
         WPatch::PartnerRegistered(p) => Patch::PartnerRegistered(PartnerRegisteredPatch {
-            name: p.name.map(PartnerName::new).transpose().map_err(invalid)?,
+            name: p
+                .name
+                .map(PartnerName::stored)
+                .transpose()
+                .map_err(invalid)?,
             kind: p
                 .kind
                 .map(|k| u8_to_word(PARTNER_KINDS, k, "partner kind"))
                 .transpose()?,
-            short_name: p.short_name.map(|s| dtext(s, ShortName::new)).transpose()?,
+            short_name: p
+                .short_name
+                .map(|s| dtext(s, ShortName::stored))
+                .transpose()?,
             country: p.country.map(dcountry).transpose()?,
         }),
         WPatch::PartnerRenamed(p) => Patch::PartnerRenamed(PartnerRenamedPatch {
             new_name: p
                 .new_name
-                .map(PartnerName::new)
+                .map(PartnerName::stored)
                 .transpose()
                 .map_err(invalid)?,
-            short_name: p.short_name.map(|s| dtext(s, ShortName::new)).transpose()?,
+            short_name: p
+                .short_name
+                .map(|s| dtext(s, ShortName::stored))
+                .transpose()?,
             effective_on: p.effective_on.map(ddate).transpose()?,
         }),
         WPatch::ConventionSigned(p) => Patch::ConventionSigned(ConventionSignedPatch {
@@ -493,24 +504,24 @@ fn d_patch(w: WPatch) -> Result<Patch, CodecError> {
             signed_on: p.signed_on.map(ddate).transpose()?,
             objectives: p
                 .objectives
-                .map(Objectives::new)
+                .map(Objectives::stored)
                 .transpose()
                 .map_err(invalid)?,
             expires_on: p.expires_on.map(|e| e.map(ddate).transpose()).transpose()?,
             official_ref: p
                 .official_ref
-                .map(|s| dtext(s, OfficialRef::new))
+                .map(|s| dtext(s, OfficialRef::stored))
                 .transpose()?,
         }),
         WPatch::ConventionAmended(p) => Patch::ConventionAmended(ConventionAmendedPatch {
             effective_on: p.effective_on.map(ddate).transpose()?,
             amendment_ref: p
                 .amendment_ref
-                .map(|s| dtext(s, AmendmentRef::new))
+                .map(|s| dtext(s, AmendmentRef::stored))
                 .transpose()?,
             objectives: p
                 .objectives
-                .map(|s| dtext(s, Objectives::new))
+                .map(|s| dtext(s, Objectives::stored))
                 .transpose()?,
             parties_added: p.parties_added.map(dids),
             parties_removed: p.parties_removed.map(dids),
@@ -694,9 +705,9 @@ pub fn decode_record(bytes: &[u8]) -> Result<EventRecord, CodecError> {
         entity: d_entity(body.entity),
         version: body.version,
         recorded_at,
-        actor: Actor::new(body.actor).map_err(invalid)?,
-        reason: dtext(body.reason, Reason::new)?,
-        source: dtext(body.source, Source::new)?,
+        actor: Actor::stored(body.actor).map_err(invalid)?,
+        reason: dtext(body.reason, Reason::stored)?,
+        source: dtext(body.source, Source::stored)?,
         prev_hash: framed.prev_hash,
         hash: framed.hash,
         event: d_event(body.event)?,

@@ -26,6 +26,7 @@
 //! sled's exclusive file lock keeps every other process out.
 
 pub mod codec;
+pub mod folder;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -55,15 +56,17 @@ pub fn workers() -> usize {
         .clamp(1, 4)
 }
 
-/// The file that names the process holding the registry, for the "in use"
-/// hint.
-const OWNER_FILE: &str = "pactum.owner";
-
 /// The file, beside sled's, that records the last acknowledged head. sled
 /// reads a damaged stretch of its log as the torn end of a crash and drops
 /// everything after it; comparing its head with this record turns such a
 /// silent loss into an integrity failure.
-const HEAD_FILE: &str = "pactum.head";
+const HEAD_FILE: &str = folder::HEAD_FILE;
+
+/// True for the errors of a full disk (or a full quota).
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+        || e.kind() == std::io::ErrorKind::StorageFull
+}
 
 /// Errors of the store. Each maps to one exit code in the binary.
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +117,38 @@ pub enum StoreError {
     /// sled failed.
     #[error("storage error: {0}")]
     Sled(sled::Error),
+    /// The disk (or the quota) holding the registry is full. Nothing was
+    /// recorded by the write that met it.
+    #[error(
+        "no space left on the disk holding the registry{}: {source}",
+        if path.as_os_str().is_empty() { String::new() } else { format!(" {}", path.display()) }
+    )]
+    DiskFull {
+        /// the registry, or the file that met it (empty when not known)
+        path: PathBuf,
+        /// the failure
+        source: std::io::Error,
+    },
+    /// The registry folder or one of its files may not be read or written
+    /// by this user.
+    #[error("permission denied on {}: {detail}", path.display())]
+    Permission {
+        /// the folder or file
+        path: PathBuf,
+        /// what was done, and who owns it
+        detail: String,
+    },
+    /// The folder is not one pactum may use as a registry (a link inside,
+    /// files pactum did not make); nothing in it was touched.
+    #[error("refusing the registry folder {}: {problem}", path.display())]
+    Folder {
+        /// the folder, or the entry in it that is wrong
+        path: PathBuf,
+        /// what is wrong
+        problem: String,
+        /// what to do
+        hint: String,
+    },
     /// The file system failed.
     #[error("{context}: {source}")]
     Io {
@@ -131,6 +166,10 @@ impl From<sled::Error> for StoreError {
                 tree: "sled",
                 at: at.map_or_else(|| "its files".to_owned(), |p| format!("{p:?}")),
                 detail: "sled found damaged data in the registry's files".into(),
+            },
+            sled::Error::Io(io) if is_disk_full(&io) => StoreError::DiskFull {
+                path: PathBuf::new(),
+                source: io,
             },
             other => StoreError::Sled(other),
         }
@@ -416,6 +455,7 @@ pub mod keys {
 pub struct Store {
     db: sled::Db,
     path: PathBuf,
+    folder: folder::Folder,
     data_file: File,
     head_file: Mutex<Option<File>>,
     trees: Trees,
@@ -427,31 +467,47 @@ pub fn exists(path: &Path) -> bool {
     path.join("conf").is_file() && path.join("db").is_file()
 }
 
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.folder.release_owner();
+    }
+}
+
+/// What the record of the acknowledged head beside sled says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordedHead {
+    /// a whole record
+    Head(Seq, Digest),
+    /// no record: the registry never acknowledged a write since the record
+    /// was introduced, or the file was removed
+    Missing,
+    /// a file that is not a whole record (torn, replaced, unreadable)
+    Unreadable(String),
+}
+
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
     let context = context.into();
-    move |source| StoreError::Io { context, source }
+    move |source| {
+        if is_disk_full(&source) {
+            StoreError::DiskFull {
+                path: PathBuf::new(),
+                source,
+            }
+        } else {
+            StoreError::Io { context, source }
+        }
+    }
 }
 
 fn is_lock_error(e: &sled::Error) -> bool {
     matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
 }
 
-fn sync_dir(path: &Path) -> Result<()> {
-    File::open(path)
-        .and_then(|d| d.sync_all())
-        .map_err(io(format!("syncing folder {}", path.display())))
-}
-
 impl Store {
     /// Opens (and, with `options.create`, creates) the registry at `path`.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Self> {
-        let fresh = !exists(path);
-        if fresh && !options.create {
-            return Err(StoreError::Missing(path.to_path_buf()));
-        }
-        if fresh {
-            std::fs::create_dir_all(path).map_err(io(format!("creating {}", path.display())))?;
-        }
+        let (folder, found) = folder::Folder::prepare(path, options.create)?;
+        let fresh = found == folder::Found::Fresh;
         let config = sled::Config::new()
             .path(path)
             .cache_capacity(options.cache_bytes)
@@ -462,10 +518,7 @@ impl Store {
                 Ok(db) => break db,
                 Err(e) if is_lock_error(&e) => {
                     if Instant::now() >= deadline {
-                        let holder = std::fs::read_to_string(path.join(OWNER_FILE))
-                            .ok()
-                            .map(|s| s.trim().to_owned())
-                            .filter(|s| !s.is_empty());
+                        let holder = folder.read_owner();
                         return Err(StoreError::InUse {
                             path: path.to_path_buf(),
                             holder,
@@ -473,15 +526,17 @@ impl Store {
                     }
                     std::thread::sleep(Duration::from_millis(50));
                 }
+                Err(sled::Error::Io(e)) => return Err(folder::io_error(path, "opening", e)),
                 Err(e) => return Err(e.into()),
             }
         };
-        let data_file = File::open(path.join("db"))
-            .map_err(io(format!("opening {}", path.join("db").display())))?;
+        folder.secure()?;
+        let data_file = folder.open_data_file()?;
         let trees = Trees::open(&db)?;
         let store = Self {
             db,
             path: path.to_path_buf(),
+            folder,
             data_file,
             head_file: Mutex::new(None),
             trees,
@@ -490,22 +545,13 @@ impl Store {
         store.check_format(fresh)?;
         if fresh {
             store.sync()?;
-            if let Ok(conf) = File::open(path.join("conf")) {
-                conf.sync_all().map_err(io("syncing conf"))?;
-            }
-            sync_dir(path)?;
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                sync_dir(parent)?;
-            }
+            store.folder.sync_file("conf")?;
+            store.folder.sync()?;
+            store.folder.sync_parent()?;
+        } else {
+            store.folder.ensure_mark()?;
         }
-        let _ = std::fs::write(
-            path.join(OWNER_FILE),
-            format!(
-                "process {} ({})\n",
-                std::process::id(),
-                std::env::args().collect::<Vec<_>>().join(" ")
-            ),
-        );
+        store.folder.write_owner();
         Ok(store)
     }
 
@@ -549,12 +595,7 @@ impl Store {
         let record = Self::head_record(seq, hash);
         let mut file = self.head_file.lock().unwrap_or_else(|p| p.into_inner());
         if file.is_none() {
-            *file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(self.path.join(HEAD_FILE))
-                .ok();
+            *file = self.folder.open_head_for_write().ok();
         }
         if let Some(f) = file.as_ref() {
             let _ = f.write_at(record.as_bytes(), 0);
@@ -563,12 +604,37 @@ impl Store {
 
     /// The last acknowledged head recorded beside sled, if there is one.
     pub fn recorded_head(&self) -> Option<(Seq, Digest)> {
-        let text = std::fs::read_to_string(self.path.join(HEAD_FILE)).ok()?;
-        let mut parts = text.split(' ');
-        let (seq, hash) = (parts.next()?, parts.next()?);
-        let (seq, hash) = (Seq(seq.parse().ok()?), Digest::from_hex(hash)?);
-        // the record is canonical: anything else is a torn or foreign file
-        (Self::head_record(seq, hash) == text).then_some((seq, hash))
+        match self.recorded_head_state() {
+            RecordedHead::Head(seq, hash) => Some((seq, hash)),
+            _ => None,
+        }
+    }
+
+    /// What the record of the acknowledged head says, or why it says
+    /// nothing (for `verify`'s warning).
+    pub fn recorded_head_state(&self) -> RecordedHead {
+        let text = match self.folder.read_head() {
+            Ok(Some(text)) => text,
+            Ok(None) => return RecordedHead::Missing,
+            Err(e) => return RecordedHead::Unreadable(e.to_string()),
+        };
+        let parsed = (|| {
+            let mut parts = text.split(' ');
+            let (seq, hash) = (parts.next()?, parts.next()?);
+            let (seq, hash) = (Seq(seq.parse().ok()?), Digest::from_hex(hash)?);
+            // the record is canonical: anything else is a torn or foreign file
+            (Self::head_record(seq, hash) == text).then_some((seq, hash))
+        })();
+        match parsed {
+            Some((seq, hash)) => RecordedHead::Head(seq, hash),
+            None => RecordedHead::Unreadable("not a whole head record".into()),
+        }
+    }
+
+    /// Removes the owner file now (the process is about to exit without
+    /// dropping the store).
+    pub fn release_owner(&self) {
+        self.folder.release_owner();
     }
 
     /// Fails when the log does not reach the acknowledged head recorded

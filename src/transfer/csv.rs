@@ -8,6 +8,18 @@
 //!
 //! Parsing checks every row and reports every bad one with its line; it
 //! never stops at the first.
+//!
+//! Two cell rules make every text survive a round trip (export, import,
+//! export gives the same bytes) and keep a spreadsheet from running a cell:
+//! - **Formulas.** A cell whose text starts with `=`, `+`, `-`, `@`, a tab,
+//!   a carriage return, or a `'`, is written with one more `'` in front
+//!   ([`neutralise_cell`]); a spreadsheet shows such a cell as text. Import
+//!   removes exactly one leading `'` from any cell ([`restore_cell`]), so a
+//!   text that itself starts with `'` (written `''…`) comes back whole.
+//! - **Party names.** Names in `partners` are separated by `;`; inside a
+//!   name, `\` is written `\\` and `;` is written `\;`
+//!   ([`join_names`], [`split_names`]). On import a backslash followed by
+//!   anything else is kept as it is.
 
 use std::str::FromStr;
 
@@ -117,6 +129,68 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// The characters that make a spreadsheet read a cell as a formula (OWASP's
+/// list), and the quote that marks a neutralised cell.
+const FORMULA_STARTS: &[char] = &['=', '+', '-', '@', '\t', '\r', '\''];
+
+/// A cell as written to any CSV: with a `'` in front when it could be read
+/// as a formula, or already starts with `'` (see the module comment).
+pub fn neutralise_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(FORMULA_STARTS) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// A cell as read by `import`: one leading `'` removed, the inverse of
+/// [`neutralise_cell`].
+pub fn restore_cell(text: &str) -> &str {
+    text.strip_prefix('\'').unwrap_or(text)
+}
+
+/// The `partners` cell: names separated by `;`, each `\\` and `;` in a
+/// name escaped with a backslash.
+pub fn join_names<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for (i, name) in names.into_iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        for c in name.chars() {
+            if matches!(c, '\\' | ';') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The names of a `partners` cell, the inverse of [`join_names`]: split at
+/// each `;` not escaped by a backslash; `\;` and `\\` unescaped; a
+/// backslash before anything else kept.
+pub fn split_names(cell: &str) -> Vec<String> {
+    let mut names = vec![String::new()];
+    let mut chars = cell.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if matches!(chars.peek(), Some('\\' | ';')) => {
+                if let (Some(next), Some(name)) = (chars.next(), names.last_mut()) {
+                    name.push(next);
+                }
+            }
+            ';' => names.push(String::new()),
+            c => {
+                if let Some(name) = names.last_mut() {
+                    name.push(c);
+                }
+            }
+        }
+    }
+    names
+}
+
 /// Parses a conventions CSV. Returns the good rows and every error.
 pub fn parse(input: &[u8]) -> (Vec<ConventionRow>, Vec<RowError>) {
     let mut errors = Vec::new();
@@ -215,7 +289,7 @@ fn parse_row(
         match positions.get(i).and_then(|p| record.get(*p)) {
             None => Ok(None),
             Some(bytes) => std::str::from_utf8(bytes)
-                .map(|s| Some(s.trim()).filter(|s| !s.is_empty()))
+                .map(|s| Some(restore_cell(s.trim()).trim()).filter(|s| !s.is_empty()))
                 .map_err(|_| row_error(line, format!("{}: not valid UTF-8", COLUMNS[i]))),
         }
     };
@@ -238,9 +312,9 @@ fn parse_row(
     let text_err = |column: &str, e: TextError| err(format!("{column}: {e}"));
 
     let section: Section = word(line, "section", required(0)?)?;
-    let names: Vec<&str> = required(1)?
-        .split(';')
-        .map(str::trim)
+    let names: Vec<String> = split_names(required(1)?)
+        .into_iter()
+        .map(|n| n.trim().to_owned())
         .filter(|n| !n.is_empty())
         .collect();
     if names.is_empty() {
@@ -262,7 +336,7 @@ fn parse_row(
     };
     let mut partners = Vec::with_capacity(names.len());
     for (name, kind) in names.iter().zip(kinds) {
-        let name = PartnerName::new(*name).map_err(|e| text_err("partners", e))?;
+        let name = PartnerName::new(name.as_str()).map_err(|e| text_err("partners", e))?;
         partners.push((name, kind));
     }
     let expected = Section::of(partners[0].1);
@@ -363,14 +437,9 @@ pub fn write(rows: &[ExportRow], out: &mut dyn std::io::Write) -> std::io::Resul
                 .collect::<Vec<_>>()
                 .join(";")
         };
-        let names = r
-            .partners
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>()
-            .join(";");
+        let names = join_names(r.partners.iter().map(|(n, _)| n.as_str()));
         let opt = |d: Option<PartialDate>| d.map(|d| d.to_string()).unwrap_or_default();
-        w.write_record([
+        let cells = [
             r.section.as_str(),
             &names,
             &kind_cell,
@@ -381,7 +450,8 @@ pub fn write(rows: &[ExportRow], out: &mut dyn std::io::Write) -> std::io::Resul
             r.official_ref.as_deref().unwrap_or(""),
             r.status.as_str(),
             &opt(r.ended_on),
-        ])?;
+        ];
+        w.write_record(cells.iter().map(|c| neutralise_cell(c).into_owned()))?;
     }
     w.flush()
 }

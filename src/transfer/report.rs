@@ -84,7 +84,35 @@ pub fn grouped(mut rows: Vec<ReportRow>) -> Vec<(Section, Vec<ReportRow>)> {
 
 /// Escapes a Markdown table cell.
 fn md(cell: &str) -> String {
-    cell.replace('|', "\\|")
+    markdown_cell(cell)
+}
+
+/// A stored text as it may appear in Markdown made for the web: it reads
+/// as the same text and can be nothing else. `&`, `<` and `>` become
+/// HTML entities (no tag, no autolink `<…>`, no entity of the text's own
+/// reaches the page); the punctuation that makes emphasis, code, links and
+/// images, strike-through and table cells (`\ ` * _ [ ] ~ |`) is escaped
+/// with a backslash, so `[x](javascript:…)` shows as those characters and
+/// is no link (a cell never starts a line, so headings and lists cannot
+/// form); control and invisible characters are written `\u{XXXX}`;
+/// a line feed becomes `<br>`.
+pub fn markdown_cell(text: &str) -> String {
+    let text = crate::domain::text::escape_for_display(text, true);
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' => out.push_str("<br>"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The report as Markdown.
@@ -111,7 +139,10 @@ pub fn markdown(title: &str, rows: Vec<ReportRow>) -> String {
     out
 }
 
-/// The report as plain text, tab-separated like the published page.
+use crate::domain::text::escape_for_terminal;
+
+/// The report as plain text, tab-separated like the published page
+/// (control and invisible characters escaped).
 pub fn text(title: &str, rows: Vec<ReportRow>) -> String {
     let mut out = format!("{title}\n");
     for (section, rows) in grouped(rows) {
@@ -125,9 +156,9 @@ pub fn text(title: &str, rows: Vec<ReportRow>) -> String {
             let _ = writeln!(
                 out,
                 "{}\t{}\t{}",
-                partner_cell(&r.parties, r.instrument),
+                escape_for_terminal(&partner_cell(&r.parties, r.instrument)),
                 r.signed_on,
-                r.objectives
+                escape_for_terminal(&r.objectives)
             );
         }
     }

@@ -6,6 +6,7 @@ mod decide;
 mod exchange;
 mod fold;
 mod golden;
+mod hardening;
 mod property;
 mod reliability;
 mod support;

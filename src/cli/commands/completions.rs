@@ -27,8 +27,10 @@ pub struct ManArgs {}
 /// Runs `completions`.
 pub fn completions(a: CompletionsArgs) -> Result<(), AppError> {
     let mut command = Cli::command();
-    clap_complete::generate(a.shell, &mut command, "pactum", &mut std::io::stdout());
-    Ok(())
+    // generated into memory first: clap_complete panics on a write error
+    let mut script = Vec::new();
+    clap_complete::generate(a.shell, &mut command, "pactum", &mut script);
+    crate::cli::output::print_bytes(&script)
 }
 
 /// The man page, as roff.
@@ -42,8 +44,5 @@ pub fn man_page() -> Result<Vec<u8>, AppError> {
 
 /// Runs `man`.
 pub fn man(_a: ManArgs) -> Result<(), AppError> {
-    use std::io::Write;
-    std::io::stdout()
-        .write_all(&man_page()?)
-        .map_err(|e| AppError::Other(e.to_string()))
+    crate::cli::output::print_bytes(&man_page()?)
 }

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::cli::output::Format;
+use crate::cli::output::{self, Format};
 use crate::cli::{Access, Context, PointArgs};
 use pactum::app::AppError;
 
@@ -19,10 +19,11 @@ use pactum::app::AppError;
 #[command(verbatim_doc_comment)]
 pub struct DemoArgs {}
 
-fn heading(ctx: &Context, title: &str) {
+fn heading(ctx: &Context, title: &str) -> Result<(), AppError> {
     if ctx.out.format == Format::Table {
-        println!("\n━━ {title} ━━\n");
+        output::outln!("\n━━ {title} ━━\n")?;
     }
+    Ok(())
 }
 
 /// Runs `demo`.
@@ -46,7 +47,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
     };
     let db = path.display().to_string();
     if ctx.out.format == Format::Json {
-        println!(
+        output::outln!(
             "{}",
             serde_json::json!({
                 "registry": db,
@@ -57,31 +58,33 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
                 "corrected_at": summary.corrected_at.0,
                 "examples": summary.examples,
             })
-        );
+        )?;
         return Ok(());
     }
-    println!("pactum demo: a registry built from the 2009 lists");
-    println!("  registry     {db}");
-    println!(
+    output::outln!("pactum demo: a registry built from the 2009 lists")?;
+    output::outln!("  registry     {db}")?;
+    output::outln!(
         "  #1–#{}       the lists as published in 2009: {} conventions, {} partners",
-        summary.imported_at, summary.conventions, summary.partners
-    );
-    println!(
+        summary.imported_at,
+        summary.conventions,
+        summary.partners
+    )?;
+    output::outln!(
         "  #{}–#{}     {} corrections of typos, recorded afterwards",
         summary.imported_at.0 + 1,
         summary.corrected_at,
         summary.corrections
-    );
-    println!(
+    )?;
+    output::outln!(
         "  #{}–        {} illustrative events dated after 2009 (renames, amendments, a retraction, ends)",
         summary.corrected_at.0 + 1,
         summary.examples
-    );
+    )?;
 
     heading(
         &inner,
         "1. The report today (corrected spellings, later renames applied)",
-    );
+    )?;
     super::report::run(
         &inner,
         super::report::ReportArgs {
@@ -95,7 +98,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
             "2. The registry as of 2005, as published (pactum list --as-of 2005 --recorded-as-of '#{}')",
             summary.imported_at
         ),
-    );
+    )?;
     super::list::run(
         &inner,
         super::list::ListArgs {
@@ -113,7 +116,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
         },
     )?;
 
-    heading(&inner, "3. How one entry changed (pactum history Figuig)");
+    heading(&inner, "3. How one entry changed (pactum history Figuig)")?;
     super::history::run(
         &inner,
         super::history::HistoryArgs {
@@ -125,7 +128,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
     heading(
         &inner,
         "4. An amendment filed on the wrong convention, retracted (pactum log --type retracted)",
-    );
+    )?;
     super::log::run(
         &inner,
         super::log::LogArgs {
@@ -139,7 +142,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
         },
     )?;
 
-    println!("\nExplore it:");
+    output::outln!("\nExplore it:")?;
     for example in [
         "list --as-of 2009-06-01".to_owned(),
         format!(
@@ -154,7 +157,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
         ),
         "verify".to_owned(),
     ] {
-        println!("  pactum --db {db} {example}");
+        output::outln!("  pactum --db {db} {example}")?;
     }
     Ok(())
 }

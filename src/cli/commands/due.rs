@@ -16,8 +16,8 @@ use pactum::domain::Status;
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct DueArgs {
-    /// How many days ahead to look
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    /// How many days ahead to look (at most 36600, a century)
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=36_600))]
     pub within: u32,
     #[command(flatten)]
     pub point: PointArgs,

@@ -8,6 +8,7 @@ use clap::Args;
 use crate::cli::output::Format;
 use crate::cli::{Access, Context, PointArgs};
 use pactum::app::AppError;
+use pactum::app::outfile::OutputFile;
 
 /// Export the event log as JSON Lines (`--format jsonl`, the default:
 /// lossless, `import` reproduces it exactly), or the conventions of a view
@@ -30,12 +31,17 @@ pub struct ExportArgs {
 pub fn run(ctx: &Context, a: ExportArgs) -> Result<(), AppError> {
     let registry = ctx.open(Access::Read)?;
     let point = ctx.point(&registry, &a.point)?;
-    let mut sink: Box<dyn Write> = match &a.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .map_err(|e| AppError::invalid(format!("cannot create {}: {e}", path.display())))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    // The file is checked (never inside the registry folder) and written
+    // beside its target, then renamed into place only once the export has
+    // succeeded: a failed export leaves any old file whole.
+    let mut file = match &a.output {
+        Some(path) => Some(OutputFile::create(path, &[registry.store().path()])?),
+        None => None,
+    };
+    let mut stdout = None;
+    let sink: &mut dyn Write = match &mut file {
+        Some(f) => f,
+        None => stdout.insert(crate::cli::output::stdout()),
     };
     match ctx.out.format {
         Format::Table | Format::Jsonl => {
@@ -46,15 +52,14 @@ pub fn run(ctx: &Context, a: ExportArgs) -> Result<(), AppError> {
                 ));
             }
             let bar = ctx.progress(point.recorded.0, "exporting");
-            let n =
-                registry.export_jsonl(point.recorded, &mut sink, &mut |n| bar.set_position(n))?;
+            let n = registry.export_jsonl(point.recorded, sink, &mut |n| bar.set_position(n))?;
             bar.finish_and_clear();
             tracing::info!(events = n, "exported");
         }
         Format::Csv => {
             let rows = registry.export_rows(point)?;
-            pactum::transfer::csv::write(&rows, &mut sink)
-                .map_err(|e| AppError::Other(format!("writing the export: {e}")))?;
+            pactum::transfer::csv::write(&rows, &mut *sink)
+                .map_err(crate::cli::output::io_error)?;
         }
         other => {
             return Err(AppError::invalid_with(
@@ -63,7 +68,9 @@ pub fn run(ctx: &Context, a: ExportArgs) -> Result<(), AppError> {
             ));
         }
     }
-    sink.flush()
-        .map_err(|e| AppError::Other(format!("writing the export: {e}")))?;
-    Ok(())
+    sink.flush().map_err(crate::cli::output::io_error)?;
+    match file {
+        Some(f) => f.commit(),
+        None => Ok(()),
+    }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use crate::cli::output::{Format, count};
+use crate::cli::output::{self, Format, count};
 use crate::cli::{Access, Context, WriteArgs};
 use pactum::app::exchange::ImportSummary;
 use pactum::app::{AppError, Registry, WriteMeta};
@@ -80,7 +80,12 @@ pub fn run(ctx: &Context, a: ImportArgs) -> Result<(), AppError> {
     }
     let registry = ctx.open(Access::Create)?;
     let done = import(ctx, &registry, kind, &bytes, &meta, a.dry_run)?;
-    report(ctx, &done, a.dry_run)
+    let printed = report(ctx, &done, a.dry_run);
+    if a.dry_run {
+        printed
+    } else {
+        output::after_commit(printed, "the import")
+    }
 }
 
 /// What an import did, or would do.
@@ -110,7 +115,7 @@ fn report(ctx: &Context, done: &Imported, dry_run: bool) -> Result<(), AppError>
     let json = matches!(ctx.out.format, Format::Json | Format::Jsonl);
     let verb = if dry_run { "would import" } else { "imported" };
     match done {
-        Imported::Csv(summary) if json => println!(
+        Imported::Csv(summary) if json => output::outln!(
             "{}",
             json!({
                 "dry_run": dry_run,
@@ -120,20 +125,20 @@ fn report(ctx: &Context, done: &Imported, dry_run: bool) -> Result<(), AppError>
                 "partners_created": summary.partners_created,
                 "events": summary.events,
             })
-        ),
-        Imported::Csv(summary) => println!(
+        )?,
+        Imported::Csv(summary) => output::outln!(
             "{verb} {}: {} and {} recorded ({}), {} already present",
             count(summary.rows, "row"),
             count(summary.conventions_created, "convention"),
             count(summary.partners_created, "partner"),
             count(summary.events, "event"),
             count(summary.rows_matched, "row"),
-        ),
+        )?,
         Imported::Jsonl(events) if json => {
-            println!("{}", json!({"dry_run": dry_run, "events": events}));
+            output::outln!("{}", json!({"dry_run": dry_run, "events": events}))?;
         }
         Imported::Jsonl(events) => {
-            println!("{verb} {} (hash chain checked)", count(*events, "event"));
+            output::outln!("{verb} {} (hash chain checked)", count(*events, "event"))?;
         }
     }
     Ok(())

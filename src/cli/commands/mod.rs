@@ -95,15 +95,16 @@ pub fn print_written(
         },
         note: None,
     };
-    if ctx.out.format == Format::Table {
-        println!(
+    let printed = if ctx.out.format == Format::Table {
+        output::outln!(
             "{what} {} as #{} (version {}, event {})",
-            registry.label(written.entity),
+            output::show(&registry.label(written.entity)),
             written.seq,
             written.version,
             written.event_id
-        );
-        return Ok(());
-    }
-    output::print(&ctx.out, &report)
+        )
+    } else {
+        output::print(&ctx.out, &report)
+    };
+    output::after_commit(printed, &format!("event #{}", written.seq))
 }

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::cli::output::Format;
+use crate::cli::output::{self, Format};
 use crate::cli::{Access, Context};
 use pactum::app::AppError;
 
@@ -24,8 +24,8 @@ pub fn run(ctx: &Context, _a: RebuildArgs) -> Result<(), AppError> {
     bar.finish_and_clear();
     let rebuilt = rebuilt?;
     let fixed: u64 = rebuilt.fixed.iter().map(|(_, n)| n).sum();
-    if matches!(ctx.out.format, Format::Json | Format::Jsonl) {
-        println!(
+    let printed = if matches!(ctx.out.format, Format::Json | Format::Jsonl) {
+        output::outln!(
             "{}",
             serde_json::json!({
                 "events": rebuilt.events,
@@ -33,12 +33,14 @@ pub fn run(ctx: &Context, _a: RebuildArgs) -> Result<(), AppError> {
                 "conventions": rebuilt.conventions,
                 "fixed": rebuilt.fixed.iter().map(|(t, n)| serde_json::json!({"tree": t, "entries": n})).collect::<Vec<_>>(),
             })
-        );
+        )
     } else {
-        println!(
+        output::outln!(
             "rebuilt from {} events: {} partners, {} conventions; {fixed} derived entries rewritten or removed",
-            rebuilt.events, rebuilt.partners, rebuilt.conventions
-        );
-    }
-    Ok(())
+            rebuilt.events,
+            rebuilt.partners,
+            rebuilt.conventions
+        )
+    };
+    output::after_commit(printed, "the rebuild")
 }

@@ -33,8 +33,8 @@ pub fn run(ctx: &Context, a: ReportArgs) -> Result<(), AppError> {
         point.valid, point.recorded
     );
     match ctx.out.format {
-        Format::Table | Format::Text => print!("{}", report::text(&title, rows)),
-        Format::Markdown => print!("{}", report::markdown(&title, rows)),
+        Format::Table | Format::Text => output::print_text(&report::text(&title, rows))?,
+        Format::Markdown => output::print_text(&report::markdown(&title, rows))?,
         _ => {
             let grouped = report::grouped(rows);
             let json = grouped

@@ -51,6 +51,7 @@ pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
         "events": report.events,
         "head": head,
         "compared": report.compared.iter().map(|(t, n)| json!({"tree": t, "entries": n})).collect::<Vec<_>>(),
+        "warnings": report.warnings,
         "problems": report.problems.iter().map(|p| json!({"tree": p.tree, "at": p.at, "problem": p.detail})).collect::<Vec<_>>(),
     });
     let rows = Rows {
@@ -62,17 +63,17 @@ pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
             .collect(),
     };
     if ctx.out.format == output::Format::Table {
-        println!(
+        output::outln!(
             "checked {} events: hash chain, seq and version continuity, {} derived trees ({} entries)",
             report.events,
             report.compared.len(),
             report.compared.iter().map(|(_, n)| n).sum::<u64>()
-        );
-        println!("head {head}");
+        )?;
+        output::outln!("head {head}")?;
         if report.ok() {
-            println!("ok: no problem found");
+            output::outln!("ok: no problem found")?;
         } else {
-            println!("{}", output::table(&ctx.out, &rows));
+            output::outln!("{}", output::table(&ctx.out, &rows))?;
         }
     } else {
         output::print(
@@ -83,6 +84,9 @@ pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
                 note: None,
             },
         )?;
+    }
+    for warning in &report.warnings {
+        tracing::warn!("{warning}");
     }
     if report.ok() {
         Ok(())
