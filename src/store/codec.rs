@@ -29,16 +29,18 @@ use crate::domain::{
     ConventionId, ConventionSigned, ConventionSignedPatch, ConventionTerminated,
     ConventionTerminatedPatch, Corrected, CountryCode, Digest, EntityId, Event, EventId,
     EventRecord, ExpiryChange, Instrument, Objectives, OfficialRef, PartialDate, PartnerId,
-    PartnerKind, PartnerName, PartnerRegistered, PartnerRegisteredPatch, PartnerRenamed,
-    PartnerRenamedPatch, Patch, Reason, Retracted, Seq, ShortName, Source, TerminationKind,
+    PartnerChange, PartnerKind, PartnerName, PartnerRegistered, PartnerRegisteredPatch,
+    PartnerRenamed, PartnerRenamedPatch, PartnerSucceeded, PartnerSucceededPatch, Patch, Reason,
+    Retracted, Seq, ShortName, Source, TerminationKind,
 };
 
 /// The format byte written before every stored event.
 pub const FORMAT_VERSION: u8 = 1;
 /// The format byte written before every stored projection value. A change
 /// of the projection layout bumps it; projections are caches, so a registry
-/// with another number is simply rebuilt.
-pub const PROJECTION_VERSION: u8 = 2;
+/// with another number is simply rebuilt. 3: a partner's timeline keeps its
+/// successions beside its renames.
+pub const PROJECTION_VERSION: u8 = 3;
 /// The most bytes one decoded value may claim.
 pub const DECODE_LIMIT: usize = 1 << 20;
 /// Bytes before the body of a stored event.
@@ -119,6 +121,12 @@ struct WPartnerRenamed {
 }
 
 #[derive(Encode, Decode)]
+struct WPartnerSucceeded {
+    successors: Vec<[u8; 16]>,
+    effective_on: WDate,
+}
+
+#[derive(Encode, Decode)]
 struct WConventionSigned {
     instrument: u8,
     parties: Vec<[u8; 16]>,
@@ -194,12 +202,19 @@ struct WConventionTerminatedPatch {
 }
 
 #[derive(Encode, Decode)]
+struct WPartnerSucceededPatch {
+    successors: Option<Vec<[u8; 16]>>,
+    effective_on: Option<WDate>,
+}
+
+#[derive(Encode, Decode)]
 enum WPatch {
     PartnerRegistered(WPartnerRegisteredPatch),
     PartnerRenamed(WPartnerRenamedPatch),
     ConventionSigned(WConventionSignedPatch),
     ConventionAmended(WConventionAmendedPatch),
     ConventionTerminated(WConventionTerminatedPatch),
+    PartnerSucceeded(WPartnerSucceededPatch),
 }
 
 #[derive(Encode, Decode)]
@@ -211,6 +226,7 @@ enum WEvent {
     ConventionTerminated(WConventionTerminated),
     Corrected { target: [u8; 16], patch: WPatch },
     Retracted { target: [u8; 16] },
+    PartnerSucceeded(WPartnerSucceeded),
 }
 
 // ------------------------------------------------------------ vocabularies
@@ -291,6 +307,13 @@ fn w_renamed(e: &PartnerRenamed) -> WPartnerRenamed {
     }
 }
 
+fn w_succeeded(e: &PartnerSucceeded) -> WPartnerSucceeded {
+    WPartnerSucceeded {
+        successors: wids(&e.successors),
+        effective_on: wdate(e.effective_on),
+    }
+}
+
 fn w_signed(e: &ConventionSigned) -> WConventionSigned {
     WConventionSigned {
         instrument: word_to_u8(INSTRUMENTS, &e.instrument),
@@ -357,6 +380,10 @@ fn w_patch(p: &Patch) -> WPatch {
                 kind: p.kind.map(|k| word_to_u8(TERMINATION_KINDS, &k)),
             })
         }
+        Patch::PartnerSucceeded(p) => WPatch::PartnerSucceeded(WPartnerSucceededPatch {
+            successors: p.successors.as_deref().map(wids),
+            effective_on: p.effective_on.map(wdate),
+        }),
     }
 }
 
@@ -374,6 +401,7 @@ fn w_event(e: &Event) -> WEvent {
         Event::Retracted(r) => WEvent::Retracted {
             target: *r.target.as_bytes(),
         },
+        Event::PartnerSucceeded(e) => WEvent::PartnerSucceeded(w_succeeded(e)),
     }
 }
 
@@ -427,6 +455,13 @@ fn d_renamed(w: WPartnerRenamed) -> Result<PartnerRenamed, CodecError> {
     Ok(PartnerRenamed {
         new_name: PartnerName::new(w.new_name).map_err(invalid)?,
         short_name: dtext(w.short_name, ShortName::new)?,
+        effective_on: ddate(w.effective_on)?,
+    })
+}
+
+fn d_succeeded(w: WPartnerSucceeded) -> Result<PartnerSucceeded, CodecError> {
+    Ok(PartnerSucceeded {
+        successors: dids(w.successors),
         effective_on: ddate(w.effective_on)?,
     })
 }
@@ -530,6 +565,10 @@ fn d_patch(w: WPatch) -> Result<Patch, CodecError> {
                 .map(|k| u8_to_word(TERMINATION_KINDS, k, "termination kind"))
                 .transpose()?,
         }),
+        WPatch::PartnerSucceeded(p) => Patch::PartnerSucceeded(PartnerSucceededPatch {
+            successors: p.successors.map(dids),
+            effective_on: p.effective_on.map(ddate).transpose()?,
+        }),
     })
 }
 
@@ -547,6 +586,7 @@ fn d_event(w: WEvent) -> Result<Event, CodecError> {
         WEvent::Retracted { target } => Event::Retracted(Retracted {
             target: EventId(Uuid::from_bytes(target)),
         }),
+        WEvent::PartnerSucceeded(e) => Event::PartnerSucceeded(d_succeeded(e)?),
     })
 }
 
@@ -713,6 +753,12 @@ struct WEntry<P> {
 }
 
 #[derive(Encode, Decode)]
+enum WPartnerChange {
+    Renamed(WPartnerRenamed),
+    Succeeded(WPartnerSucceeded),
+}
+
+#[derive(Encode, Decode)]
 enum WChange {
     Amended(WConventionAmended),
     Terminated(WConventionTerminated),
@@ -730,7 +776,7 @@ struct WTimeline<B, F> {
 
 #[derive(Encode, Decode)]
 enum WAnyTimeline {
-    Partner(WTimeline<WPartnerRegistered, WPartnerRenamed>),
+    Partner(WTimeline<WPartnerRegistered, WPartnerChange>),
     Convention(WTimeline<WConventionSigned, WChange>),
 }
 
@@ -817,7 +863,15 @@ fn d_timeline<I, B, F, WB, WF>(
 pub fn encode_timeline(handle: u64, t: &AnyTimeline) -> Result<Vec<u8>, CodecError> {
     let wire = match t {
         AnyTimeline::Partner(t) => {
-            WAnyTimeline::Partner(w_timeline(t, *t.id.as_bytes(), w_registered, w_renamed))
+            WAnyTimeline::Partner(w_timeline(
+                t,
+                *t.id.as_bytes(),
+                w_registered,
+                |c: &PartnerChange| match c {
+                    PartnerChange::Renamed(r) => WPartnerChange::Renamed(w_renamed(r)),
+                    PartnerChange::Succeeded(s) => WPartnerChange::Succeeded(w_succeeded(s)),
+                },
+            ))
         }
         AnyTimeline::Convention(t) => WAnyTimeline::Convention(w_timeline(
             t,
@@ -848,7 +902,10 @@ pub fn decode_timeline(bytes: &[u8]) -> Result<(u64, AnyTimeline), CodecError> {
     let timeline = match decode::<WAnyTimeline>(body)? {
         WAnyTimeline::Partner(w) => {
             let id = PartnerId(Uuid::from_bytes(w.id));
-            AnyTimeline::Partner(d_timeline(w, id, d_registered, d_renamed)?)
+            AnyTimeline::Partner(d_timeline(w, id, d_registered, |c| match c {
+                WPartnerChange::Renamed(r) => Ok(PartnerChange::Renamed(d_renamed(r)?)),
+                WPartnerChange::Succeeded(s) => Ok(PartnerChange::Succeeded(d_succeeded(s)?)),
+            })?)
         }
         WAnyTimeline::Convention(w) => {
             let id = ConventionId(Uuid::from_bytes(w.id));

@@ -12,6 +12,7 @@ use crate::support::*;
 struct Dir {
     partners: HashMap<PartnerId, (String, bool)>,
     naming: HashMap<PartnerId, Vec<ConventionId>>,
+    successions: HashMap<PartnerId, Vec<Succession>>,
 }
 
 impl Directory for Dir {
@@ -27,6 +28,16 @@ impl Directory for Dir {
     }
     fn conventions_naming(&self, partner: PartnerId) -> Vec<ConventionId> {
         self.naming.get(&partner).cloned().unwrap_or_default()
+    }
+    fn successions_of(&self, partner: PartnerId) -> Vec<Succession> {
+        self.successions.get(&partner).cloned().unwrap_or_default()
+    }
+    fn predecessors_of(&self, partner: PartnerId) -> Vec<PartnerId> {
+        self.successions
+            .iter()
+            .filter(|(_, ss)| ss.iter().any(|s| s.succeeded.successors.contains(&partner)))
+            .map(|(p, _)| *p)
+            .collect()
     }
     fn label(&self, entity: EntityId) -> String {
         entity.to_string()

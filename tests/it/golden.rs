@@ -188,6 +188,30 @@ fn samples() -> Vec<(&'static str, EventRecord)> {
             "retracted",
             record(11, c, Event::Retracted(Retracted { target }), true),
         ),
+        (
+            "partner-succeeded",
+            record(
+                12,
+                p,
+                Event::PartnerSucceeded(PartnerSucceeded {
+                    successors: vec![PartnerId(uuid(104)), PartnerId(uuid(105))],
+                    effective_on: pd("2015-09-04"),
+                }),
+                true,
+            ),
+        ),
+        (
+            "corrected/partner-succeeded",
+            record(
+                13,
+                p,
+                corrected(Patch::PartnerSucceeded(PartnerSucceededPatch {
+                    successors: Some(vec![PartnerId(uuid(104))]),
+                    effective_on: Some(pd("2015")),
+                })),
+                true,
+            ),
+        ),
     ]
 }
 

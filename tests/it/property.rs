@@ -242,6 +242,7 @@ fn naive(
         id,
         instrument: base.instrument,
         parties: base.parties.clone(),
+        by_succession: Vec::new(),
         signed_on: base.signed_on,
         objectives: base.objectives.clone(),
         expires_on: base.expires_on,
@@ -418,6 +419,12 @@ impl Directory for Labels {
         Vec::new()
     }
     fn conventions_naming(&self, _: PartnerId) -> Vec<ConventionId> {
+        Vec::new()
+    }
+    fn successions_of(&self, _: PartnerId) -> Vec<Succession> {
+        Vec::new()
+    }
+    fn predecessors_of(&self, _: PartnerId) -> Vec<PartnerId> {
         Vec::new()
     }
     fn label(&self, entity: EntityId) -> String {
