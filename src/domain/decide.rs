@@ -814,6 +814,17 @@ fn decide_retraction(
                     .join(", "),
             });
         }
+        let predecessors = dir.predecessors_of(partner);
+        if !predecessors.is_empty() {
+            return Err(Refusal::SuccessorInUse {
+                partner: dir.label(entity),
+                predecessors: predecessors
+                    .iter()
+                    .map(|p| dir.label((*p).into()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
     }
     Ok(Event::Retracted(Retracted { target }))
 }

@@ -8,5 +8,6 @@ mod fold;
 mod golden;
 mod property;
 mod reliability;
+mod succession;
 mod support;
 mod ux;
