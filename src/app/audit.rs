@@ -154,16 +154,14 @@ impl Registry {
         let stream = self.store().stream(entity)?;
         let context = self.succession_context(entity, &stream)?;
         let lines = audit::blame(entity, &stream, &context, point.valid, point.recorded)
-            .ok_or_else(|| {
-                AppError::NotFound {
-                    message: format!(
-                        "{} does not exist as of {} (recorded as of #{})",
-                        self.label(entity),
-                        point.valid,
-                        point.recorded
-                    ),
-                    hint: Some("`pactum history` shows every event, whatever the date".into()),
-                }
+            .ok_or_else(|| AppError::NotFound {
+                message: format!(
+                    "{} does not exist as of {} (recorded as of #{})",
+                    self.label(entity),
+                    point.valid,
+                    point.recorded
+                ),
+                hint: Some("`pactum history` shows every event, whatever the date".into()),
             })?;
         Ok(lines
             .into_iter()

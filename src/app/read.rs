@@ -121,7 +121,8 @@ pub struct ConventionFilter {
     pub signed_from: Option<PartialDate>,
     /// only those whose signing period starts on or before this date
     pub signed_to: Option<PartialDate>,
-    /// only those whose objectives or party names contain every word
+    /// only those whose objectives or party names (a party by succession
+    /// also by its predecessors' names) contain every word
     pub search: Option<String>,
 }
 
@@ -147,7 +148,12 @@ impl ConventionFilter {
             None => true,
             Some(query) => {
                 let mut haystack = fold_key(s.objectives.as_str());
-                for p in &view.parties {
+                // a party by succession is also found by its predecessors' names
+                for p in view
+                    .parties
+                    .iter()
+                    .flat_map(|p| std::iter::once(p).chain(&p.via))
+                {
                     haystack.push('|');
                     haystack.push_str(&fold_key(&p.name));
                 }
@@ -510,9 +516,7 @@ impl<'r> Snapshot<'r> {
     /// `None` when it does not exist there.
     pub fn partner(&self, id: PartnerId) -> Result<Option<PartnerView>, AppError> {
         let found = self.with_partner(id, |found| {
-            found.and_then(|(handle, t)| {
-                t.state_at(self.point.valid).map(|state| (*handle, state))
-            })
+            found.and_then(|(handle, t)| t.state_at(self.point.valid).map(|state| (*handle, state)))
         })?;
         match found {
             Some((handle, state)) => self.partner_view(handle, state).map(Some),

@@ -243,10 +243,7 @@ pub fn party_json(p: &Party) -> Json {
         "kind": opt(p.kind),
     });
     if let (Some(since), Some(obj)) = (p.since, json.as_object_mut()) {
-        obj.insert(
-            "via".into(),
-            p.via.iter().map(partner_ref_json).collect(),
-        );
+        obj.insert("via".into(), p.via.iter().map(partner_ref_json).collect());
         obj.insert("since".into(), Json::String(since.to_string()));
     }
     json

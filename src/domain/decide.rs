@@ -255,7 +255,9 @@ pub enum Refusal {
     #[error("{0} cannot succeed itself")]
     SelfSuccession(String),
     /// A succession that would make a partner succeed itself through a chain.
-    #[error("{partner} cannot be succeeded by {successor}: {successor} is already, through its own successions, a predecessor of {partner}")]
+    #[error(
+        "{partner} cannot be succeeded by {successor}: {successor} is already, through its own successions, a predecessor of {partner}"
+    )]
     SuccessionCycle {
         /// the partner succeeded
         partner: String,
@@ -271,7 +273,9 @@ pub enum Refusal {
         on: PartialDate,
     },
     /// Retracting a partner that a succession names as a successor.
-    #[error("{partner} is a successor of {predecessors}: retract or correct those successions first")]
+    #[error(
+        "{partner} is a successor of {predecessors}: retract or correct those successions first"
+    )]
     SuccessorInUse {
         /// the partner
         partner: String,

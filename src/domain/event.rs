@@ -340,9 +340,9 @@ impl Event {
     /// (corrections and retractions belong to either).
     pub fn entity_kind(&self) -> Option<EntityKind> {
         match self {
-            Event::PartnerRegistered(_)
-            | Event::PartnerRenamed(_)
-            | Event::PartnerSucceeded(_) => Some(EntityKind::Partner),
+            Event::PartnerRegistered(_) | Event::PartnerRenamed(_) | Event::PartnerSucceeded(_) => {
+                Some(EntityKind::Partner)
+            }
             Event::ConventionSigned(_)
             | Event::ConventionAmended(_)
             | Event::ConventionTerminated(_) => Some(EntityKind::Convention),
@@ -484,9 +484,9 @@ impl Patch {
     /// The kind of entity the patched event belongs to.
     pub fn entity_kind(&self) -> EntityKind {
         match self {
-            Patch::PartnerRegistered(_)
-            | Patch::PartnerRenamed(_)
-            | Patch::PartnerSucceeded(_) => EntityKind::Partner,
+            Patch::PartnerRegistered(_) | Patch::PartnerRenamed(_) | Patch::PartnerSucceeded(_) => {
+                EntityKind::Partner
+            }
             _ => EntityKind::Convention,
         }
     }

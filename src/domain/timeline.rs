@@ -556,7 +556,11 @@ fn apply_succession(state: &mut ConventionState, s: &Succession, d: NaiveDate) {
     };
     state.approximate |= s.succeeded.effective_on.straddles(d);
     state.parties.remove(at);
-    let mut via: Vec<PartnerId> = match state.by_succession.iter().position(|b| b.party == s.partner) {
+    let mut via: Vec<PartnerId> = match state
+        .by_succession
+        .iter()
+        .position(|b| b.party == s.partner)
+    {
         Some(i) => state.by_succession.remove(i).via,
         None => Vec::new(),
     };

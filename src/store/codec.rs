@@ -28,10 +28,10 @@ use crate::domain::{
     Actor, AmendmentRef, AnyTimeline, ConventionAmended, ConventionAmendedPatch, ConventionChange,
     ConventionId, ConventionSigned, ConventionSignedPatch, ConventionTerminated,
     ConventionTerminatedPatch, Corrected, CountryCode, Digest, EntityId, Event, EventId,
-    EventRecord, ExpiryChange, Instrument, Objectives, OfficialRef, PartialDate, PartnerId,
-    PartnerChange, PartnerKind, PartnerName, PartnerRegistered, PartnerRegisteredPatch,
-    PartnerRenamed, PartnerRenamedPatch, PartnerSucceeded, PartnerSucceededPatch, Patch, Reason,
-    Retracted, Seq, ShortName, Source, TerminationKind,
+    EventRecord, ExpiryChange, Instrument, Objectives, OfficialRef, PartialDate, PartnerChange,
+    PartnerId, PartnerKind, PartnerName, PartnerRegistered, PartnerRegisteredPatch, PartnerRenamed,
+    PartnerRenamedPatch, PartnerSucceeded, PartnerSucceededPatch, Patch, Reason, Retracted, Seq,
+    ShortName, Source, TerminationKind,
 };
 
 /// The format byte written before every stored event.
@@ -862,17 +862,15 @@ fn d_timeline<I, B, F, WB, WF>(
 /// the entity's handle number (8 bytes, big-endian), then the timeline.
 pub fn encode_timeline(handle: u64, t: &AnyTimeline) -> Result<Vec<u8>, CodecError> {
     let wire = match t {
-        AnyTimeline::Partner(t) => {
-            WAnyTimeline::Partner(w_timeline(
-                t,
-                *t.id.as_bytes(),
-                w_registered,
-                |c: &PartnerChange| match c {
-                    PartnerChange::Renamed(r) => WPartnerChange::Renamed(w_renamed(r)),
-                    PartnerChange::Succeeded(s) => WPartnerChange::Succeeded(w_succeeded(s)),
-                },
-            ))
-        }
+        AnyTimeline::Partner(t) => WAnyTimeline::Partner(w_timeline(
+            t,
+            *t.id.as_bytes(),
+            w_registered,
+            |c: &PartnerChange| match c {
+                PartnerChange::Renamed(r) => WPartnerChange::Renamed(w_renamed(r)),
+                PartnerChange::Succeeded(s) => WPartnerChange::Succeeded(w_succeeded(s)),
+            },
+        )),
         AnyTimeline::Convention(t) => WAnyTimeline::Convention(w_timeline(
             t,
             *t.id.as_bytes(),

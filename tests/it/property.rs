@@ -606,7 +606,12 @@ fn partner_history(ops: &[SuccessionOp]) -> Vec<EventRecord> {
                     continue;
                 }
                 let (target, partner) = retractable[pick % retractable.len()];
-                push(&mut out, seq, partner, Event::Retracted(Retracted { target }));
+                push(
+                    &mut out,
+                    seq,
+                    partner,
+                    Event::Retracted(Retracted { target }),
+                );
             }
         }
     }

@@ -104,13 +104,21 @@ fn a_split_puts_every_successor_in_the_predecessors_place_from_its_date() {
     let r = Reg::new();
     let [mt, fm, dt, other] = regions(
         &r,
-        &["Meknès-Tafilalet", "Fès-Meknès", "Drâa-Tafilalet", "Oriental"],
+        &[
+            "Meknès-Tafilalet",
+            "Fès-Meknès",
+            "Drâa-Tafilalet",
+            "Oriental",
+        ],
     )[..] else {
         unreachable!()
     };
     let c = r.sign(&[other, mt], "2005", "objectives");
     succeed(&r, mt, &[fm, dt], "2015-09-04").unwrap();
-    assert_eq!(parties(&r, c, "2015-09-03"), vec![direct(other), direct(mt)]);
+    assert_eq!(
+        parties(&r, c, "2015-09-03"),
+        vec![direct(other), direct(mt)]
+    );
     assert_eq!(
         parties(&r, c, "2015-09-04"),
         vec![
@@ -152,14 +160,7 @@ fn a_split_puts_every_successor_in_the_predecessors_place_from_its_date() {
         before.partner(mt).unwrap().unwrap().state.status,
         PartnerStatus::Active
     );
-    assert!(
-        before
-            .partner(fm)
-            .unwrap()
-            .unwrap()
-            .predecessors
-            .is_empty()
-    );
+    assert!(before.partner(fm).unwrap().unwrap().predecessors.is_empty());
     assert_eq!(
         before
             .conventions_of(mt)
@@ -255,7 +256,10 @@ fn an_amendment_may_remove_a_party_that_is_there_by_succession() {
     assert_eq!(parties(&r, c, "2011"), vec![direct(p), direct(q2)]);
     // q2 was there directly when p's succession came: not doubled, stays
     // direct; q1 takes p's place
-    assert_eq!(parties(&r, c, "2016"), vec![by(q1, &[p], "2015"), direct(q2)]);
+    assert_eq!(
+        parties(&r, c, "2016"),
+        vec![by(q1, &[p], "2015"), direct(q2)]
+    );
 }
 
 #[test]
@@ -464,9 +468,15 @@ fn a_conventions_history_and_blame_show_the_succession_that_changed_its_parties(
         .blame(c.into(), &point(&r, "2030", None))
         .unwrap();
     let parties = blame.iter().find(|b| b.field == "parties").unwrap();
-    assert_eq!(parties.record.event.event_type(), EventType::PartnerSucceeded);
+    assert_eq!(
+        parties.record.event.event_type(),
+        EventType::PartnerSucceeded
+    );
     let objectives = blame.iter().find(|b| b.field == "objectives").unwrap();
-    assert_eq!(objectives.record.event.event_type(), EventType::ConventionSigned);
+    assert_eq!(
+        objectives.record.event.event_type(),
+        EventType::ConventionSigned
+    );
     // the partner's own history shows its status change
     let own = r
         .registry
@@ -530,14 +540,34 @@ fn partner_succeed_through_the_binary_marks_parties_in_every_view() {
     assert!(r.stderr.contains("reason"), "{}", r.stderr);
     // itself: exit 2; unknown successor: exit 3
     let r = cli.run(&[
-        "partner", "succeed", "P1", "--successor", "P1", "--effective", "2015", "--reason", "x",
+        "partner",
+        "succeed",
+        "P1",
+        "--successor",
+        "P1",
+        "--effective",
+        "2015",
+        "--reason",
+        "x",
     ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     let r = cli.run(&[
-        "partner", "succeed", "P1", "--successor", "P99", "--effective", "2015", "--reason", "x",
+        "partner",
+        "succeed",
+        "P1",
+        "--successor",
+        "P99",
+        "--effective",
+        "2015",
+        "--reason",
+        "x",
     ]);
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert_eq!(cli.log_fingerprint(), head, "a refused command appends nothing");
+    assert_eq!(
+        cli.log_fingerprint(),
+        head,
+        "a refused command appends nothing"
+    );
     let written = cli.json(&[
         "partner",
         "succeed",
@@ -587,8 +617,14 @@ fn partner_succeed_through_the_binary_marks_parties_in_every_view() {
     assert_eq!(shown["status"], "active");
     assert_eq!(shown["predecessors"][0]["handle"], "P1");
     assert_eq!(shown["conventions"][0]["handle"], "C1");
-    let table = cli.run(&["partner", "show", "P2", "--as-of", "2016"]).ok().stdout;
-    assert!(table.contains("by succession to P1 Meknès-Tafilalet since 2015-09-04"), "{table}");
+    let table = cli
+        .run(&["partner", "show", "P2", "--as-of", "2016"])
+        .ok()
+        .stdout;
+    assert!(
+        table.contains("by succession to P1 Meknès-Tafilalet since 2015-09-04"),
+        "{table}"
+    );
     // partner list: a status column
     let table = cli.run(&["partner", "list", "--as-of", "2016"]).ok().stdout;
     assert!(table.contains("succeeded 2015-09-04 by P2, P3"), "{table}");

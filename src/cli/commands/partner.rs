@@ -305,10 +305,16 @@ fn show(ctx: &Context, a: ShowArgs) -> Result<(), AppError> {
         ],
     ];
     for q in &view.successors {
-        rows.push(vec!["successor".into(), format!("{} {}", q.handle, q.name).into()]);
+        rows.push(vec![
+            "successor".into(),
+            format!("{} {}", q.handle, q.name).into(),
+        ]);
     }
     for q in &view.predecessors {
-        rows.push(vec!["predecessor".into(), format!("{} {}", q.handle, q.name).into()]);
+        rows.push(vec![
+            "predecessor".into(),
+            format!("{} {}", q.handle, q.name).into(),
+        ]);
     }
     for c in &conventions {
         let by_succession = c
