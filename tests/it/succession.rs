@@ -220,6 +220,27 @@ fn successions_chain_and_each_step_applies_from_its_own_date() {
 }
 
 #[test]
+fn a_convention_signed_with_a_partner_after_its_succession_has_the_successors_from_its_signing() {
+    let r = Reg::new();
+    let [p, q] = regions(&r, &["Old", "New"])[..] else {
+        unreachable!()
+    };
+    succeed(&r, p, &[q], "2015").unwrap();
+    let c = r.sign(&[p], "2016-03-01", "recorded late");
+    assert!(r.convention_at(c, "2016-02-28", None).is_none());
+    assert_eq!(parties(&r, c, "2016-03-01"), vec![by(q, &[p], "2015")]);
+    // the parties as signed stay in the record
+    let history = r
+        .registry
+        .history(c.into(), &point(&r, "2030", None))
+        .unwrap();
+    assert!(matches!(
+        &history[0].record.event,
+        Event::ConventionSigned(s) if s.parties == vec![p]
+    ));
+}
+
+#[test]
 fn an_amendment_may_remove_a_party_that_is_there_by_succession() {
     let r = Reg::new();
     let [p, q1, q2] = regions(&r, &["Old", "North", "South"])[..] else {
