@@ -36,15 +36,16 @@ pub enum PartnerCommand {
     /// Example:
     ///   pactum partner succeed "Meknès-Tafilalet" --successor "Fès-Meknès" --successor "Drâa-Tafilalet" --successor "Béni Mellal-Khénifra" --effective 2015-09-04 --reason "2015 regional reform" --source "décret n° 2-15-40 du 20 février 2015"
     Succeed(SucceedArgs),
-    /// List partners, as of a date
+    /// List partners, as of a date, with their status (active, or succeeded and by whom)
     ///
     /// Example:
     ///   pactum partner list --kind region --as-of 2010
     List(ListArgs),
-    /// Show a partner and its conventions
+    /// Show a partner: its status, successors and predecessors, and its conventions (those it has by succession with their predecessors and date)
     ///
-    /// Example:
+    /// Examples:
     ///   pactum partner show "fes boulemane"
+    ///   pactum partner show "Fès-Meknès" --as-of 2016
     Show(ShowArgs),
 }
 
