@@ -1,7 +1,7 @@
 //! Audit queries: an entity's history with field changes, blame, the global
 //! log, and the difference between two points of view.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveTime, Utc};
 
@@ -10,7 +10,7 @@ use super::{AppError, Registry};
 use crate::domain::audit::{self, Change, View, diff, view_at};
 use crate::domain::{
     AnyTimeline, EntityId, EntityKind, Event, EventId, EventRecord, EventType, Handle, PartialDate,
-    Seq, end_of_time,
+    PartnerId, Seq, end_of_time,
 };
 
 /// One event with its audit facts.
@@ -88,16 +88,58 @@ impl DiffKind {
 }
 
 impl Registry {
+    /// The streams of the partners whose successions can bear on a
+    /// convention's parties: every partner its stream names, then every
+    /// successor their streams name, down every chain (void events
+    /// included: at an earlier T they may stand). Empty for a partner.
+    pub fn succession_context(
+        &self,
+        entity: EntityId,
+        stream: &[EventRecord],
+    ) -> Result<Vec<EventRecord>, AppError> {
+        if !matches!(entity, EntityId::Convention(_)) {
+            return Ok(Vec::new());
+        }
+        let mut seen: HashSet<PartnerId> = HashSet::new();
+        let mut queue: Vec<PartnerId> = stream
+            .iter()
+            .flat_map(|e| e.event.partners_named())
+            .filter(|p| seen.insert(*p))
+            .collect();
+        let mut context = Vec::new();
+        while let Some(p) = queue.pop() {
+            let partner_stream = self.store().stream(p.into())?;
+            for record in &partner_stream {
+                for q in record.event.successors_named() {
+                    if seen.insert(q) {
+                        queue.push(q);
+                    }
+                }
+            }
+            if partner_stream
+                .iter()
+                .any(|e| !e.event.successors_named().is_empty())
+            {
+                context.extend(partner_stream);
+            }
+        }
+        context.sort_by_key(|e| e.seq);
+        Ok(context)
+    }
+
     /// Every event of an entity at or before T, with the changes each made
-    /// at D (the end of time unless `--as-of` was given).
+    /// at D (the end of time unless `--as-of` was given). A convention's
+    /// history also lists the successions of its partners that changed its
+    /// parties, at their place in the log.
     pub fn history(&self, entity: EntityId, point: &Point) -> Result<Vec<HistoryEntry>, AppError> {
         let stream = self.store().stream(entity)?;
+        let context = self.succession_context(entity, &stream)?;
         let d = if point.valid_given {
             point.valid
         } else {
             end_of_time()
         };
-        Ok(audit::history(entity, &stream, d, point.recorded)
+        Ok(audit::history(entity, &stream, &context, d, point.recorded)
             .into_iter()
             .map(|item| HistoryEntry {
                 record: item.record.clone(),
@@ -110,17 +152,16 @@ impl Registry {
     /// For each field of the entity at the point, the event that last set it.
     pub fn blame(&self, entity: EntityId, point: &Point) -> Result<Vec<BlameEntry>, AppError> {
         let stream = self.store().stream(entity)?;
-        let lines =
-            audit::blame(entity, &stream, point.valid, point.recorded).ok_or_else(|| {
-                AppError::NotFound {
-                    message: format!(
-                        "{} does not exist as of {} (recorded as of #{})",
-                        self.label(entity),
-                        point.valid,
-                        point.recorded
-                    ),
-                    hint: Some("`pactum history` shows every event, whatever the date".into()),
-                }
+        let context = self.succession_context(entity, &stream)?;
+        let lines = audit::blame(entity, &stream, &context, point.valid, point.recorded)
+            .ok_or_else(|| AppError::NotFound {
+                message: format!(
+                    "{} does not exist as of {} (recorded as of #{})",
+                    self.label(entity),
+                    point.valid,
+                    point.recorded
+                ),
+                hint: Some("`pactum history` shows every event, whatever the date".into()),
             })?;
         Ok(lines
             .into_iter()
@@ -197,21 +238,23 @@ impl Registry {
         } else {
             end_of_time()
         };
-        let mut streams: HashMap<EntityId, Vec<EventRecord>> = HashMap::new();
+        type Streams = HashMap<EntityId, (Vec<EventRecord>, Vec<EventRecord>)>;
+        let mut streams: Streams = HashMap::new();
         let mut out = Vec::with_capacity(picked.len());
         for record in picked {
             if !streams.contains_key(&record.entity) {
                 if streams.len() > 1024 {
                     streams.clear();
                 }
-                streams.insert(record.entity, self.store().stream(record.entity)?);
+                let stream = self.store().stream(record.entity)?;
+                let context = self.succession_context(record.entity, &stream)?;
+                streams.insert(record.entity, (stream, context));
             }
-            let stream = streams
+            let (stream, context) = streams
                 .get(&record.entity)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            let before = view_at(record.entity, stream, d, Seq(record.seq.0 - 1));
-            let after = view_at(record.entity, stream, d, record.seq);
+                .map_or((&[][..], &[][..]), |(s, c)| (s.as_slice(), c.as_slice()));
+            let before = view_at(record.entity, stream, context, d, Seq(record.seq.0 - 1));
+            let after = view_at(record.entity, stream, context, d, record.seq);
             out.push(HistoryEntry {
                 voided_by: voided.get(&record.id).copied(),
                 changes: diff(record.entity, before.as_ref(), after.as_ref()),
@@ -232,7 +275,9 @@ impl Registry {
                 for (handle, timeline) in snapshot.timelines_of(kind)? {
                     let view = match &timeline {
                         AnyTimeline::Partner(t) => t.state_at(point.valid).map(View::Partner),
-                        AnyTimeline::Convention(t) => t.state_at(point.valid).map(View::Convention),
+                        AnyTimeline::Convention(t) => t
+                            .state_at_with(point.valid, &snapshot.successions_for(t)?)
+                            .map(View::Convention),
                     };
                     if let Some(view) = view {
                         let entity = match &timeline {

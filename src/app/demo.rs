@@ -1,18 +1,19 @@
 //! The demo registry: the 2009 lists imported as published, the clerk's
-//! corrections recorded afterwards, then a few illustrative events dated
-//! after 2009 (renames of the 2015 regions, an amendment, a retraction of
-//! an amendment filed on the wrong convention, two ends).
-//!
-//! The illustrative events are examples, not facts from the published
-//! lists: their source says so.
+//! corrections recorded afterwards, then what happened to the 2009
+//! partners since (the 2015 regional reform, the merger of the Rabat
+//! universities, the water and forests agency), each event with its
+//! source, from `fixtures/seed-2009/history.csv`. Nothing in it is
+//! invented.
 
 use super::{AppError, Registry, WriteMeta, Written};
 use crate::domain::decide::Command;
 use crate::domain::{
-    Actor, AmendmentRef, ConventionAmended, ConventionId, ConventionTerminated, Objectives,
-    PartnerName, PartnerRenamed, Reason, Seq, Source, TerminationKind,
+    Actor, ConventionId, PartnerId, PartnerName, PartnerRegistered, PartnerSucceeded, Reason, Seq,
+    Source,
 };
-use crate::transfer::fixtures::{self, CONVENTIONS_CSV, CORRECTIONS_CSV, SOURCE_2009};
+use crate::transfer::fixtures::{
+    self, CONVENTIONS_CSV, CORRECTIONS_CSV, HISTORY_CSV, HistoryEvent, HistoryRow, SOURCE_2009,
+};
 
 /// What the demo recorded, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,8 +28,8 @@ pub struct DemoSummary {
     pub corrections: usize,
     /// the last seq of the corrections
     pub corrected_at: Seq,
-    /// illustrative events recorded
-    pub examples: usize,
+    /// events of the history file recorded
+    pub history: usize,
     /// the conventions of the fixture rows, in file order
     pub rows: Vec<ConventionId>,
 }
@@ -41,15 +42,6 @@ fn meta(actor: &str, source: &str, reason: Option<&str>) -> Result<WriteMeta, Ap
         source: Some(Source::new(source).map_err(bad)?),
         expect_version: None,
     })
-}
-
-fn text<T>(r: Result<T, crate::domain::TextError>) -> Result<T, AppError> {
-    r.map_err(|e| AppError::Other(e.to_string()))
-}
-
-fn date(s: &str) -> Result<crate::domain::PartialDate, AppError> {
-    s.parse()
-        .map_err(|e: crate::domain::DateError| AppError::Other(e.to_string()))
 }
 
 impl Registry {
@@ -81,123 +73,70 @@ impl Registry {
             )?,
         )?;
         let corrected_at = self.head_seq()?;
-        let examples = self.record_examples(&import.row_conventions)?;
+        let history = fixtures::parse_history(HISTORY_CSV.as_bytes()).map_err(|errors| {
+            AppError::Other(format!("the embedded history does not parse: {errors:?}"))
+        })?;
+        let history = self.apply_history(&history, "pactum demo (history)")?;
         Ok(DemoSummary {
             conventions: import.conventions_created,
             partners: import.partners_created,
             imported_at,
             corrections: corrected.len(),
             corrected_at,
-            examples: examples.len(),
+            history: history.len(),
             rows: import.row_conventions,
         })
     }
 
-    fn record_examples(&self, rows: &[ConventionId]) -> Result<Vec<Written>, AppError> {
-        const EXAMPLE: &str =
-            "illustrative example recorded by pactum demo (not from the 2009 list)";
-        let row = |n: usize| {
-            rows.get(n - 1)
-                .copied()
-                .ok_or_else(|| AppError::Other(format!("no fixture row {n}")))
-        };
-        let mut out = Vec::new();
-        let plain = meta("pactum demo (clerk)", EXAMPLE, None)?;
-        for (old, new) in [
-            ("Tanger-Tétouan", "Tanger-Tétouan-Al Hoceïma"),
-            ("Rabat-Salé-Zemmour-Zaer", "Rabat-Salé-Kénitra"),
-        ] {
-            let partner = self.resolve_partner(old)?;
-            out.push(self.execute(
-                Command::RenamePartner(
-                    partner,
-                    PartnerRenamed {
-                        new_name: text(PartnerName::new(new))?,
+    /// Records the history file: what happened to the 2009 partners
+    /// afterwards, each event with its source, through the command path
+    /// (so decide checks every succession), in one batch.
+    pub fn apply_history(
+        &self,
+        rows: &[HistoryRow],
+        actor: &str,
+    ) -> Result<Vec<Written>, AppError> {
+        let mut written = Vec::new();
+        for row in rows {
+            let fail = |m: String| AppError::invalid(format!("history line {}: {m}", row.line));
+            let meta =
+                meta(actor, &row.source, Some(&row.reason)).map_err(|e| fail(e.to_string()))?;
+            let command = match &row.event {
+                HistoryEvent::Registered { name, kind } => Command::RegisterPartner(
+                    PartnerId(self.new_id()),
+                    PartnerRegistered {
+                        name: PartnerName::new(name.as_str()).map_err(|e| fail(e.to_string()))?,
+                        kind: *kind,
                         short_name: None,
-                        effective_on: date("2015-09")?,
+                        country: None,
                     },
                 ),
-                &meta(
-                    "pactum demo (clerk)",
-                    EXAMPLE,
-                    Some("the regions were redrawn in 2015"),
-                )?,
-            )?);
-        }
-        let amendment =
-            |objectives: &str, reference: &str, on: &str| -> Result<ConventionAmended, AppError> {
-                Ok(ConventionAmended {
-                    effective_on: date(on)?,
-                    amendment_ref: Some(text(AmendmentRef::new(reference))?),
-                    objectives: Some(text(Objectives::new(objectives))?),
-                    parties_added: Vec::new(),
-                    parties_removed: Vec::new(),
-                    expiry: None,
-                    instrument: None,
-                })
+                HistoryEvent::Succeeded {
+                    partner,
+                    successors,
+                    effective_on,
+                } => {
+                    let resolve = |name: &str| {
+                        self.resolve_partner(name)
+                            .map_err(|e| fail(format!("'{name}': {e}")))
+                    };
+                    Command::SucceedPartner(
+                        resolve(partner)?,
+                        PartnerSucceeded {
+                            successors: successors
+                                .iter()
+                                .map(|q| resolve(q))
+                                .collect::<Result<_, _>>()?,
+                            effective_on: *effective_on,
+                        },
+                    )
+                }
             };
-        out.push(self.execute(
-            Command::AmendConvention(
-                row(36)?,
-                amendment(
-                    "La migration interne et la mobilité des populations",
-                    "Avenant n°1",
-                    "2011-06",
-                )?,
-            ),
-            &plain,
-        )?);
-        // An amendment filed on the wrong commune's convention, then retracted
-        // and recorded where it belongs.
-        let agenda = "La mise en œuvre et accompagnement du processus Agenda 21, étendue aux quartiers périphériques";
-        let wrong = self.execute(
-            Command::AmendConvention(row(33)?, amendment(agenda, "Avenant n°1", "2010-03")?),
-            &plain,
-        )?;
-        out.push(self.execute(
-            Command::Retract {
-                entity: wrong.entity,
-                target: wrong.event_id,
-            },
-            &meta(
-                "pactum demo (clerk)",
-                EXAMPLE,
-                Some("filed on Agadir's convention; it belongs to Meknès's"),
-            )?,
-        )?);
-        out.push(wrong);
-        out.push(self.execute(
-            Command::AmendConvention(row(34)?, amendment(agenda, "Avenant n°1", "2010-03")?),
-            &plain,
-        )?);
-        out.push(self.execute(
-            Command::TerminateConvention(
-                row(9)?,
-                ConventionTerminated {
-                    effective_on: date("2012-06")?,
-                    kind: TerminationKind::Terminated,
-                },
-            ),
-            &meta(
-                "pactum demo (clerk)",
-                EXAMPLE,
-                Some("ended by the parties (illustrative)"),
-            )?,
-        )?);
-        out.push(self.execute(
-            Command::TerminateConvention(
-                row(11)?,
-                ConventionTerminated {
-                    effective_on: date("2013-12-31")?,
-                    kind: TerminationKind::Expired,
-                },
-            ),
-            &meta(
-                "pactum demo (clerk)",
-                EXAMPLE,
-                Some("reached its term (illustrative)"),
-            )?,
-        )?);
-        Ok(out)
+            written.push(
+                self.execute(command, &meta)
+                    .map_err(|e| fail(e.to_string()))?,
+            );
+        }
+        Ok(written)
     }
 }

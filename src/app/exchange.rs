@@ -431,7 +431,11 @@ impl Registry {
                     .first()
                     .and_then(|p| p.kind)
                     .map_or(Section::International, Section::of),
-                parties: v.parties.iter().map(|p| p.name.clone()).collect(),
+                parties: v
+                    .parties
+                    .iter()
+                    .map(crate::app::Party::name_with_predecessors)
+                    .collect(),
                 instrument: v.state.instrument,
                 signed_on: v.state.signed_on,
                 objectives: v.state.objectives.to_string(),

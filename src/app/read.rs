@@ -4,9 +4,16 @@
 //! At the head of the log, views are folded from the cached timelines; at
 //! an earlier T, from timelines replayed out of the log up to T. Both go
 //! through the same `state_at`, so they cannot disagree on the rules.
+//!
+//! A convention's parties also depend on the successions of its partners,
+//! which are events of the partners' streams: they are read at the point
+//! from the partners' timelines (few, and read once per snapshot) and
+//! folded with the convention's own facts by
+//! `ConventionTimeline::state_at_with`. No cache keeps a convention's
+//! parties at a date, so a succession needs no write to any convention.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 
@@ -16,7 +23,7 @@ use crate::domain::timeline::NeedsReplay;
 use crate::domain::{
     AnyTimeline, ConventionId, ConventionState, ConventionTimeline, EntityId, EntityKind, Handle,
     Instrument, PartialDate, PartnerId, PartnerKind, PartnerState, PartnerTimeline, Seq, Status,
-    fold_key,
+    Succession, fold_key, successions_concerning,
 };
 use crate::projection::{empty_timeline, replay};
 use crate::store::workers;
@@ -52,6 +59,27 @@ pub struct Party {
     pub name: String,
     /// its kind
     pub kind: Option<PartnerKind>,
+    /// when it is a party by succession: the predecessors it replaced,
+    /// oldest first, named as of D (else empty)
+    pub via: Vec<Party>,
+    /// when it is a party by succession: that succession's date
+    pub since: Option<PartialDate>,
+}
+
+impl Party {
+    /// The name with its predecessors, as the published lists would put
+    /// it: "Fès-Meknès (anciennement Meknès-Tafilalet)".
+    pub fn name_with_predecessors(&self) -> String {
+        if self.via.is_empty() {
+            return self.name.clone();
+        }
+        let names: Vec<&str> = self.via.iter().map(|p| p.name.as_str()).collect();
+        let list = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} et {last}", rest.join(", ")),
+            _ => names.join(""),
+        };
+        format!("{} (anciennement {list})", self.name)
+    }
 }
 
 /// A convention at a point, ready to print.
@@ -72,6 +100,10 @@ pub struct PartnerView {
     pub handle: Handle,
     /// its folded state
     pub state: PartnerState,
+    /// the partners that took over from it on D, named as of D
+    pub successors: Vec<Party>,
+    /// the partners it took over from by D, named as of D
+    pub predecessors: Vec<Party>,
 }
 
 /// Which conventions `list` shows.
@@ -89,7 +121,8 @@ pub struct ConventionFilter {
     pub signed_from: Option<PartialDate>,
     /// only those whose signing period starts on or before this date
     pub signed_to: Option<PartialDate>,
-    /// only those whose objectives or party names contain every word
+    /// only those whose objectives or party names (a party by succession
+    /// also by its predecessors' names) contain every word
     pub search: Option<String>,
 }
 
@@ -115,7 +148,12 @@ impl ConventionFilter {
             None => true,
             Some(query) => {
                 let mut haystack = fold_key(s.objectives.as_str());
-                for p in &view.parties {
+                // a party by succession is also found by its predecessors' names
+                for p in view
+                    .parties
+                    .iter()
+                    .flat_map(|p| std::iter::once(p).chain(&p.via))
+                {
                     haystack.push('|');
                     haystack.push_str(&fold_key(&p.name));
                 }
@@ -137,6 +175,8 @@ pub struct Snapshot<'r> {
     partners: RefCell<HashMap<PartnerId, Option<(Handle, PartnerTimeline)>>>,
     /// parties named so far (a list names the same partners many times)
     parties: RefCell<HashMap<PartnerId, Party>>,
+    /// every partner's successions at T, once all partners are loaded
+    successions: RefCell<Option<HashMap<PartnerId, Vec<Succession>>>>,
 }
 
 impl Registry {
@@ -148,6 +188,7 @@ impl Registry {
             replayed: RefCell::new(None),
             partners: RefCell::new(HashMap::new()),
             parties: RefCell::new(HashMap::new()),
+            successions: RefCell::new(None),
         }
     }
 }
@@ -276,6 +317,8 @@ impl<'r> Snapshot<'r> {
                     handle: *handle,
                     name: s.name.to_string(),
                     kind: Some(s.kind),
+                    via: Vec::new(),
+                    since: None,
                 },
                 None => Party {
                     id,
@@ -285,6 +328,8 @@ impl<'r> Snapshot<'r> {
                         .as_ref()
                         .map_or_else(|| handle.to_string(), |b| b.payload.name.to_string()),
                     kind: t.base.as_ref().map(|b| b.payload.kind),
+                    via: Vec::new(),
+                    since: None,
                 },
             })
         })?;
@@ -295,10 +340,85 @@ impl<'r> Snapshot<'r> {
                 handle: self.registry.handle(id.into())?,
                 name: id.to_string(),
                 kind: None,
+                via: Vec::new(),
+                since: None,
             },
         };
         self.parties.borrow_mut().insert(id, party.clone());
         Ok(party)
+    }
+
+    /// A partner's surviving successions at T (read through the partner
+    /// cache).
+    fn successions_of(&self, id: PartnerId) -> Result<Vec<Succession>, AppError> {
+        if let Some(all) = self.successions.borrow().as_ref() {
+            return Ok(all.get(&id).cloned().unwrap_or_default());
+        }
+        self.with_partner(id, |found| {
+            found.map(|(_, t)| t.successions()).unwrap_or_default()
+        })
+    }
+
+    /// The successions a convention's parties can meet at T: those of its
+    /// partners, and of their successors down every chain.
+    pub fn successions_for(&self, t: &ConventionTimeline) -> Result<Vec<Succession>, AppError> {
+        let mut failed = None;
+        let out = successions_concerning(t.partners_ever(), |p| {
+            self.successions_of(p).unwrap_or_else(|e| {
+                failed.get_or_insert(e);
+                Vec::new()
+            })
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// Every partner's successions at T (every partner read once).
+    fn all_successions(&self) -> Result<HashMap<PartnerId, Vec<Succession>>, AppError> {
+        if let Some(all) = self.successions.borrow().as_ref() {
+            return Ok(all.clone());
+        }
+        self.preload_partners()?;
+        let all: HashMap<PartnerId, Vec<Succession>> = self
+            .partners
+            .borrow()
+            .iter()
+            .filter_map(|(id, found)| {
+                let successions = found.as_ref()?.1.successions();
+                (!successions.is_empty()).then_some((*id, successions))
+            })
+            .collect();
+        *self.successions.borrow_mut() = Some(all.clone());
+        Ok(all)
+    }
+
+    /// The partners `id` took over from, directly or down a chain, by D:
+    /// those whose succession, begun by D, names it or one of them.
+    fn predecessors_by_d(&self, id: PartnerId) -> Result<Vec<PartnerId>, AppError> {
+        let d = self.point.valid;
+        let all = self.all_successions()?;
+        let mut found: Vec<PartnerId> = Vec::new();
+        let mut seen: HashSet<PartnerId> = HashSet::from([id]);
+        let mut frontier = vec![id];
+        while let Some(q) = frontier.pop() {
+            let mut direct: Vec<(&Succession, PartnerId)> = all
+                .iter()
+                .flat_map(|(p, ss)| ss.iter().map(move |s| (s, *p)))
+                .filter(|(s, _)| {
+                    s.succeeded.effective_on.begun_by(d) && s.succeeded.successors.contains(&q)
+                })
+                .collect();
+            direct.sort_by_key(|(s, _)| (s.succeeded.effective_on.earliest(), s.seq));
+            for (_, p) in direct {
+                if seen.insert(p) {
+                    found.push(p);
+                    frontier.push(p);
+                }
+            }
+        }
+        Ok(found)
     }
 
     fn convention_view(
@@ -306,7 +426,8 @@ impl<'r> Snapshot<'r> {
         handle: Handle,
         t: &ConventionTimeline,
     ) -> Result<Option<ConventionView>, AppError> {
-        match t.state_at(self.point.valid) {
+        let successions = self.successions_for(t)?;
+        match t.state_at_with(self.point.valid, &successions) {
             Some(state) => self.view_of(handle, state).map(Some),
             None => Ok(None),
         }
@@ -317,7 +438,18 @@ impl<'r> Snapshot<'r> {
         let parties = state
             .parties
             .iter()
-            .map(|p| self.party(*p))
+            .map(|p| {
+                let mut party = self.party(*p)?;
+                if let Some(by) = state.via(*p) {
+                    party.via = by
+                        .via
+                        .iter()
+                        .map(|q| self.party(*q))
+                        .collect::<Result<_, _>>()?;
+                    party.since = Some(by.since);
+                }
+                Ok::<_, AppError>(party)
+            })
             .collect::<Result<_, _>>()?;
         Ok(ConventionView {
             handle,
@@ -337,8 +469,18 @@ impl<'r> Snapshot<'r> {
     /// Every convention that exists at the point and passes the filter, in
     /// handle order.
     pub fn conventions(&self, filter: &ConventionFilter) -> Result<Vec<ConventionView>, AppError> {
-        self.preload_partners()?;
+        let all = self.all_successions()?;
         let d = self.point.valid;
+        // A convention's state at D, the successions of its partners applied.
+        let fold = |t: &ConventionTimeline| {
+            if all.is_empty() {
+                return t.state_at(d);
+            }
+            let successions = successions_concerning(t.partners_ever(), |p| {
+                all.get(&p).cloned().unwrap_or_default()
+            });
+            t.state_at_with(d, &successions)
+        };
         // At the head, fold each timeline where it is decoded and keep only
         // its state at D; at another T, fold the replayed timelines.
         let mut states: Vec<(Handle, ConventionState)> = if self.point.at_head() {
@@ -346,7 +488,7 @@ impl<'r> Snapshot<'r> {
                 EntityKind::Convention,
                 workers(),
                 &|handle, timeline| match timeline {
-                    AnyTimeline::Convention(t) => t.state_at(d).map(|s| (handle, s)),
+                    AnyTimeline::Convention(t) => fold(&t).map(|s| (handle, s)),
                     AnyTimeline::Partner(_) => None,
                 },
             )?
@@ -354,7 +496,7 @@ impl<'r> Snapshot<'r> {
             self.timelines_of(EntityKind::Convention)?
                 .into_iter()
                 .filter_map(|(handle, timeline)| match timeline {
-                    AnyTimeline::Convention(t) => t.state_at(d).map(|s| (handle, s)),
+                    AnyTimeline::Convention(t) => fold(&t).map(|s| (handle, s)),
                     AnyTimeline::Partner(_) => None,
                 })
                 .collect()
@@ -370,15 +512,34 @@ impl<'r> Snapshot<'r> {
         Ok(out)
     }
 
-    /// One partner at the point; `None` when it does not exist there.
+    /// One partner at the point, with its successors and predecessors;
+    /// `None` when it does not exist there.
     pub fn partner(&self, id: PartnerId) -> Result<Option<PartnerView>, AppError> {
-        self.with_partner(id, |found| {
-            found.and_then(|(handle, t)| {
-                t.state_at(self.point.valid).map(|state| PartnerView {
-                    handle: *handle,
-                    state,
-                })
-            })
+        let found = self.with_partner(id, |found| {
+            found.and_then(|(handle, t)| t.state_at(self.point.valid).map(|state| (*handle, state)))
+        })?;
+        match found {
+            Some((handle, state)) => self.partner_view(handle, state).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn partner_view(&self, handle: Handle, state: PartnerState) -> Result<PartnerView, AppError> {
+        let successors = state
+            .successors
+            .iter()
+            .map(|p| self.party(*p))
+            .collect::<Result<_, _>>()?;
+        let predecessors = self
+            .predecessors_by_d(state.id)?
+            .into_iter()
+            .map(|p| self.party(p))
+            .collect::<Result<_, _>>()?;
+        Ok(PartnerView {
+            handle,
+            state,
+            successors,
+            predecessors,
         })
     }
 
@@ -402,19 +563,26 @@ impl<'r> Snapshot<'r> {
                     haystack.push_str(&fold_key(short.as_str()));
                 }
                 if words.iter().all(|w| haystack.contains(w.as_str())) {
-                    out.push(PartnerView { handle, state });
+                    out.push(self.partner_view(handle, state)?);
                 }
             }
         }
         Ok(out)
     }
 
-    /// The conventions a partner is a party of at the point.
+    /// The conventions a partner is a party of at the point, directly or
+    /// by succession.
     pub fn conventions_of(&self, partner: PartnerId) -> Result<Vec<ConventionView>, AppError> {
         if self.point.at_head() {
             let mut out = Vec::new();
-            for c in self.registry.store().conventions_naming(partner)? {
-                if let Some(view) = self.convention(c)?
+            let mut seen = HashSet::new();
+            let mut named = self.registry.store().conventions_naming(partner)?;
+            for p in self.predecessors_by_d(partner)? {
+                named.extend(self.registry.store().conventions_naming(p)?);
+            }
+            for c in named {
+                if seen.insert(c)
+                    && let Some(view) = self.convention(c)?
                     && view.state.parties.contains(&partner)
                 {
                     out.push(view);

@@ -9,11 +9,11 @@
 use super::{AppError, Registry};
 use crate::domain::decide::{Command, Directory, Refusal, Subject, decide};
 use crate::domain::{
-    Actor, AnyTimeline, ConventionId, EntityId, EventId, Handle, PartnerId, PendingEvent, Reason,
-    Seq, Source, end_of_time, fold_key,
+    Actor, AnyTimeline, ConventionId, EntityId, EntityKind, EventId, Handle, PartnerId,
+    PartnerTimeline, PendingEvent, Reason, Seq, Source, Succession, end_of_time, fold_key,
 };
 use crate::projection::Projector;
-use crate::store::Writer;
+use crate::store::{Writer, workers};
 
 /// The envelope fields a user gives a write.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,6 +115,46 @@ impl Directory for Dir<'_> {
         out
     }
 
+    fn successions_of(&self, partner: PartnerId) -> Vec<Succession> {
+        match self.timeline(partner.into()) {
+            Some(AnyTimeline::Partner(t)) => t.successions(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn predecessors_of(&self, partner: PartnerId) -> Vec<PartnerId> {
+        // Successions are few and this is asked only when a partner's
+        // registration is retracted: every partner's timeline is read.
+        let names = |t: &PartnerTimeline| {
+            t.successions()
+                .iter()
+                .any(|s| s.succeeded.successors.contains(&partner))
+        };
+        let mut out: Vec<PartnerId> = self
+            .registry
+            .store()
+            .timelines_all(EntityKind::Partner, workers())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(_, t)| match t {
+                AnyTimeline::Partner(t)
+                    if self.overlay.pending(t.id.into()).is_none() && names(&t) =>
+                {
+                    Some(t.id)
+                }
+                _ => None,
+            })
+            .collect();
+        for (entity, _, timeline) in self.overlay.pending_all() {
+            if let (EntityId::Partner(p), AnyTimeline::Partner(t)) = (entity, timeline)
+                && names(t)
+            {
+                out.push(p);
+            }
+        }
+        out
+    }
+
     fn label(&self, entity: EntityId) -> String {
         match self.overlay.pending(entity) {
             Some((handle, AnyTimeline::Partner(t))) => match t.state_at(end_of_time()) {
@@ -148,6 +188,13 @@ fn hint_for(refusal: &Refusal) -> Option<String> {
         Refusal::NoSuchEvent(_) => "`pactum history ENTITY` lists an entity's events with their ids".into(),
         Refusal::EventOfAnotherEntity { owner, .. } => format!("correct it through {owner}"),
         Refusal::Retracted(_) => "`pactum history` still shows its events".into(),
+        Refusal::AlreadySucceeded { partner, .. } => format!(
+            "if that succession was recorded in error, retract or correct it (`pactum history {}` shows its event)",
+            partner.split(' ').next().unwrap_or(partner)
+        ),
+        Refusal::SuccessorInUse { .. } => {
+            "`pactum partner show` lists a partner's predecessors".into()
+        }
         Refusal::EmptyAmendment => {
             "give --objectives, --add-partner, --remove-partner, --expires, --no-expiry or --instrument".into()
         }

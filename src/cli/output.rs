@@ -299,13 +299,28 @@ fn opt<T: ToString>(v: Option<T>) -> Json {
     v.map_or(Json::Null, |v| Json::String(v.to_string()))
 }
 
-/// `{id, handle, name, kind}`
+/// `{id, handle, name, kind}`, with `via` and `since` for a party by
+/// succession.
 pub fn party_json(p: &Party) -> Json {
-    json!({
+    let mut json = json!({
         "id": p.id.to_string(),
         "handle": p.handle.to_string(),
         "name": p.name,
         "kind": opt(p.kind),
+    });
+    if let (Some(since), Some(obj)) = (p.since, json.as_object_mut()) {
+        obj.insert("via".into(), p.via.iter().map(partner_ref_json).collect());
+        obj.insert("since".into(), Json::String(since.to_string()));
+    }
+    json
+}
+
+/// `{id, handle, name}`: a partner named in another's entry.
+pub fn partner_ref_json(p: &Party) -> Json {
+    json!({
+        "id": p.id.to_string(),
+        "handle": p.handle.to_string(),
+        "name": p.name,
     })
 }
 
@@ -337,6 +352,9 @@ pub fn partner_json(v: &PartnerView) -> Json {
         "short_name": opt(s.short_name.as_ref()),
         "kind": s.kind.as_str(),
         "country": opt(s.country),
+        "status": s.status.as_str(),
+        "successors": v.successors.iter().map(partner_ref_json).collect::<Vec<_>>(),
+        "predecessors": v.predecessors.iter().map(partner_ref_json).collect::<Vec<_>>(),
         "approximate": s.approximate,
         "version": s.version,
     })
@@ -407,6 +425,9 @@ pub fn history_json(registry: &Registry, e: &HistoryEntry) -> Json {
     json!({
         "seq": r.seq.0,
         "event_id": r.id.to_string(),
+        "entity": registry
+            .handle(r.entity)
+            .map_or_else(|_| r.entity.to_string(), |h| h.to_string()),
         "type": r.event.event_type().as_str(),
         "recorded_at": timestamp(r),
         "actor": r.actor.as_str(),
@@ -477,13 +498,31 @@ pub fn status_cell(v: &ConventionView) -> Cellv {
     colored(text, color)
 }
 
-/// Parties as one cell: `P3 Agadir; P4 Meknès`.
+/// Parties as one cell: `P3 Agadir; P4 Meknès`; a party by succession
+/// with its predecessors and the date: `P9 Fès-Meknès (via P4 Meknès-Tafilalet, 2015-09-04)`.
 pub fn parties_cell(parties: &[Party]) -> String {
     parties
         .iter()
-        .map(|p| format!("{} {}", p.handle, p.name))
+        .map(party_text)
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// One party as text, with how it came when it is there by succession.
+pub fn party_text(p: &Party) -> String {
+    match p.since {
+        None => format!("{} {}", p.handle, p.name),
+        Some(since) => format!(
+            "{} {} (via {}, {since})",
+            p.handle,
+            p.name,
+            p.via
+                .iter()
+                .map(|q| format!("{} {}", q.handle, q.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// A one-line summary of what an event says, for timelines.
@@ -496,6 +535,15 @@ pub fn event_summary(registry: &Registry, r: &EventRecord) -> String {
     match &r.event {
         Event::PartnerRegistered(e) => format!("registered '{}' ({})", e.name, e.kind),
         Event::PartnerRenamed(e) => format!("renamed '{}' from {}", e.new_name, e.effective_on),
+        Event::PartnerSucceeded(e) => format!(
+            "succeeded from {} by {}",
+            e.effective_on,
+            e.successors
+                .iter()
+                .map(|p| handle((*p).into()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Event::ConventionSigned(e) => format!(
             "{} signed {} with {}",
             e.instrument,

@@ -6,13 +6,21 @@
 //! (by default the end of time, every dated fact applied). Blame is read
 //! off those changes: a field was last set by the last event that changed
 //! it, or by the creating event when nothing ever did.
+//!
+//! A convention's parties also change with the successions of its
+//! partners, which are events of the partners' streams. Those streams are
+//! passed beside the convention's as its *context*: the convention's
+//! history then shows each succession event (or a correction or retraction
+//! of one) that changed its view, and blame can name it.
 
 use chrono::NaiveDate;
 
-use super::event::{Event, EventRecord};
+use std::collections::{BTreeMap, HashSet};
+
+use super::event::{Event, EventRecord, Patch};
 use super::id::{EntityId, EventId, PartnerId, Seq};
 use super::state::{ConventionState, PartnerState};
-use super::timeline::{ConventionTimeline, PartnerTimeline};
+use super::timeline::{ConventionTimeline, PartnerTimeline, Succession};
 
 /// A field's value in a diff.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,7 +54,14 @@ pub enum View {
 }
 
 /// The fields of a partner, in display order.
-pub const PARTNER_FIELDS: &[&str] = &["name", "short_name", "kind", "country"];
+pub const PARTNER_FIELDS: &[&str] = &[
+    "name",
+    "short_name",
+    "kind",
+    "country",
+    "status",
+    "successors",
+];
 /// The fields of a convention, in display order.
 pub const CONVENTION_FIELDS: &[&str] = &[
     "instrument",
@@ -75,6 +90,15 @@ impl View {
                 ("short_name", opt(p.short_name.as_ref())),
                 ("kind", text(p.kind)),
                 ("country", opt(p.country)),
+                ("status", text(p.status)),
+                (
+                    "successors",
+                    if p.successors.is_empty() {
+                        Value::Null
+                    } else {
+                        Value::Parties(p.successors.clone())
+                    },
+                ),
             ],
             View::Convention(c) => vec![
                 ("instrument", text(c.instrument)),
@@ -97,15 +121,52 @@ pub fn field_names(entity: EntityId) -> &'static [&'static str] {
     }
 }
 
-/// The entity at `(d, t)`, folded from its stream.
-pub fn view_at(entity: EntityId, stream: &[EventRecord], d: NaiveDate, t: Seq) -> Option<View> {
+/// The surviving successions at log position `t` in `context` (events of
+/// partners' streams, in any order).
+pub fn successions_in(context: &[EventRecord], t: Seq) -> Vec<Succession> {
+    let mut streams: BTreeMap<PartnerId, Vec<&EventRecord>> = BTreeMap::new();
+    for record in context {
+        if let EntityId::Partner(p) = record.entity {
+            streams.entry(p).or_default().push(record);
+        }
+    }
+    streams
+        .into_iter()
+        .filter_map(|(p, mut records)| {
+            records.sort_by_key(|r| r.seq);
+            PartnerTimeline::replay(p, records, t)
+        })
+        .flat_map(|tl| tl.successions())
+        .collect()
+}
+
+/// The entity at `(d, t)`, folded from its stream (and, for a convention,
+/// the successions its `context` holds at `t`).
+pub fn view_at(
+    entity: EntityId,
+    stream: &[EventRecord],
+    context: &[EventRecord],
+    d: NaiveDate,
+    t: Seq,
+) -> Option<View> {
     match entity {
         EntityId::Partner(id) => PartnerTimeline::replay(id, stream, t)
             .and_then(|tl| tl.state_at(d))
             .map(View::Partner),
         EntityId::Convention(id) => ConventionTimeline::replay(id, stream, t)
-            .and_then(|tl| tl.state_at(d))
+            .and_then(|tl| tl.state_at_with(d, &successions_in(context, t)))
             .map(View::Convention),
+    }
+}
+
+/// True for the events of a partner's stream that bear on the parties of
+/// conventions: successions, and corrections and retractions of them.
+fn bears_on_parties(record: &EventRecord, succession_ids: &HashSet<EventId>) -> bool {
+    match &record.event {
+        Event::PartnerSucceeded(_) => true,
+        Event::Corrected(c) => matches!(c.patch, Patch::PartnerSucceeded(_)),
+        Event::Retracted(r) => succession_ids.contains(&r.target),
+        _ => false,
     }
 }
 
@@ -145,31 +206,56 @@ pub struct HistoryItem<'a> {
 }
 
 /// Every event of the stream at or before `t`, oldest first, with the
-/// changes each made to the entity's state at valid date `d`.
-pub fn history(
+/// changes each made to the entity's state at valid date `d`. For a
+/// convention, the events of its `context` that changed its view (a
+/// succession of one of its partners, a correction or retraction of one)
+/// are listed too, in log order, with the changes they made.
+pub fn history<'a>(
     entity: EntityId,
-    stream: &[EventRecord],
+    stream: &'a [EventRecord],
+    context: &'a [EventRecord],
     d: NaiveDate,
     t: Seq,
-) -> Vec<HistoryItem<'_>> {
-    let upto: Vec<&EventRecord> = stream.iter().filter(|e| e.seq <= t).collect();
+) -> Vec<HistoryItem<'a>> {
+    let succession_ids: HashSet<EventId> = context
+        .iter()
+        .filter(|e| matches!(e.event, Event::PartnerSucceeded(_)))
+        .map(|e| e.id)
+        .collect();
+    let mut upto: Vec<(&EventRecord, bool)> = stream
+        .iter()
+        .filter(|e| e.seq <= t)
+        .map(|e| (e, true))
+        .collect();
+    if matches!(entity, EntityId::Convention(_)) {
+        upto.extend(
+            context
+                .iter()
+                .filter(|e| e.seq <= t && bears_on_parties(e, &succession_ids))
+                .map(|e| (e, false)),
+        );
+        upto.sort_by_key(|(e, _)| e.seq);
+    }
     let mut before: Option<View> = None;
-    upto.iter()
-        .map(|record| {
-            let after = view_at(entity, stream, d, record.seq);
-            let changes = diff(entity, before.as_ref(), after.as_ref());
-            before = after;
-            let voided_by = upto.iter().find_map(|e| match &e.event {
-                Event::Retracted(r) if r.target == record.id => Some((e.seq, e.id)),
-                _ => None,
-            });
-            HistoryItem {
-                record,
-                voided_by,
-                changes,
-            }
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (record, own) in &upto {
+        let after = view_at(entity, stream, context, d, record.seq);
+        let changes = diff(entity, before.as_ref(), after.as_ref());
+        before = after;
+        if !own && changes.is_empty() {
+            continue;
+        }
+        let voided_by = upto.iter().find_map(|(e, _)| match &e.event {
+            Event::Retracted(r) if r.target == record.id => Some((e.seq, e.id)),
+            _ => None,
+        });
+        out.push(HistoryItem {
+            record,
+            voided_by,
+            changes,
+        });
+    }
+    out
 }
 
 /// Which event last set a field of the current view.
@@ -185,15 +271,16 @@ pub struct BlameLine<'a> {
 
 /// For each field of the entity at `(d, t)`, the event that last set it;
 /// `None` when the entity does not exist there.
-pub fn blame(
+pub fn blame<'a>(
     entity: EntityId,
-    stream: &[EventRecord],
+    stream: &'a [EventRecord],
+    context: &'a [EventRecord],
     d: NaiveDate,
     t: Seq,
-) -> Option<Vec<BlameLine<'_>>> {
-    let view = view_at(entity, stream, d, t)?;
-    let items = history(entity, stream, d, t);
-    let creating = items.first()?.record;
+) -> Option<Vec<BlameLine<'a>>> {
+    let view = view_at(entity, stream, context, d, t)?;
+    let items = history(entity, stream, context, d, t);
+    let creating = items.iter().find(|i| i.record.entity == entity)?.record;
     Some(
         view.fields()
             .into_iter()

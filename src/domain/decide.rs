@@ -13,7 +13,7 @@ use super::event::{
     ConventionAmended, ConventionAmendedPatch, ConventionSigned, ConventionSignedPatch,
     ConventionTerminated, ConventionTerminatedPatch, Corrected, Event, EventRecord, EventType,
     ExpiryChange, PartnerRegistered, PartnerRegisteredPatch, PartnerRenamed, PartnerRenamedPatch,
-    Patch, Retracted,
+    PartnerSucceeded, PartnerSucceededPatch, Patch, Retracted,
 };
 use super::id::{ConventionId, EntityId, EventId, PartnerId, Seq};
 use super::kind::{Instrument, PartnerKind, TerminationKind};
@@ -21,7 +21,8 @@ use super::text::{
     AmendmentRef, CountryCode, Objectives, OfficialRef, PartnerName, Reason, ShortName, fold_key,
 };
 use super::timeline::{
-    AnyTimeline, ConventionChange, ConventionTimeline, PartnerTimeline, Payload, Timeline,
+    AnyTimeline, ConventionChange, ConventionTimeline, PartnerTimeline, Payload, Succession,
+    Timeline, successions_concerning,
 };
 
 /// What decide may ask about the rest of the registry (at the head of the log).
@@ -32,6 +33,11 @@ pub trait Directory {
     fn partners_named(&self, key: &str, except: Option<PartnerId>) -> Vec<PartnerId>;
     /// Conventions that name the partner as a party in a surviving fact.
     fn conventions_naming(&self, partner: PartnerId) -> Vec<ConventionId>;
+    /// The partner's surviving successions, corrected (empty for a partner
+    /// that is unknown or never succeeded).
+    fn successions_of(&self, partner: PartnerId) -> Vec<Succession>;
+    /// Partners whose surviving succession names `partner` as a successor.
+    fn predecessors_of(&self, partner: PartnerId) -> Vec<PartnerId>;
     /// How to name an entity in a message (`P7 'Agadir'`).
     fn label(&self, entity: EntityId) -> String;
 }
@@ -43,6 +49,8 @@ pub enum Command {
     RegisterPartner(PartnerId, PartnerRegistered),
     /// `partner rename`
     RenamePartner(PartnerId, PartnerRenamed),
+    /// `partner succeed`
+    SucceedPartner(PartnerId, PartnerSucceeded),
     /// `sign`
     SignConvention(ConventionId, ConventionSigned),
     /// `amend`
@@ -71,7 +79,9 @@ impl Command {
     /// The stream the command writes to.
     pub fn entity(&self) -> EntityId {
         match self {
-            Command::RegisterPartner(id, _) | Command::RenamePartner(id, _) => (*id).into(),
+            Command::RegisterPartner(id, _)
+            | Command::RenamePartner(id, _)
+            | Command::SucceedPartner(id, _) => (*id).into(),
             Command::SignConvention(id, _)
             | Command::AmendConvention(id, _)
             | Command::TerminateConvention(id, _) => (*id).into(),
@@ -256,6 +266,40 @@ pub enum Refusal {
     /// A correction that corrects nothing.
     #[error("the correction changes nothing: the record already says that")]
     NothingToCorrect,
+    /// A succession with no successor.
+    #[error("a succession needs at least one successor (--successor)")]
+    NoSuccessor,
+    /// A partner named as its own successor.
+    #[error("{0} cannot succeed itself")]
+    SelfSuccession(String),
+    /// A succession that would make a partner succeed itself through a chain.
+    #[error(
+        "{partner} cannot be succeeded by {successor}: {successor} is already, through its own successions, a predecessor of {partner}"
+    )]
+    SuccessionCycle {
+        /// the partner succeeded
+        partner: String,
+        /// the successor that leads back to it
+        successor: String,
+    },
+    /// A second succession of the same partner.
+    #[error("{partner} was already succeeded on {on}")]
+    AlreadySucceeded {
+        /// the partner
+        partner: String,
+        /// the date of its standing succession
+        on: PartialDate,
+    },
+    /// Retracting a partner that a succession names as a successor.
+    #[error(
+        "{partner} is a successor of {predecessors}: retract or correct those successions first"
+    )]
+    SuccessorInUse {
+        /// the partner
+        partner: String,
+        /// the partners it succeeds
+        predecessors: String,
+    },
     /// Retracting a partner that conventions still name.
     #[error("{partner} is a party of {conventions}: retract or correct those first")]
     PartnerInUse {
@@ -455,6 +499,18 @@ pub fn decide(
             check_short_free(payload.short_name.as_ref(), Some(*id), dir)?;
             Ok(Event::PartnerRenamed(payload.clone()))
         }
+        Command::SucceedPartner(id, payload) => {
+            require_reason(EventType::PartnerSucceeded, reason)?;
+            let current = live_partner(*id, subject, dir)?;
+            if let Some(standing) = current.successions().first() {
+                return Err(Refusal::AlreadySucceeded {
+                    partner: dir.label(entity),
+                    on: standing.succeeded.effective_on,
+                });
+            }
+            check_succession(*id, &payload.successors, dir)?;
+            Ok(Event::PartnerSucceeded(payload.clone()))
+        }
         Command::SignConvention(_, payload) => {
             check_signing(payload, dir)?;
             Ok(Event::ConventionSigned(payload.clone()))
@@ -584,6 +640,36 @@ fn check_parties_exist<'a>(
     Ok(())
 }
 
+/// The rules of a succession's successors: at least one, no repeats, each
+/// registered, never the partner itself, and none that leads back to the
+/// partner through the successions already recorded (a cycle).
+fn check_succession(
+    partner: PartnerId,
+    successors: &[PartnerId],
+    dir: &dyn Directory,
+) -> Result<(), Refusal> {
+    if successors.is_empty() {
+        return Err(Refusal::NoSuccessor);
+    }
+    if successors.contains(&partner) {
+        return Err(Refusal::SelfSuccession(dir.label(partner.into())));
+    }
+    check_parties_exist(successors, dir)?;
+    for q in successors {
+        let chain = successions_concerning([*q], |p| dir.successions_of(p));
+        if chain
+            .iter()
+            .any(|s| s.succeeded.successors.contains(&partner))
+        {
+            return Err(Refusal::SuccessionCycle {
+                partner: dir.label(partner.into()),
+                successor: dir.label((*q).into()),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn check_signing(payload: &ConventionSigned, dir: &dyn Directory) -> Result<(), Refusal> {
     if payload.parties.is_empty() {
         return Err(Refusal::NoParty);
@@ -660,8 +746,10 @@ fn check_amendment(
         payload.parties_added.iter().chain(&payload.parties_removed),
         dir,
     )?;
-    // Parties as they stand on the amendment's last day, every earlier fact applied.
-    let state = timeline.state_at(payload.effective_on.latest());
+    // Parties as they stand on the amendment's last day, every earlier fact
+    // applied, successions of its partners included.
+    let successions = successions_concerning(timeline.partners_ever(), |p| dir.successions_of(p));
+    let state = timeline.state_at_with(payload.effective_on.latest(), &successions);
     if let Some(state) = &state {
         let same = |field: &'static str, value: String| Refusal::AmendmentChangesNothing {
             field,
@@ -746,6 +834,9 @@ fn decide_correction(
             check_name_free(&p.new_name, Some(id), dir)?;
             check_short_free(p.short_name.as_ref(), Some(id), dir)?
         }
+        (Event::PartnerSucceeded(p), EntityId::Partner(id)) => {
+            check_succession(id, &p.successors, dir)?
+        }
         (Event::ConventionSigned(s), EntityId::Convention(id)) => {
             check_signing(s, dir)?;
             // Every surviving dated fact must still follow the signing.
@@ -805,6 +896,17 @@ fn decide_retraction(
                     .join(", "),
             });
         }
+        let predecessors = dir.predecessors_of(partner);
+        if !predecessors.is_empty() {
+            return Err(Refusal::SuccessorInUse {
+                partner: dir.label(entity),
+                predecessors: predecessors
+                    .iter()
+                    .map(|p| dir.label((*p).into()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
     }
     Ok(Event::Retracted(Retracted { target }))
 }
@@ -844,6 +946,8 @@ pub struct CorrectionFields {
     pub parties_removed: Option<Vec<PartnerId>>,
     /// `--expired` or `--terminated`
     pub termination_kind: Option<TerminationKind>,
+    /// `--successor` (a succession's whole list of successors)
+    pub successors: Option<Vec<PartnerId>>,
 }
 
 impl CorrectionFields {
@@ -870,6 +974,7 @@ impl CorrectionFields {
         add(self.parties_added.is_some(), "--add-partner");
         add(self.parties_removed.is_some(), "--remove-partner");
         add(self.termination_kind.is_some(), "--expired/--terminated");
+        add(self.successors.is_some(), "--successor");
         out
     }
 
@@ -896,6 +1001,7 @@ impl CorrectionFields {
                 "--instrument",
             ],
             EventType::ConventionTerminated => &["--effective", "--expired/--terminated"],
+            EventType::PartnerSucceeded => &["--successor", "--effective"],
             EventType::Corrected | EventType::Retracted => &[],
         }
     }
@@ -961,6 +1067,10 @@ impl CorrectionFields {
                     kind: self.termination_kind,
                 })
             }
+            EventType::PartnerSucceeded => Patch::PartnerSucceeded(PartnerSucceededPatch {
+                successors: self.successors.clone(),
+                effective_on: self.effective_on,
+            }),
             EventType::Corrected | EventType::Retracted => {
                 return Err(Refusal::NotTargetable {
                     event_type: target,

@@ -40,6 +40,18 @@ pub struct PartnerRenamed {
     pub effective_on: PartialDate,
 }
 
+/// A partner ceased to exist in the world on a date, and its successors
+/// took over its conventions: a merger (several predecessors name one
+/// successor), a split (one predecessor, several successors), a
+/// replacement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnerSucceeded {
+    /// the partners that take over, at least one, never the partner itself
+    pub successors: Vec<PartnerId>,
+    /// when the partner ceased to exist and its successors took over
+    pub effective_on: PartialDate,
+}
+
 /// A convention was signed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConventionSigned {
@@ -118,6 +130,15 @@ pub struct PartnerRenamedPatch {
     pub effective_on: Option<PartialDate>,
 }
 
+/// New values for a [`PartnerSucceeded`]; `None` keeps a field.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PartnerSucceededPatch {
+    /// corrected successors (the whole list)
+    pub successors: Option<Vec<PartnerId>>,
+    /// corrected date
+    pub effective_on: Option<PartialDate>,
+}
+
 /// New values for a [`ConventionSigned`]; `None` keeps a field.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ConventionSignedPatch {
@@ -176,6 +197,8 @@ pub enum Patch {
     ConventionAmended(ConventionAmendedPatch),
     /// corrects a termination
     ConventionTerminated(ConventionTerminatedPatch),
+    /// corrects a succession
+    PartnerSucceeded(PartnerSucceededPatch),
 }
 
 /// The record was wrong: an earlier event of the same entity gets new values.
@@ -211,6 +234,8 @@ pub enum Event {
     Corrected(Corrected),
     /// `retracted`
     Retracted(Retracted),
+    /// `partner-succeeded`
+    PartnerSucceeded(PartnerSucceeded),
 }
 
 /// The type of an event, as named in output.
@@ -230,6 +255,8 @@ pub enum EventType {
     Corrected,
     /// `retracted`
     Retracted,
+    /// `partner-succeeded`
+    PartnerSucceeded,
 }
 
 impl EventType {
@@ -242,6 +269,7 @@ impl EventType {
         EventType::ConventionTerminated,
         EventType::Corrected,
         EventType::Retracted,
+        EventType::PartnerSucceeded,
     ];
 
     /// The name used in output.
@@ -254,6 +282,7 @@ impl EventType {
             EventType::ConventionTerminated => "convention-terminated",
             EventType::Corrected => "corrected",
             EventType::Retracted => "retracted",
+            EventType::PartnerSucceeded => "partner-succeeded",
         }
     }
 
@@ -268,6 +297,7 @@ impl EventType {
             EventType::ConventionTerminated => "a termination",
             EventType::Corrected => "a correction",
             EventType::Retracted => "a retraction",
+            EventType::PartnerSucceeded => "a succession",
         }
     }
 
@@ -302,6 +332,7 @@ impl Event {
             Event::ConventionTerminated(_) => EventType::ConventionTerminated,
             Event::Corrected(_) => EventType::Corrected,
             Event::Retracted(_) => EventType::Retracted,
+            Event::PartnerSucceeded(_) => EventType::PartnerSucceeded,
         }
     }
 
@@ -309,7 +340,9 @@ impl Event {
     /// (corrections and retractions belong to either).
     pub fn entity_kind(&self) -> Option<EntityKind> {
         match self {
-            Event::PartnerRegistered(_) | Event::PartnerRenamed(_) => Some(EntityKind::Partner),
+            Event::PartnerRegistered(_) | Event::PartnerRenamed(_) | Event::PartnerSucceeded(_) => {
+                Some(EntityKind::Partner)
+            }
             Event::ConventionSigned(_)
             | Event::ConventionAmended(_)
             | Event::ConventionTerminated(_) => Some(EntityKind::Convention),
@@ -325,6 +358,7 @@ impl Event {
             Event::ConventionSigned(e) => Some(e.signed_on),
             Event::ConventionAmended(e) => Some(e.effective_on),
             Event::ConventionTerminated(e) => Some(e.effective_on),
+            Event::PartnerSucceeded(e) => Some(e.effective_on),
             Event::PartnerRegistered(_) | Event::Corrected(_) | Event::Retracted(_) => None,
         }
     }
@@ -338,8 +372,9 @@ impl Event {
         }
     }
 
-    /// Every partner this event names (parties of a signing or amendment,
-    /// including those of a correction).
+    /// Every partner this event names as a party (parties of a signing or
+    /// amendment, including those of a correction). Successors are not
+    /// parties: see [`Event::successors_named`].
     pub fn partners_named(&self) -> Vec<PartnerId> {
         match self {
             Event::ConventionSigned(s) => s.parties.clone(),
@@ -363,6 +398,19 @@ impl Event {
                 .flatten()
                 .copied()
                 .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every partner this event names as a successor (a succession, or a
+    /// correction of one).
+    pub fn successors_named(&self) -> Vec<PartnerId> {
+        match self {
+            Event::PartnerSucceeded(s) => s.successors.clone(),
+            Event::Corrected(Corrected {
+                patch: Patch::PartnerSucceeded(p),
+                ..
+            }) => p.successors.clone().unwrap_or_default(),
             _ => Vec::new(),
         }
     }
@@ -404,6 +452,10 @@ impl Event {
                 set(&mut e.effective_on, &p.effective_on);
                 set(&mut e.kind, &p.kind);
             }
+            (Event::PartnerSucceeded(e), Patch::PartnerSucceeded(p)) => {
+                set(&mut e.successors, &p.successors);
+                set(&mut e.effective_on, &p.effective_on);
+            }
             _ => {}
         }
         event
@@ -425,13 +477,16 @@ impl Patch {
             Patch::ConventionSigned(_) => EventType::ConventionSigned,
             Patch::ConventionAmended(_) => EventType::ConventionAmended,
             Patch::ConventionTerminated(_) => EventType::ConventionTerminated,
+            Patch::PartnerSucceeded(_) => EventType::PartnerSucceeded,
         }
     }
 
     /// The kind of entity the patched event belongs to.
     pub fn entity_kind(&self) -> EntityKind {
         match self {
-            Patch::PartnerRegistered(_) | Patch::PartnerRenamed(_) => EntityKind::Partner,
+            Patch::PartnerRegistered(_) | Patch::PartnerRenamed(_) | Patch::PartnerSucceeded(_) => {
+                EntityKind::Partner
+            }
             _ => EntityKind::Convention,
         }
     }
@@ -444,6 +499,7 @@ impl Patch {
             Patch::ConventionSigned(p) => *p == ConventionSignedPatch::default(),
             Patch::ConventionAmended(p) => *p == ConventionAmendedPatch::default(),
             Patch::ConventionTerminated(p) => *p == ConventionTerminatedPatch::default(),
+            Patch::PartnerSucceeded(p) => *p == PartnerSucceededPatch::default(),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The closed vocabularies of the registry: partner kinds, instruments,
-//! the ways a convention ends, and a convention's status.
+//! the ways a convention ends, a convention's status and a partner's.
 //!
 //! Each is an enum with one canonical kebab-case spelling, used on the
 //! command line, in JSON and in CSV. The stored form does not use these
@@ -123,6 +123,16 @@ vocabulary!(
         Terminated => "terminated",
         /// reached its expiry date, or ended as expired
         Expired => "expired",
+    }
+);
+
+vocabulary!(
+    /// A partner's status at a valid date.
+    PartnerStatus, "partner status" {
+        /// it exists and signs in its own name
+        Active => "active",
+        /// it ceased to exist; its successors took over its conventions
+        Succeeded => "succeeded",
     }
 );
 

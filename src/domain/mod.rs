@@ -19,13 +19,16 @@ pub use event::{
     ConventionAmended, ConventionAmendedPatch, ConventionSigned, ConventionSignedPatch,
     ConventionTerminated, ConventionTerminatedPatch, Corrected, Event, EventRecord, EventType,
     ExpiryChange, PartnerRegistered, PartnerRegisteredPatch, PartnerRenamed, PartnerRenamedPatch,
-    Patch, PendingEvent, Retracted,
+    PartnerSucceeded, PartnerSucceededPatch, Patch, PendingEvent, Retracted,
 };
 pub use id::{ConventionId, Digest, EntityId, EntityKind, EventId, Handle, PartnerId, Seq};
-pub use kind::{Instrument, PartnerKind, Status, TerminationKind};
-pub use state::{ConventionState, PartnerState};
+pub use kind::{Instrument, PartnerKind, PartnerStatus, Status, TerminationKind};
+pub use state::{BySuccession, ConventionState, PartnerState};
 pub use text::{
     Actor, AmendmentRef, CountryCode, Objectives, OfficialRef, PartnerName, Reason, ShortName,
     Source, TextError, fold_key,
 };
-pub use timeline::{AnyTimeline, ConventionChange, ConventionTimeline, PartnerTimeline};
+pub use timeline::{
+    AnyTimeline, ConventionChange, ConventionTimeline, PartnerChange, PartnerTimeline, Succession,
+    successions_concerning,
+};

@@ -3,7 +3,7 @@
 
 use super::date::PartialDate;
 use super::id::{ConventionId, PartnerId};
-use super::kind::{Instrument, PartnerKind, Status};
+use super::kind::{Instrument, PartnerKind, PartnerStatus, Status};
 use super::text::{CountryCode, Objectives, OfficialRef, PartnerName, ShortName};
 
 /// A partner as of (D, T).
@@ -19,7 +19,13 @@ pub struct PartnerState {
     pub kind: PartnerKind,
     /// country, for foreign states
     pub country: Option<CountryCode>,
-    /// true when a rename that decided the name straddles D
+    /// active, or succeeded on D
+    pub status: PartnerStatus,
+    /// the partners that took over its conventions (when succeeded)
+    pub successors: Vec<PartnerId>,
+    /// the date of its succession (when succeeded)
+    pub succeeded_on: Option<PartialDate>,
+    /// true when a rename or succession that decided this view straddles D
     pub approximate: bool,
     /// the stream's version at T
     pub version: u64,
@@ -32,8 +38,11 @@ pub struct ConventionState {
     pub id: ConventionId,
     /// kind of instrument on D
     pub instrument: Instrument,
-    /// parties on D, in the order they joined
+    /// parties on D, in the order they joined (a successor takes its
+    /// predecessor's place)
     pub parties: Vec<PartnerId>,
+    /// the parties that are there by succession, with how they came
+    pub by_succession: Vec<BySuccession>,
     /// date of signature
     pub signed_on: PartialDate,
     /// objectives on D
@@ -50,4 +59,22 @@ pub struct ConventionState {
     pub approximate: bool,
     /// the stream's version at T
     pub version: u64,
+}
+
+/// A party of a convention that is there because of a succession.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BySuccession {
+    /// the party
+    pub party: PartnerId,
+    /// the predecessors it replaced, oldest first
+    pub via: Vec<PartnerId>,
+    /// the date of the succession that brought it in
+    pub since: PartialDate,
+}
+
+impl ConventionState {
+    /// How `party` came to be a party, when it is there by succession.
+    pub fn via(&self, party: PartnerId) -> Option<&BySuccession> {
+        self.by_succession.iter().find(|b| b.party == party)
+    }
 }

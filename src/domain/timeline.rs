@@ -3,26 +3,31 @@
 //! 1. *Record time*: an entity's events up to log position T are resolved
 //!    into a [`Timeline`]: void events dropped, every surviving event's
 //!    payload corrected field by field, and the dated facts (renames,
-//!    amendments, terminations) sorted by `(effective_on.earliest, seq)`.
+//!    successions, amendments, terminations) sorted by
+//!    `(effective_on.earliest, seq)`.
 //! 2. *Valid time*: [`PartnerTimeline::state_at`] and
-//!    [`ConventionTimeline::state_at`] apply the facts that have begun by D.
+//!    [`ConventionTimeline::state_at_with`] apply the facts that have begun
+//!    by D. A convention's parties also depend on the successions of its
+//!    partners (events of other streams): the caller gathers them
+//!    ([`successions_concerning`]) and the fold takes them with the
+//!    convention's own facts in one pass.
 //!
 //! A timeline at the head of the log is what the projections cache; the
 //! timeline at any other T is replayed from the stream. Neither step can
 //! fail: folding never refuses an event, it only ignores what plays no part.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use chrono::NaiveDate;
 
 use super::date::PartialDate;
 use super::event::{
     ConventionAmended, ConventionSigned, ConventionTerminated, Event, EventRecord, ExpiryChange,
-    PartnerRegistered, PartnerRenamed,
+    PartnerRegistered, PartnerRenamed, PartnerSucceeded,
 };
 use super::id::{ConventionId, EventId, PartnerId, Seq};
-use super::kind::Status;
-use super::state::{ConventionState, PartnerState};
+use super::kind::{PartnerStatus, Status};
+use super::state::{BySuccession, ConventionState, PartnerState};
 
 /// One surviving event of a timeline, with its corrected payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +47,15 @@ pub enum ConventionChange {
     Amended(ConventionAmended),
     /// a termination
     Terminated(ConventionTerminated),
+}
+
+/// A dated change to a partner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PartnerChange {
+    /// a rename
+    Renamed(PartnerRenamed),
+    /// a succession
+    Succeeded(PartnerSucceeded),
 }
 
 /// A payload a timeline keeps: convertible to and from an [`Event`] so that
@@ -71,15 +85,19 @@ impl Payload for PartnerRegistered {
     }
 }
 
-impl Payload for PartnerRenamed {
+impl Payload for PartnerChange {
     fn from_event(event: &Event) -> Option<Self> {
         match event {
-            Event::PartnerRenamed(e) => Some(e.clone()),
+            Event::PartnerRenamed(e) => Some(PartnerChange::Renamed(e.clone())),
+            Event::PartnerSucceeded(e) => Some(PartnerChange::Succeeded(e.clone())),
             _ => None,
         }
     }
     fn to_event(&self) -> Event {
-        Event::PartnerRenamed(self.clone())
+        match self {
+            PartnerChange::Renamed(e) => Event::PartnerRenamed(e.clone()),
+            PartnerChange::Succeeded(e) => Event::PartnerSucceeded(e.clone()),
+        }
     }
 }
 
@@ -111,9 +129,12 @@ impl Payload for ConventionChange {
     }
 }
 
-impl Dated for PartnerRenamed {
+impl Dated for PartnerChange {
     fn effective_on(&self) -> PartialDate {
-        self.effective_on
+        match self {
+            PartnerChange::Renamed(e) => e.effective_on,
+            PartnerChange::Succeeded(e) => e.effective_on,
+        }
     }
 }
 
@@ -157,7 +178,7 @@ pub struct Timeline<I, B, F> {
 }
 
 /// A partner's timeline.
-pub type PartnerTimeline = Timeline<PartnerId, PartnerRegistered, PartnerRenamed>;
+pub type PartnerTimeline = Timeline<PartnerId, PartnerRegistered, PartnerChange>;
 /// A convention's timeline.
 pub type ConventionTimeline = Timeline<ConventionId, ConventionSigned, ConventionChange>;
 
@@ -277,6 +298,8 @@ impl<I: Copy, B: Payload, F: Payload + Dated> Timeline<I, B, F> {
 impl PartnerTimeline {
     /// The partner at valid date `d` (design §4 steps 4–6). Partners have no
     /// valid-time start: a registered, non-void partner exists at every D.
+    /// It is succeeded from the first surviving succession that has begun
+    /// by D (decide allows one; a later one plays no part).
     pub fn state_at(&self, d: NaiveDate) -> Option<PartnerState> {
         let base = &self.base.as_ref()?.payload;
         let mut state = PartnerState {
@@ -285,24 +308,124 @@ impl PartnerTimeline {
             short_name: base.short_name.clone(),
             kind: base.kind,
             country: base.country,
+            status: PartnerStatus::Active,
+            successors: Vec::new(),
+            succeeded_on: None,
             approximate: false,
             version: self.version,
         };
-        for rename in self.facts_begun_by(d) {
-            let rename = &rename.payload;
-            state.approximate |= rename.effective_on.straddles(d);
-            state.name = rename.new_name.clone();
-            if let Some(short) = &rename.short_name {
-                state.short_name = Some(short.clone());
+        for change in self.facts_begun_by(d) {
+            match &change.payload {
+                PartnerChange::Renamed(rename) => {
+                    state.approximate |= rename.effective_on.straddles(d);
+                    state.name = rename.new_name.clone();
+                    if let Some(short) = &rename.short_name {
+                        state.short_name = Some(short.clone());
+                    }
+                }
+                PartnerChange::Succeeded(s) if state.status == PartnerStatus::Active => {
+                    state.approximate |= s.effective_on.straddles(d);
+                    state.status = PartnerStatus::Succeeded;
+                    state.successors = s.successors.clone();
+                    state.succeeded_on = Some(s.effective_on);
+                }
+                PartnerChange::Succeeded(_) => {}
             }
         }
         Some(state)
     }
+
+    /// The partner's surviving successions, corrected, in application order
+    /// (whatever their date). Empty when the registration is void.
+    pub fn successions(&self) -> Vec<Succession> {
+        if self.base.is_none() {
+            return Vec::new();
+        }
+        self.facts
+            .iter()
+            .filter_map(|f| match &f.payload {
+                PartnerChange::Succeeded(s) => Some(Succession {
+                    partner: self.id,
+                    seq: f.seq,
+                    id: f.id,
+                    succeeded: s.clone(),
+                }),
+                PartnerChange::Renamed(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// A surviving succession of a partner, as the fold of a convention takes
+/// it: whose it is, where it is in the log, its corrected payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Succession {
+    /// the predecessor
+    pub partner: PartnerId,
+    /// the succession's seq (orders successions of the same date)
+    pub seq: Seq,
+    /// the succession's event id
+    pub id: EventId,
+    /// its payload, with every correction applied
+    pub succeeded: PartnerSucceeded,
+}
+
+/// The successions a convention's parties can meet: those of the partners
+/// in `start`, then of their successors, and so on down every chain.
+/// `lookup` gives one partner's surviving successions. Each partner is
+/// looked up once, so a cycle in the record ends the walk.
+pub fn successions_concerning(
+    start: impl IntoIterator<Item = PartnerId>,
+    mut lookup: impl FnMut(PartnerId) -> Vec<Succession>,
+) -> Vec<Succession> {
+    let mut seen: HashSet<PartnerId> = HashSet::new();
+    let mut queue: VecDeque<PartnerId> = VecDeque::new();
+    for p in start {
+        if seen.insert(p) {
+            queue.push_back(p);
+        }
+    }
+    let mut out = Vec::new();
+    while let Some(p) = queue.pop_front() {
+        for s in lookup(p) {
+            for q in &s.succeeded.successors {
+                if seen.insert(*q) {
+                    queue.push_back(*q);
+                }
+            }
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// One step of a convention's fold over valid time.
+enum Step<'a> {
+    Change(&'a ConventionChange),
+    Succession(&'a Succession),
 }
 
 impl ConventionTimeline {
-    /// The convention at valid date `d` (design §4 steps 4–6 and status).
+    /// The convention at valid date `d`, as its own events tell it, with no
+    /// succession of any partner applied.
     pub fn state_at(&self, d: NaiveDate) -> Option<ConventionState> {
+        self.state_at_with(d, &[])
+    }
+
+    /// The convention at valid date `d` (design §4 steps 4–6, status and
+    /// succession): the signing gives the first set of parties; then, in
+    /// one pass in order of `(effective_on.earliest, seq)`, its amendments
+    /// and terminations and the `successions` of partners (those that do
+    /// not concern a party at their turn change nothing). A succession of
+    /// a party puts its successors in its place, except those already
+    /// parties; each carries `via` (the predecessors replaced, oldest
+    /// first) and `since` (the succession's date). A successor already there
+    /// by succession adds the new predecessors to its `via`.
+    pub fn state_at_with(
+        &self,
+        d: NaiveDate,
+        successions: &[Succession],
+    ) -> Option<ConventionState> {
         let base = &self.base.as_ref()?.payload;
         if !base.signed_on.begun_by(d) {
             return None;
@@ -311,6 +434,7 @@ impl ConventionTimeline {
             id: self.id,
             instrument: base.instrument,
             parties: base.parties.clone(),
+            by_succession: Vec::new(),
             signed_on: base.signed_on,
             objectives: base.objectives.clone(),
             expires_on: base.expires_on,
@@ -321,8 +445,38 @@ impl ConventionTimeline {
             version: self.version,
         };
         let mut ended = None;
-        for change in self.facts_begun_by(d) {
-            match &change.payload {
+        let mut steps: Vec<(NaiveDate, Seq, Step<'_>)> = self
+            .facts_begun_by(d)
+            .map(|f| {
+                (
+                    f.payload.effective_on().earliest(),
+                    f.seq,
+                    Step::Change(&f.payload),
+                )
+            })
+            .chain(
+                successions
+                    .iter()
+                    .filter(|s| s.succeeded.effective_on.begun_by(d))
+                    .map(|s| {
+                        (
+                            s.succeeded.effective_on.earliest(),
+                            s.seq,
+                            Step::Succession(s),
+                        )
+                    }),
+            )
+            .collect();
+        steps.sort_by_key(|(on, seq, _)| (*on, *seq));
+        for (_, _, step) in steps {
+            let change = match step {
+                Step::Change(change) => change,
+                Step::Succession(s) => {
+                    apply_succession(&mut state, s, d);
+                    continue;
+                }
+            };
+            match change {
                 ConventionChange::Amended(a) => {
                     state.approximate |= a.effective_on.straddles(d);
                     if let Some(objectives) = &a.objectives {
@@ -334,6 +488,9 @@ impl ConventionTimeline {
                         }
                     }
                     state.parties.retain(|p| !a.parties_removed.contains(p));
+                    state
+                        .by_succession
+                        .retain(|b| !a.parties_removed.contains(&b.party));
                     match a.expiry {
                         Some(ExpiryChange::Set(date)) => state.expires_on = Some(date),
                         Some(ExpiryChange::Cleared) => state.expires_on = None,
@@ -361,7 +518,8 @@ impl ConventionTimeline {
     }
 
     /// Every partner the convention names in a surviving fact: its parties
-    /// at any valid date (none when the signing is void).
+    /// at any valid date, before successions (none when the signing is
+    /// void).
     pub fn partners_ever(&self) -> Vec<PartnerId> {
         let mut out: Vec<PartnerId> = Vec::new();
         let mut push = |p: &PartnerId| {
@@ -387,6 +545,48 @@ impl ConventionTimeline {
             .iter()
             .rev()
             .find(|f| matches!(f.payload, ConventionChange::Terminated(_)))
+    }
+}
+
+/// A succession's turn in a convention's fold: when the predecessor is a
+/// party, its successors take its place.
+fn apply_succession(state: &mut ConventionState, s: &Succession, d: NaiveDate) {
+    let Some(at) = state.parties.iter().position(|p| *p == s.partner) else {
+        return;
+    };
+    state.approximate |= s.succeeded.effective_on.straddles(d);
+    state.parties.remove(at);
+    let mut via: Vec<PartnerId> = match state
+        .by_succession
+        .iter()
+        .position(|b| b.party == s.partner)
+    {
+        Some(i) => state.by_succession.remove(i).via,
+        None => Vec::new(),
+    };
+    via.push(s.partner);
+    let mut at = at;
+    for q in &s.succeeded.successors {
+        if *q == s.partner {
+            continue;
+        }
+        if state.parties.contains(q) {
+            if let Some(b) = state.by_succession.iter_mut().find(|b| b.party == *q) {
+                for p in &via {
+                    if !b.via.contains(p) {
+                        b.via.push(*p);
+                    }
+                }
+            }
+            continue;
+        }
+        state.parties.insert(at, *q);
+        at += 1;
+        state.by_succession.push(BySuccession {
+            party: *q,
+            via: via.clone(),
+            since: s.succeeded.effective_on,
+        });
     }
 }
 

@@ -28,9 +28,10 @@ use crate::domain::{
     Actor, AmendmentRef, AnyTimeline, ConventionAmended, ConventionAmendedPatch, ConventionChange,
     ConventionId, ConventionSigned, ConventionSignedPatch, ConventionTerminated,
     ConventionTerminatedPatch, Corrected, CountryCode, Digest, EntityId, Event, EventId,
-    EventRecord, ExpiryChange, Instrument, Objectives, OfficialRef, PartialDate, PartnerId,
-    PartnerKind, PartnerName, PartnerRegistered, PartnerRegisteredPatch, PartnerRenamed,
-    PartnerRenamedPatch, Patch, Reason, Retracted, Seq, ShortName, Source, TerminationKind,
+    EventRecord, ExpiryChange, Instrument, Objectives, OfficialRef, PartialDate, PartnerChange,
+    PartnerId, PartnerKind, PartnerName, PartnerRegistered, PartnerRegisteredPatch, PartnerRenamed,
+    PartnerRenamedPatch, PartnerSucceeded, PartnerSucceededPatch, Patch, Reason, Retracted, Seq,
+    ShortName, Source, TerminationKind,
 };
 
 /// The format byte written before every stored event.
@@ -38,7 +39,8 @@ pub const FORMAT_VERSION: u8 = 1;
 /// The format byte written before every stored projection value. A change
 /// of the projection layout bumps it; projections are caches, so a registry
 /// with another number is simply rebuilt.
-/// 3: the name index also holds each partner's current short name.
+/// 3: the name index also holds each partner's current short name, and a
+/// partner's timeline keeps its successions beside its renames.
 pub const PROJECTION_VERSION: u8 = 3;
 /// The most bytes one decoded value may claim.
 pub const DECODE_LIMIT: usize = 1 << 20;
@@ -120,6 +122,12 @@ struct WPartnerRenamed {
 }
 
 #[derive(Encode, Decode)]
+struct WPartnerSucceeded {
+    successors: Vec<[u8; 16]>,
+    effective_on: WDate,
+}
+
+#[derive(Encode, Decode)]
 struct WConventionSigned {
     instrument: u8,
     parties: Vec<[u8; 16]>,
@@ -195,12 +203,19 @@ struct WConventionTerminatedPatch {
 }
 
 #[derive(Encode, Decode)]
+struct WPartnerSucceededPatch {
+    successors: Option<Vec<[u8; 16]>>,
+    effective_on: Option<WDate>,
+}
+
+#[derive(Encode, Decode)]
 enum WPatch {
     PartnerRegistered(WPartnerRegisteredPatch),
     PartnerRenamed(WPartnerRenamedPatch),
     ConventionSigned(WConventionSignedPatch),
     ConventionAmended(WConventionAmendedPatch),
     ConventionTerminated(WConventionTerminatedPatch),
+    PartnerSucceeded(WPartnerSucceededPatch),
 }
 
 #[derive(Encode, Decode)]
@@ -212,6 +227,7 @@ enum WEvent {
     ConventionTerminated(WConventionTerminated),
     Corrected { target: [u8; 16], patch: WPatch },
     Retracted { target: [u8; 16] },
+    PartnerSucceeded(WPartnerSucceeded),
 }
 
 // ------------------------------------------------------------ vocabularies
@@ -292,6 +308,13 @@ fn w_renamed(e: &PartnerRenamed) -> WPartnerRenamed {
     }
 }
 
+fn w_succeeded(e: &PartnerSucceeded) -> WPartnerSucceeded {
+    WPartnerSucceeded {
+        successors: wids(&e.successors),
+        effective_on: wdate(e.effective_on),
+    }
+}
+
 fn w_signed(e: &ConventionSigned) -> WConventionSigned {
     WConventionSigned {
         instrument: word_to_u8(INSTRUMENTS, &e.instrument),
@@ -358,6 +381,10 @@ fn w_patch(p: &Patch) -> WPatch {
                 kind: p.kind.map(|k| word_to_u8(TERMINATION_KINDS, &k)),
             })
         }
+        Patch::PartnerSucceeded(p) => WPatch::PartnerSucceeded(WPartnerSucceededPatch {
+            successors: p.successors.as_deref().map(wids),
+            effective_on: p.effective_on.map(wdate),
+        }),
     }
 }
 
@@ -375,6 +402,7 @@ fn w_event(e: &Event) -> WEvent {
         Event::Retracted(r) => WEvent::Retracted {
             target: *r.target.as_bytes(),
         },
+        Event::PartnerSucceeded(e) => WEvent::PartnerSucceeded(w_succeeded(e)),
     }
 }
 
@@ -428,6 +456,13 @@ fn d_renamed(w: WPartnerRenamed) -> Result<PartnerRenamed, CodecError> {
     Ok(PartnerRenamed {
         new_name: PartnerName::stored(w.new_name).map_err(invalid)?,
         short_name: dtext(w.short_name, ShortName::stored)?,
+        effective_on: ddate(w.effective_on)?,
+    })
+}
+
+fn d_succeeded(w: WPartnerSucceeded) -> Result<PartnerSucceeded, CodecError> {
+    Ok(PartnerSucceeded {
+        successors: dids(w.successors),
         effective_on: ddate(w.effective_on)?,
     })
 }
@@ -541,6 +576,10 @@ fn d_patch(w: WPatch) -> Result<Patch, CodecError> {
                 .map(|k| u8_to_word(TERMINATION_KINDS, k, "termination kind"))
                 .transpose()?,
         }),
+        WPatch::PartnerSucceeded(p) => Patch::PartnerSucceeded(PartnerSucceededPatch {
+            successors: p.successors.map(dids),
+            effective_on: p.effective_on.map(ddate).transpose()?,
+        }),
     })
 }
 
@@ -558,6 +597,7 @@ fn d_event(w: WEvent) -> Result<Event, CodecError> {
         WEvent::Retracted { target } => Event::Retracted(Retracted {
             target: EventId(Uuid::from_bytes(target)),
         }),
+        WEvent::PartnerSucceeded(e) => Event::PartnerSucceeded(d_succeeded(e)?),
     })
 }
 
@@ -724,6 +764,12 @@ struct WEntry<P> {
 }
 
 #[derive(Encode, Decode)]
+enum WPartnerChange {
+    Renamed(WPartnerRenamed),
+    Succeeded(WPartnerSucceeded),
+}
+
+#[derive(Encode, Decode)]
 enum WChange {
     Amended(WConventionAmended),
     Terminated(WConventionTerminated),
@@ -741,7 +787,7 @@ struct WTimeline<B, F> {
 
 #[derive(Encode, Decode)]
 enum WAnyTimeline {
-    Partner(WTimeline<WPartnerRegistered, WPartnerRenamed>),
+    Partner(WTimeline<WPartnerRegistered, WPartnerChange>),
     Convention(WTimeline<WConventionSigned, WChange>),
 }
 
@@ -827,9 +873,15 @@ fn d_timeline<I, B, F, WB, WF>(
 /// the entity's handle number (8 bytes, big-endian), then the timeline.
 pub fn encode_timeline(handle: u64, t: &AnyTimeline) -> Result<Vec<u8>, CodecError> {
     let wire = match t {
-        AnyTimeline::Partner(t) => {
-            WAnyTimeline::Partner(w_timeline(t, *t.id.as_bytes(), w_registered, w_renamed))
-        }
+        AnyTimeline::Partner(t) => WAnyTimeline::Partner(w_timeline(
+            t,
+            *t.id.as_bytes(),
+            w_registered,
+            |c: &PartnerChange| match c {
+                PartnerChange::Renamed(r) => WPartnerChange::Renamed(w_renamed(r)),
+                PartnerChange::Succeeded(s) => WPartnerChange::Succeeded(w_succeeded(s)),
+            },
+        )),
         AnyTimeline::Convention(t) => WAnyTimeline::Convention(w_timeline(
             t,
             *t.id.as_bytes(),
@@ -859,7 +911,10 @@ pub fn decode_timeline(bytes: &[u8]) -> Result<(u64, AnyTimeline), CodecError> {
     let timeline = match decode::<WAnyTimeline>(body)? {
         WAnyTimeline::Partner(w) => {
             let id = PartnerId(Uuid::from_bytes(w.id));
-            AnyTimeline::Partner(d_timeline(w, id, d_registered, d_renamed)?)
+            AnyTimeline::Partner(d_timeline(w, id, d_registered, |c| match c {
+                WPartnerChange::Renamed(r) => Ok(PartnerChange::Renamed(d_renamed(r)?)),
+                WPartnerChange::Succeeded(s) => Ok(PartnerChange::Succeeded(d_succeeded(s)?)),
+            })?)
         }
         WAnyTimeline::Convention(w) => {
             let id = ConventionId(Uuid::from_bytes(w.id));

@@ -12,6 +12,7 @@ use crate::support::*;
 struct Dir {
     partners: HashMap<PartnerId, (String, bool)>,
     naming: HashMap<PartnerId, Vec<ConventionId>>,
+    successions: HashMap<PartnerId, Vec<Succession>>,
 }
 
 impl Directory for Dir {
@@ -27,6 +28,16 @@ impl Directory for Dir {
     }
     fn conventions_naming(&self, partner: PartnerId) -> Vec<ConventionId> {
         self.naming.get(&partner).cloned().unwrap_or_default()
+    }
+    fn successions_of(&self, partner: PartnerId) -> Vec<Succession> {
+        self.successions.get(&partner).cloned().unwrap_or_default()
+    }
+    fn predecessors_of(&self, partner: PartnerId) -> Vec<PartnerId> {
+        self.successions
+            .iter()
+            .filter(|(_, ss)| ss.iter().any(|s| s.succeeded.successors.contains(&partner)))
+            .map(|(p, _)| *p)
+            .collect()
     }
     fn label(&self, entity: EntityId) -> String {
         entity.to_string()
@@ -405,4 +416,144 @@ fn a_partner_that_conventions_name_cannot_be_retracted() {
         ),
         |r| matches!(r, Refusal::PartnerInUse { .. }),
     );
+}
+
+/// A partner stream (registered "Meknès-Tafilalet") with partners 1..=3 in
+/// the directory, and the directory's successions.
+fn given_partner(build: impl FnOnce(&mut Stream)) -> Case {
+    let mut dir = Dir::default();
+    for n in 1..=3 {
+        dir.partners
+            .insert(party(n), (format!("Partner {n}"), true));
+    }
+    let mut stream = Stream::partner();
+    stream.push(Event::PartnerRegistered(PartnerRegistered {
+        name: PartnerName::new("Meknès-Tafilalet").unwrap(),
+        kind: PartnerKind::Region,
+        short_name: None,
+        country: None,
+    }));
+    dir.partners
+        .insert(stream.partner_id(), ("Meknès-Tafilalet".into(), true));
+    build(&mut stream);
+    Case { stream, dir }
+}
+
+fn succession(successors: &[PartnerId], date: &str) -> PartnerSucceeded {
+    PartnerSucceeded {
+        successors: successors.to_vec(),
+        effective_on: pd(date),
+    }
+}
+
+impl Case {
+    fn succeed(&self, payload: PartnerSucceeded, reason: Option<&str>) -> Result<Event, Refusal> {
+        self.when(
+            Command::SucceedPartner(self.stream.partner_id(), payload),
+            reason,
+        )
+    }
+}
+
+#[test]
+fn a_succession_names_known_successors_other_than_the_partner_with_a_reason() {
+    let case = given_partner(|_| {});
+    let me = case.stream.partner_id();
+    let ok = case.succeed(
+        succession(&[party(1), party(2)], "2015-09-04"),
+        Some("reform"),
+    );
+    assert_eq!(
+        ok,
+        Ok(Event::PartnerSucceeded(succession(
+            &[party(1), party(2)],
+            "2015-09-04"
+        )))
+    );
+    refused(case.succeed(succession(&[party(1)], "2015"), None), |r| {
+        *r == Refusal::ReasonRequired(EventType::PartnerSucceeded)
+    });
+    refused(case.succeed(succession(&[], "2015"), Some("r")), |r| {
+        *r == Refusal::NoSuccessor
+    });
+    refused(
+        case.succeed(succession(&[party(1), me], "2015"), Some("r")),
+        |r| matches!(r, Refusal::SelfSuccession(_)),
+    );
+    refused(
+        case.succeed(succession(&[party(1), party(1)], "2015"), Some("r")),
+        |r| matches!(r, Refusal::RepeatedParty(_)),
+    );
+    let unknown = case.succeed(succession(&[party(9)], "2015"), Some("r"));
+    refused(unknown.clone(), |r| matches!(r, Refusal::UnknownPartner(_)));
+    assert_eq!(
+        unknown.unwrap_err().class(),
+        pactum::domain::decide::RefusalClass::NotFound
+    );
+}
+
+#[test]
+fn a_partner_already_succeeded_is_refused_unless_that_succession_is_void() {
+    let case = given_partner(|s| {
+        s.push(Event::PartnerSucceeded(succession(&[party(1)], "2015")));
+    });
+    refused(
+        case.succeed(succession(&[party(2)], "2016"), Some("r")),
+        |r| matches!(r, Refusal::AlreadySucceeded { on, .. } if *on == pd("2015")),
+    );
+    let case = given_partner(|s| {
+        let id = s.push(Event::PartnerSucceeded(succession(&[party(1)], "2015")));
+        s.push(Event::Retracted(Retracted { target: id }));
+    });
+    assert!(
+        case.succeed(succession(&[party(2)], "2016"), Some("r"))
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_succession_that_would_close_a_cycle_is_refused_even_by_correction() {
+    let mut case = given_partner(|_| {});
+    let me = case.stream.partner_id();
+    // party 1 was succeeded by party 2, and party 2 by this partner
+    let recorded = |partner: PartnerId, successors: &[PartnerId], n: u64| Succession {
+        partner,
+        seq: Seq(n),
+        id: EventId(uuid(90_000 + n)),
+        succeeded: succession(successors, "2010"),
+    };
+    case.dir
+        .successions
+        .insert(party(1), vec![recorded(party(1), &[party(2)], 1)]);
+    case.dir
+        .successions
+        .insert(party(2), vec![recorded(party(2), &[me], 2)]);
+    refused(
+        case.succeed(succession(&[party(1)], "2015"), Some("r")),
+        |r| matches!(r, Refusal::SuccessionCycle { .. }),
+    );
+    refused(
+        case.succeed(succession(&[party(3), party(2)], "2015"), Some("r")),
+        |r| matches!(r, Refusal::SuccessionCycle { .. }),
+    );
+    assert!(
+        case.succeed(succession(&[party(3)], "2015"), Some("r"))
+            .is_ok()
+    );
+    // a correction to a successor that leads back is refused the same way
+    let target = case
+        .stream
+        .push(Event::PartnerSucceeded(succession(&[party(3)], "2015")));
+    let fields = CorrectionFields {
+        successors: Some(vec![party(1)]),
+        ..CorrectionFields::default()
+    };
+    refused(case.correct(Some(target), fields, Some("r")), |r| {
+        matches!(r, Refusal::SuccessionCycle { .. })
+    });
+    let fields = CorrectionFields {
+        effective_on: Some(pd("2016")),
+        ..CorrectionFields::default()
+    };
+    assert!(case.correct(Some(target), fields, Some("r")).is_ok());
 }

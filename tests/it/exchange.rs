@@ -235,7 +235,7 @@ fn a_truncated_or_altered_export_is_refused_whole() {
 fn a_view_exported_as_csv_imports_to_the_same_view() {
     let (cli, _) = demo();
     let first = cli
-        .run(&["--format", "csv", "export", "--as-of", "2014"])
+        .run(&["--format", "csv", "export", "--as-of", "2016"])
         .ok()
         .stdout;
     assert_eq!(first.lines().count(), 39);
@@ -244,13 +244,13 @@ fn a_view_exported_as_csv_imports_to_the_same_view() {
     let copy = cli.dir.path().join("copy");
     cli.run_in(&copy, &["import", file.to_str().unwrap()]).ok();
     let second = cli
-        .run_in(&copy, &["--format", "csv", "export", "--as-of", "2014"])
+        .run_in(&copy, &["--format", "csv", "export", "--as-of", "2016"])
         .ok()
         .stdout;
     assert_eq!(first, second);
     assert!(
-        first.contains("terminated,2012-06"),
-        "the end of C9 is exported"
+        first.contains("Fès-Meknès;Drâa-Tafilalet;Béni Mellal-Khénifra"),
+        "the parties by succession are exported under their names of 2016:\n{first}"
     );
 }
 
@@ -261,7 +261,159 @@ fn search_ignores_accents_case_and_punctuation() {
     assert_eq!(count("agenda 21"), 4);
     assert_eq!(count("AGENDA-21 oasis"), 1);
     assert_eq!(count("developpement regional"), 3, "every word, anywhere");
-    assert_eq!(count("fes boulemane"), 1);
+    assert_eq!(
+        count("fes boulemane"),
+        1,
+        "a predecessor's name finds its successor's convention"
+    );
+    assert_eq!(count("fes meknes"), 2);
     assert_eq!(count("migration"), 2);
     assert_eq!(count("nothing like this"), 0);
+}
+
+/// Parties of a listed convention as (name, [predecessors' names], since).
+fn parties_of(c: &serde_json::Value) -> Vec<(String, Vec<String>, Option<String>)> {
+    c["parties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["via"]
+                    .as_array()
+                    .map(|v| {
+                        v.iter()
+                            .map(|q| q["name"].as_str().unwrap().to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                p["since"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_demo_tells_what_became_of_the_2009_partners_each_event_with_its_source() {
+    let (cli, imported_at) = demo();
+    // Fès-Meknès has the charter and the Meknès-Tafilalet convention by succession
+    let list = cli.json(&["list", "--as-of", "2016", "--partner", "Fès-Meknès"]);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    let objectives: Vec<&str> = list
+        .iter()
+        .map(|c| c["objectives"].as_str().unwrap())
+        .collect();
+    assert!(objectives.contains(&"La réalisation de différents projets de développement régional"));
+    assert!(objectives.contains(&"La réalisation du schéma régional d'aménagement du territoire"));
+    for c in list {
+        for (name, via, since) in parties_of(c) {
+            assert!(
+                !via.is_empty(),
+                "{name} is not marked as a party by succession"
+            );
+            assert_eq!(since.as_deref(), Some("2015-09-04"));
+        }
+    }
+    let charter = list.iter().find(|c| c["instrument"] == "charter").unwrap();
+    assert_eq!(
+        parties_of(charter)[0],
+        (
+            "Fès-Meknès".to_owned(),
+            vec!["Fès-Boulemane".to_owned(), "Meknès-Tafilalet".to_owned()],
+            Some("2015-09-04".to_owned())
+        )
+    );
+    // before the reform, the 2009 names
+    assert!(
+        cli.json(&["list", "--as-of", "2014", "--partner", "Fès-Meknès"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let before = cli.json(&["list", "--as-of", "2014", "--kind", "region"]);
+    for c in before.as_array().unwrap() {
+        for (name, via, _) in parties_of(c) {
+            assert!(via.is_empty(), "{name} by succession in 2014");
+        }
+    }
+    // the reform's mapping, region by region
+    let successors = |old: &str| -> Vec<String> {
+        let p = cli.json(&["partner", "show", old, "--as-of", "2016"]);
+        assert_eq!(p["status"], "succeeded", "{old}");
+        p["successors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (old, new) in [
+        ("Tanger-Tétouan", &["Tanger-Tétouan-Al Hoceïma"][..]),
+        ("Fès-Boulemane", &["Fès-Meknès"]),
+        ("Rabat-Salé-Zemmour-Zaer", &["Rabat-Salé-Kénitra"]),
+        ("Gharb-Cherrarda-Beni Hssen", &["Rabat-Salé-Kénitra"]),
+        ("Tadla-Azilal", &["Béni Mellal-Khénifra"]),
+        (
+            "Laâyoune-Sakia El Hamra-Boujdour",
+            &["Laâyoune-Sakia El Hamra"],
+        ),
+        ("Oued-Eddahab-Lagouira", &["Dakhla-Oued Ed-Dahab"]),
+        ("Marrakech-Tensift", &["Marrakech-Safi"]),
+        (
+            "Meknès-Tafilalet",
+            &["Fès-Meknès", "Drâa-Tafilalet", "Béni Mellal-Khénifra"],
+        ),
+        (
+            "Chaouia-Ouardigha",
+            &["Casablanca-Settat", "Béni Mellal-Khénifra"],
+        ),
+        ("Doukkala-Abda", &["Casablanca-Settat", "Marrakech-Safi"]),
+        (
+            "Guelmim-Smara",
+            &[
+                "Guelmim-Oued Noun",
+                "Laâyoune-Sakia El Hamra",
+                "Souss-Massa",
+            ],
+        ),
+    ] {
+        assert_eq!(successors(old), new, "{old}");
+    }
+    assert_eq!(
+        successors("Université Mohammed V-Agdal"),
+        ["Université Mohammed V de Rabat"]
+    );
+    // communes are not regions: the reform left them as they were
+    let figuig = cli.json(&["partner", "show", "Figuig", "--as-of", "2016"]);
+    assert_eq!(figuig["status"], "active");
+    // every event after the corrections has a source and a reason
+    let log = cli.json(&["log"]);
+    let after: Vec<&serde_json::Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "pactum demo (history)")
+        .collect();
+    assert!(after.len() >= 20);
+    for e in &after {
+        assert!(e["seq"].as_u64().unwrap() > imported_at);
+        assert!(!e["source"].as_str().unwrap_or_default().is_empty(), "{e}");
+        assert!(!e["reason"].as_str().unwrap_or_default().is_empty(), "{e}");
+    }
+    // no event of the demo is invented: nothing but registrations and successions after the corrections
+    for e in &after {
+        let t = e["type"].as_str().unwrap();
+        assert!(t == "partner-registered" || t == "partner-succeeded", "{t}");
+    }
+    // the published list is still reproduced as recorded at the import
+    let at = format!("#{imported_at}");
+    let report = cli.run(&["report", "--recorded-as-of", &at]).ok().stdout;
+    assert!(!report.contains("anciennement"));
+    assert!(
+        report.contains("Fés- Boulemane et Meknès –Tafilalet."),
+        "{report}"
+    );
+    cli.run(&["verify"]).ok();
 }

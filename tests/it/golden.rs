@@ -2,7 +2,8 @@
 //! (and every correction shape) are kept in `tests/golden/events.txt`. A
 //! change to the codec that moves a byte fails here. To add a variant,
 //! append it to `samples()` and run with `PACTUM_BLESS=1` once: existing
-//! lines are never rewritten.
+//! lines are never rewritten. Every sample also reads back from its JSON
+//! Lines form.
 
 use chrono::TimeZone;
 use pactum::domain::*;
@@ -188,6 +189,30 @@ fn samples() -> Vec<(&'static str, EventRecord)> {
             "retracted",
             record(11, c, Event::Retracted(Retracted { target }), true),
         ),
+        (
+            "partner-succeeded",
+            record(
+                12,
+                p,
+                Event::PartnerSucceeded(PartnerSucceeded {
+                    successors: vec![PartnerId(uuid(104)), PartnerId(uuid(105))],
+                    effective_on: pd("2015-09-04"),
+                }),
+                true,
+            ),
+        ),
+        (
+            "corrected/partner-succeeded",
+            record(
+                13,
+                p,
+                corrected(Patch::PartnerSucceeded(PartnerSucceededPatch {
+                    successors: Some(vec![PartnerId(uuid(104))]),
+                    effective_on: Some(pd("2015")),
+                })),
+                true,
+            ),
+        ),
     ]
 }
 
@@ -364,4 +389,39 @@ fn a_non_canonical_spelling_decodes_and_verify_reports_it() {
     let r = cli.run(&["--format", "json", "verify"]);
     assert_eq!(r.code, 5);
     assert!(r.stdout.contains("not in canonical form"), "{}", r.stdout);
+}
+
+#[test]
+fn every_event_variant_reads_back_from_its_json_lines_form() {
+    for (name, record) in samples() {
+        let line = pactum::transfer::jsonl::to_line(&record);
+        assert_eq!(
+            pactum::transfer::jsonl::from_line(&line).as_ref(),
+            Ok(&record),
+            "{name}: {line}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(json["type"], record.event.event_type().as_str(), "{name}");
+    }
+    // the succession's own shape
+    let (_, succeeded) = samples()
+        .into_iter()
+        .find(|(n, _)| *n == "partner-succeeded")
+        .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&pactum::transfer::jsonl::to_line(&succeeded)).unwrap();
+    assert_eq!(json["payload"]["effective_on"], "2015-09-04");
+    assert_eq!(json["payload"]["successors"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_json_lines_recorded_at_finer_than_a_microsecond_is_refused() {
+    // Found by fuzzing the reader: the store keeps microseconds, so such a
+    // line would not read back as written.
+    let (_, record) = samples().into_iter().next().unwrap();
+    let line = pactum::transfer::jsonl::to_line(&record);
+    let finer = line.replace(".123456Z", ".123456900Z");
+    assert_ne!(finer, line);
+    let refused = pactum::transfer::jsonl::from_line(&finer).unwrap_err();
+    assert!(refused.contains("microsecond"), "{refused}");
 }

@@ -9,5 +9,6 @@ mod golden;
 mod hardening;
 mod property;
 mod reliability;
+mod succession;
 mod support;
 mod ux;

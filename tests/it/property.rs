@@ -5,6 +5,13 @@
 //! must give the same view at every (D, T). And what decide reads of a
 //! correction's or retraction's target from the timeline is what the raw
 //! stream says of it.
+//!
+//! Successions are events of partners' streams that change a convention's
+//! parties: the histories also hold random successions of the partners
+//! (with corrections of their successors and dates, and retractions),
+//! interleaved in the log with the convention's events, and no rule is
+//! enforced on them (a partner succeeded twice, by itself, in a cycle):
+//! folding must cope, and both folds must agree.
 
 use std::collections::HashSet;
 
@@ -242,6 +249,7 @@ fn naive(
         id,
         instrument: base.instrument,
         parties: base.parties.clone(),
+        by_succession: Vec::new(),
         signed_on: base.signed_on,
         objectives: base.objectives.clone(),
         expires_on: base.expires_on,
@@ -367,6 +375,9 @@ fn days(records: &[EventRecord], extra: &[NaiveDate]) -> Vec<NaiveDate> {
                 if let Patch::ConventionAmended(p) = &c.patch {
                     p.effective_on.into_iter().for_each(&mut add);
                 }
+                if let Patch::PartnerSucceeded(p) = &c.patch {
+                    p.effective_on.into_iter().for_each(&mut add);
+                }
             }
             _ => {}
         }
@@ -420,6 +431,12 @@ impl Directory for Labels {
     fn conventions_naming(&self, _: PartnerId) -> Vec<ConventionId> {
         Vec::new()
     }
+    fn successions_of(&self, _: PartnerId) -> Vec<Succession> {
+        Vec::new()
+    }
+    fn predecessors_of(&self, _: PartnerId) -> Vec<PartnerId> {
+        Vec::new()
+    }
     fn label(&self, entity: EntityId) -> String {
         entity.to_string()
     }
@@ -460,6 +477,401 @@ proptest! {
                 .iter()
                 .any(|r| matches!(&r.event, Event::Retracted(x) if x.target == stream[0].id));
             prop_assert!(signing_void || shown >= 2, "after {} events", upto);
+        }
+    }
+}
+
+// ------------------------------------------------------------ successions
+
+/// Partners that successions may name: the convention's possible parties
+/// (0..4) and a few more.
+const PARTNERS: u64 = 7;
+
+#[derive(Clone, Debug)]
+enum SuccessionOp {
+    Succeed {
+        partner: u64,
+        successors: Vec<u64>,
+        date: PartialDate,
+    },
+    Correct {
+        pick: usize,
+        successors: Option<Vec<u64>>,
+        date: Option<PartialDate>,
+    },
+    Retract {
+        pick: usize,
+    },
+}
+
+fn succession_op() -> impl Strategy<Value = SuccessionOp> {
+    let successors = proptest::collection::vec(0..PARTNERS, 1..4);
+    prop_oneof![
+        4 => (0..PARTNERS, successors.clone(), date())
+            .prop_map(|(partner, successors, date)| SuccessionOp::Succeed { partner, successors, date }),
+        2 => (any::<usize>(), proptest::option::of(successors), proptest::option::of(date()))
+            .prop_map(|(pick, successors, date)| SuccessionOp::Correct { pick, successors, date }),
+        1 => any::<usize>().prop_map(|pick| SuccessionOp::Retract { pick }),
+    ]
+}
+
+/// The partners' streams: a registration of each (seqs 1..=PARTNERS,
+/// before the convention's first event at 10), then the ops at seqs
+/// 15, 25, 35, … so that they interleave with the convention's events.
+fn partner_history(ops: &[SuccessionOp]) -> Vec<EventRecord> {
+    let mut out: Vec<EventRecord> = Vec::new();
+    let mut versions = std::collections::HashMap::new();
+    let mut push = |out: &mut Vec<EventRecord>, seq: u64, partner: u64, event: Event| -> EventId {
+        let version = versions.entry(partner).or_insert(0u64);
+        *version += 1;
+        let id = EventId(uuid(50_000 + seq));
+        out.push(EventRecord {
+            seq: Seq(seq),
+            id,
+            entity: EntityId::Partner(party(partner)),
+            version: *version,
+            recorded_at: t0() + chrono::Duration::seconds(i64::try_from(seq).unwrap()),
+            actor: Actor::new("tester").unwrap(),
+            reason: None,
+            source: None,
+            prev_hash: Digest::GENESIS,
+            hash: Digest::GENESIS,
+            event,
+        });
+        id
+    };
+    for n in 0..PARTNERS {
+        push(
+            &mut out,
+            n + 1,
+            n,
+            Event::PartnerRegistered(PartnerRegistered {
+                name: PartnerName::new(format!("Partner {n}")).unwrap(),
+                kind: PartnerKind::Region,
+                short_name: None,
+                country: None,
+            }),
+        );
+    }
+    // (event id, partner) of the successions and of everything retractable
+    let mut successions: Vec<(EventId, u64)> = Vec::new();
+    let mut retractable: Vec<(EventId, u64)> = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let seq = 10 * (u64::try_from(i).unwrap() + 1) + 5;
+        match op {
+            SuccessionOp::Succeed {
+                partner,
+                successors,
+                date,
+            } => {
+                let id = push(
+                    &mut out,
+                    seq,
+                    *partner,
+                    Event::PartnerSucceeded(PartnerSucceeded {
+                        successors: successors.iter().copied().map(party).collect(),
+                        effective_on: *date,
+                    }),
+                );
+                successions.push((id, *partner));
+                retractable.push((id, *partner));
+            }
+            SuccessionOp::Correct {
+                pick,
+                successors,
+                date,
+            } => {
+                if successions.is_empty() {
+                    continue;
+                }
+                let (target, partner) = successions[pick % successions.len()];
+                let id = push(
+                    &mut out,
+                    seq,
+                    partner,
+                    Event::Corrected(Corrected {
+                        target,
+                        patch: Patch::PartnerSucceeded(PartnerSucceededPatch {
+                            successors: successors
+                                .as_ref()
+                                .map(|s| s.iter().copied().map(party).collect()),
+                            effective_on: *date,
+                        }),
+                    }),
+                );
+                retractable.push((id, partner));
+            }
+            SuccessionOp::Retract { pick } => {
+                if retractable.is_empty() {
+                    continue;
+                }
+                let (target, partner) = retractable[pick % retractable.len()];
+                push(
+                    &mut out,
+                    seq,
+                    partner,
+                    Event::Retracted(Retracted { target }),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Design §4 for one partner's successions at T, naively: its surviving
+/// (non-void, corrected) successions, unless its registration is void,
+/// with their seqs.
+fn naive_successions(records: &[EventRecord], t: Seq) -> Vec<(PartnerId, Seq, PartnerSucceeded)> {
+    let events: Vec<&EventRecord> = records.iter().filter(|e| e.seq <= t).collect();
+    let void: HashSet<EventId> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Retracted(r) => Some(r.target),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for e in &events {
+        let EntityId::Partner(p) = e.entity else {
+            continue;
+        };
+        let registration_void = events
+            .iter()
+            .any(|r| r.entity == e.entity && r.version == 1 && void.contains(&r.id));
+        if registration_void || void.contains(&e.id) {
+            continue;
+        }
+        if let Event::PartnerSucceeded(_) = &e.event {
+            let corrected = events
+                .iter()
+                .filter(|c| !void.contains(&c.id))
+                .filter_map(|c| match &c.event {
+                    Event::Corrected(x) if x.target == e.id => Some(&x.patch),
+                    _ => None,
+                })
+                .fold(e.event.clone(), |ev, patch| ev.patched(patch));
+            if let Event::PartnerSucceeded(s) = corrected {
+                out.push((p, e.seq, s));
+            }
+        }
+    }
+    out
+}
+
+/// Design §4 "Succession", naively: the convention's own view (the naive
+/// fold above, which knows no succession) is recomputed in one pass over
+/// its dated facts and every surviving succession, in order of
+/// (effective_on.earliest, seq).
+fn naive_with_successions(
+    convention: &[EventRecord],
+    partners: &[EventRecord],
+    id: ConventionId,
+    d: NaiveDate,
+    t: Seq,
+) -> Option<ConventionState> {
+    let own = naive(convention, id, d, t)?;
+    let events: Vec<&EventRecord> = convention.iter().filter(|e| e.seq <= t).collect();
+    let void: HashSet<EventId> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Retracted(r) => Some(r.target),
+            _ => None,
+        })
+        .collect();
+    let corrected = |e: &EventRecord| -> Event {
+        events
+            .iter()
+            .filter(|c| !void.contains(&c.id))
+            .filter_map(|c| match &c.event {
+                Event::Corrected(x) if x.target == e.id => Some(&x.patch),
+                _ => None,
+            })
+            .fold(e.event.clone(), |ev, patch| ev.patched(patch))
+    };
+    let Event::ConventionSigned(base) = corrected(events[0]) else {
+        return None;
+    };
+    enum Fact {
+        Own(Event),
+        Succession(PartnerId, PartnerSucceeded),
+    }
+    let mut facts: Vec<(NaiveDate, Seq, Fact)> = events
+        .iter()
+        .skip(1)
+        .filter(|e| !void.contains(&e.id))
+        .filter(|e| matches!(e.event, Event::ConventionAmended(_)))
+        .map(|e| {
+            let ev = corrected(e);
+            (ev.effective_on().unwrap().earliest(), e.seq, Fact::Own(ev))
+        })
+        .chain(
+            naive_successions(partners, t)
+                .into_iter()
+                .map(|(p, seq, s)| (s.effective_on.earliest(), seq, Fact::Succession(p, s))),
+        )
+        .filter(|(earliest, _, _)| *earliest <= d)
+        .collect();
+    facts.sort_by_key(|(earliest, seq, _)| (*earliest, *seq));
+    let mut parties: Vec<PartnerId> = base.parties.clone();
+    let mut by: Vec<BySuccession> = Vec::new();
+    let mut approximate = own.approximate;
+    for (_, _, fact) in facts {
+        match fact {
+            Fact::Own(Event::ConventionAmended(a)) => {
+                for p in a.parties_added {
+                    if !parties.contains(&p) {
+                        parties.push(p);
+                    }
+                }
+                parties.retain(|p| !a.parties_removed.contains(p));
+                by.retain(|b| !a.parties_removed.contains(&b.party));
+            }
+            Fact::Own(_) => unreachable!(),
+            Fact::Succession(p, s) => {
+                let Some(at) = parties.iter().position(|x| *x == p) else {
+                    continue;
+                };
+                approximate |= s.effective_on.latest() > d;
+                parties.remove(at);
+                let mut via = by
+                    .iter()
+                    .find(|b| b.party == p)
+                    .map(|b| b.via.clone())
+                    .unwrap_or_default();
+                by.retain(|b| b.party != p);
+                via.push(p);
+                let mut at = at;
+                for q in s.successors {
+                    if q == p {
+                        continue;
+                    }
+                    if parties.contains(&q) {
+                        if let Some(b) = by.iter_mut().find(|b| b.party == q) {
+                            for x in &via {
+                                if !b.via.contains(x) {
+                                    b.via.push(*x);
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    parties.insert(at, q);
+                    at += 1;
+                    by.push(BySuccession {
+                        party: q,
+                        via: via.clone(),
+                        since: s.effective_on,
+                    });
+                }
+            }
+        }
+    }
+    Some(ConventionState {
+        parties,
+        by_succession: by,
+        approximate,
+        ..own
+    })
+}
+
+/// A partner's status at (D, T), naively: succeeded from its first
+/// surviving succession (in order of date, then seq) that has begun by D.
+fn naive_partner_status(
+    partners: &[EventRecord],
+    p: PartnerId,
+    d: NaiveDate,
+    t: Seq,
+) -> (PartnerStatus, Vec<PartnerId>, bool) {
+    let mut mine: Vec<(Seq, PartnerSucceeded)> = naive_successions(partners, t)
+        .into_iter()
+        .filter(|(x, _, s)| *x == p && s.effective_on.earliest() <= d)
+        .map(|(_, seq, s)| (seq, s))
+        .collect();
+    mine.sort_by_key(|(seq, s)| (s.effective_on.earliest(), *seq));
+    match mine.first() {
+        Some((_, s)) => (
+            PartnerStatus::Succeeded,
+            s.successors.clone(),
+            s.effective_on.latest() > d,
+        ),
+        None => (PartnerStatus::Active, Vec::new(), false),
+    }
+}
+
+/// The production way: each partner's timeline folded one event at a
+/// time, the successions gathered down the chains from the convention's
+/// partners, then the one-pass fold.
+fn production_with_successions(
+    convention: &[EventRecord],
+    partners: &[EventRecord],
+    id: ConventionId,
+    d: NaiveDate,
+    t: Seq,
+) -> Option<ConventionState> {
+    let timeline = incremental(convention, id, t)?;
+    let successions = successions_concerning(timeline.partners_ever(), |p| {
+        partner_timeline(partners, p, t)
+            .map(|tl| tl.successions())
+            .unwrap_or_default()
+    });
+    timeline.state_at_with(d, &successions)
+}
+
+fn partner_timeline(partners: &[EventRecord], p: PartnerId, t: Seq) -> Option<PartnerTimeline> {
+    let stream: Vec<EventRecord> = partners
+        .iter()
+        .filter(|r| r.entity == EntityId::Partner(p) && r.seq <= t)
+        .cloned()
+        .collect();
+    if stream.is_empty() {
+        return None;
+    }
+    let mut timeline: PartnerTimeline = Timeline::empty(p);
+    for (i, r) in stream.iter().enumerate() {
+        if timeline.record(r).is_err() {
+            timeline = Timeline::replay(p, &stream[..=i], r.seq)?;
+        }
+    }
+    Some(timeline)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn production_and_naive_folds_agree_with_successions(
+        signed in date(),
+        ops in proptest::collection::vec(op(), 0..10),
+        succession_ops in proptest::collection::vec(succession_op(), 1..10),
+    ) {
+        let s = convention_history(signed, None, &ops);
+        let partners = partner_history(&succession_ops);
+        let id = s.convention_id();
+        let mut all: Vec<EventRecord> = s.records.iter().chain(&partners).cloned().collect();
+        all.sort_by_key(|r| r.seq);
+        for (d, t) in points(&all, &days(&all, &[])) {
+            let expected = naive_with_successions(&s.records, &partners, id, d, t);
+            let produced = production_with_successions(&s.records, &partners, id, d, t);
+            prop_assert_eq!(&produced, &expected, "convention at ({}, {:?})", d, t);
+            for n in 0..PARTNERS {
+                let p = party(n);
+                let (status, successors, approximate) = naive_partner_status(&partners, p, d, t);
+                let state = partner_timeline(&partners, p, t).and_then(|tl| tl.state_at(d));
+                if let Some(state) = state {
+                    prop_assert_eq!(state.status, status, "status of {} at ({}, {:?})", n, d, t);
+                    prop_assert_eq!(&state.successors, &successors, "successors of {}", n);
+                    prop_assert_eq!(state.approximate, approximate, "approximate {}", n);
+                }
+                // the replayed partner timeline is the cache the incremental one is
+                prop_assert_eq!(
+                    partner_timeline(&partners, p, t),
+                    {
+                        let stream: Vec<&EventRecord> =
+                            partners.iter().filter(|r| r.entity == EntityId::Partner(p)).collect();
+                        PartnerTimeline::replay(p, stream, t)
+                    }
+                );
+            }
         }
     }
 }

@@ -19,11 +19,13 @@ use pactum::domain::{
 /// recorded the target: --date, --objectives, --partner, --instrument,
 /// --expires/--no-expiry, --official-ref for a signing; --name, --kind,
 /// --short, --country for a partner; --effective and the amendment's or
-/// rename's own flags for those.
+/// rename's own flags for those; --successor and --effective for a
+/// succession.
 ///
 /// Examples:
 ///   pactum correct "Figuiç" --name "Figuig" --reason "typo in the 2009 list"
 ///   pactum correct C38 --event '#57' --effective 2012-04 --reason "wrong month"
+///   pactum correct "Meknès-Tafilalet" --event '#240' --successor "Fès-Meknès" --successor "Drâa-Tafilalet" --reason "a successor was missing"
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct CorrectArgs {
@@ -84,6 +86,9 @@ pub struct CorrectArgs {
     /// Corrected: the convention was terminated (rather than expiring)
     #[arg(long)]
     pub terminated: bool,
+    /// Corrected successors of a succession (the whole list)
+    #[arg(long = "successor", value_name = "P")]
+    pub successors: Vec<String>,
 
     #[command(flatten)]
     pub write: WriteArgs,
@@ -137,6 +142,7 @@ pub fn run(ctx: &Context, a: CorrectArgs) -> Result<(), AppError> {
     fields.parties = resolve_all(&a.partners)?;
     fields.parties_added = resolve_all(&a.add)?;
     fields.parties_removed = resolve_all(&a.remove)?;
+    fields.successors = resolve_all(&a.successors)?;
     let target = match &a.event {
         None => None,
         Some(text) => {

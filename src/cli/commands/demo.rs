@@ -7,9 +7,11 @@ use crate::cli::{Access, Context, PointArgs};
 use pactum::app::AppError;
 
 /// Build a registry from the 2009 lists (imported as published, then the
-/// clerk's corrections, then a few illustrative events dated after 2009)
-/// and print a short tour: the report, the registry as of 2005, and the
-/// history of one entry. Without --db, the registry goes to a new folder
+/// clerk's corrections, then what happened to the partners since, each
+/// event with its source: the 2015 regional reform, the merger of the Rabat
+/// universities, the water and forests agency) and print a short tour: the
+/// report, the registry as of 2005, the history of one entry, and the
+/// conventions the region of Fès-Meknès has by succession. Without --db, the registry goes to a new folder
 /// whose path is printed, so you can explore it afterwards.
 ///
 /// Examples:
@@ -56,7 +58,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
                 "imported_at": summary.imported_at.0,
                 "corrections": summary.corrections,
                 "corrected_at": summary.corrected_at.0,
-                "examples": summary.examples,
+                "history": summary.history,
             })
         )?;
         return Ok(());
@@ -76,14 +78,14 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
         summary.corrections
     )?;
     output::outln!(
-        "  #{}–        {} illustrative events dated after 2009 (renames, amendments, a retraction, ends)",
+        "  #{}–        {} events since 2009, each with its source (new regions and successions of 2015, university merger of 2014, water and forests agency of 2022)",
         summary.corrected_at.0 + 1,
-        summary.examples
+        summary.history
     )?;
 
     heading(
         &inner,
-        "1. The report today (corrected spellings, later renames applied)",
+        "1. The report today (corrected spellings, successors named with their predecessors)",
     )?;
     super::report::run(
         &inner,
@@ -127,18 +129,22 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
 
     heading(
         &inner,
-        "4. An amendment filed on the wrong convention, retracted (pactum log --type retracted)",
+        "4. What Fès-Meknès has by succession (pactum list --as-of 2016 --partner \"Fès-Meknès\")",
     )?;
-    super::log::run(
+    super::list::run(
         &inner,
-        super::log::LogArgs {
-            since: None,
-            until: None,
-            actor: None,
-            types: vec![pactum::domain::EventType::Retracted],
-            entity: None,
-            limit: None,
-            point: PointArgs::default(),
+        super::list::ListArgs {
+            partner: Some("Fès-Meknès".into()),
+            kind: None,
+            instrument: None,
+            status: None,
+            signed_from: None,
+            signed_to: None,
+            search: None,
+            point: PointArgs {
+                as_of: Some("2016".into()),
+                recorded_as_of: None,
+            },
         },
     )?;
 
@@ -150,7 +156,9 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
             summary.imported_at
         ),
         "history \"Laâyoune-Sakia El Hamra-Boujdour\"".to_owned(),
-        "blame C36".to_owned(),
+        "partner show \"Meknès-Tafilalet\" --as-of 2016".to_owned(),
+        "history C25".to_owned(),
+        "blame C25".to_owned(),
         format!(
             "diff --recorded-from '#{}' --recorded-to '#{}'",
             summary.imported_at, summary.corrected_at

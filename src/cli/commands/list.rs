@@ -17,7 +17,7 @@ use pactum::domain::{Instrument, PartnerKind, Status};
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ListArgs {
-    /// Only conventions with this party (P7, an id, or a name)
+    /// Only conventions with this party on the date (P7, an id, or a name), directly or by succession
     #[arg(long, value_name = "P")]
     pub partner: Option<String>,
     /// Only conventions with a party of this kind
@@ -35,7 +35,7 @@ pub struct ListArgs {
     /// Only conventions signed on or before this date
     #[arg(long, value_name = "DATE")]
     pub signed_to: Option<String>,
-    /// Only conventions whose objectives or party names contain every word (accents, case and punctuation ignored)
+    /// Only conventions whose objectives or party names (or, for a party by succession, its predecessors' names) contain every word (accents, case and punctuation ignored)
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
     #[command(flatten)]

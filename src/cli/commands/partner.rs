@@ -1,4 +1,4 @@
-//! `pactum partner add|rename|list|show`.
+//! `pactum partner add|rename|succeed|list|show`.
 
 use clap::{Args, Subcommand};
 
@@ -8,7 +8,8 @@ use crate::cli::{Access, Context, PointArgs, WriteArgs};
 use pactum::app::AppError;
 use pactum::domain::decide::Command;
 use pactum::domain::{
-    PartnerId, PartnerKind, PartnerName, PartnerRegistered, PartnerRenamed, ShortName,
+    PartnerId, PartnerKind, PartnerName, PartnerRegistered, PartnerRenamed, PartnerStatus,
+    PartnerSucceeded, ShortName,
 };
 
 /// Partners: the institutions the directorate signs with.
@@ -25,15 +26,26 @@ pub enum PartnerCommand {
     /// Example:
     ///   pactum partner rename "Tanger-Tétouan" --to "Tanger-Tétouan-Al Hoceïma" --effective 2015-09
     Rename(RenameArgs),
-    /// List partners, as of a date
+    /// Record that a partner ceased to exist and others took over its conventions
+    ///
+    /// A merger is one succession per predecessor, each naming the same
+    /// successor; a split is one succession naming several successors.
+    /// From the date on, every convention the partner was a party of has
+    /// its successors in its place (each marked as there by succession).
+    ///
+    /// Example:
+    ///   pactum partner succeed "Meknès-Tafilalet" --successor "Fès-Meknès" --successor "Drâa-Tafilalet" --successor "Béni Mellal-Khénifra" --effective 2015-09-04 --reason "2015 regional reform" --source "décret n° 2-15-40 du 20 février 2015"
+    Succeed(SucceedArgs),
+    /// List partners, as of a date, with their status (active, or succeeded and by whom)
     ///
     /// Example:
     ///   pactum partner list --kind region --as-of 2010
     List(ListArgs),
-    /// Show a partner and its conventions
+    /// Show a partner: its status, successors and predecessors, and its conventions (those it has by succession with their predecessors and date)
     ///
-    /// Example:
+    /// Examples:
     ///   pactum partner show "fes boulemane"
+    ///   pactum partner show "Fès-Meknès" --as-of 2016
     Show(ShowArgs),
 }
 
@@ -75,6 +87,22 @@ pub struct RenameArgs {
     pub write: WriteArgs,
 }
 
+/// `partner succeed`
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct SucceedArgs {
+    /// The partner that ceases to exist (P7, its id, or its name)
+    pub partner: String,
+    /// A partner that takes over its conventions (repeat for a split)
+    #[arg(long = "successor", value_name = "P", required = true)]
+    pub successors: Vec<String>,
+    /// When the partner ceased to exist and its successors took over
+    #[arg(long, value_name = "DATE")]
+    pub effective: String,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
 /// `partner list`
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
@@ -104,6 +132,7 @@ pub fn run(ctx: &Context, command: PartnerCommand) -> Result<(), AppError> {
     match command {
         PartnerCommand::Add(a) => add(ctx, a),
         PartnerCommand::Rename(a) => rename(ctx, a),
+        PartnerCommand::Succeed(a) => succeed(ctx, a),
         PartnerCommand::List(a) => list(ctx, a),
         PartnerCommand::Show(a) => show(ctx, a),
     }
@@ -144,6 +173,24 @@ fn rename(ctx: &Context, a: RenameArgs) -> Result<(), AppError> {
     print_written(ctx, &registry, &written, "renamed")
 }
 
+fn succeed(ctx: &Context, a: SucceedArgs) -> Result<(), AppError> {
+    let effective_on = date("--effective", &a.effective)?;
+    let meta = ctx.write_meta(&a.write)?;
+    let registry = ctx.open(Access::Write)?;
+    let partner = registry.resolve_partner(&a.partner)?;
+    let successors = a
+        .successors
+        .iter()
+        .map(|q| registry.resolve_partner(q))
+        .collect::<Result<Vec<_>, _>>()?;
+    let payload = PartnerSucceeded {
+        successors,
+        effective_on,
+    };
+    let written = registry.execute(Command::SucceedPartner(partner, payload), &meta)?;
+    print_written(ctx, &registry, &written, "succeeded")
+}
+
 fn list(ctx: &Context, a: ListArgs) -> Result<(), AppError> {
     let registry = ctx.open(Access::Read)?;
     let point = ctx.point(&registry, &a.point)?;
@@ -164,7 +211,7 @@ fn list(ctx: &Context, a: ListArgs) -> Result<(), AppError> {
 
 fn partner_rows(partners: &[pactum::app::PartnerView]) -> Rows {
     Rows {
-        headers: vec!["handle", "name", "short", "kind", "country"],
+        headers: vec!["handle", "name", "short", "kind", "country", "status"],
         rows: partners
             .iter()
             .map(|p| {
@@ -184,9 +231,26 @@ fn partner_rows(partners: &[pactum::app::PartnerView]) -> Rows {
                         .into(),
                     s.kind.as_str().into(),
                     s.country.map(|c| c.to_string()).unwrap_or_default().into(),
+                    status_text(p).into(),
                 ]
             })
             .collect(),
+    }
+}
+
+/// `active`, or `succeeded 2015-09-04 by P60, P61`.
+fn status_text(p: &pactum::app::PartnerView) -> String {
+    let s = &p.state;
+    match (s.status, s.succeeded_on) {
+        (PartnerStatus::Succeeded, Some(on)) => format!(
+            "succeeded {on} by {}",
+            p.successors
+                .iter()
+                .map(|q| q.handle.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        (status, _) => status.as_str().to_owned(),
     }
 }
 
@@ -234,17 +298,45 @@ fn show(ctx: &Context, a: ShowArgs) -> Result<(), AppError> {
                 .unwrap_or_default()
                 .into(),
         ],
+        vec!["status".into(), status_text(&view).into()],
         vec!["version".into(), s.version.to_string().into()],
         vec![
             "approximate".into(),
             if s.approximate { "yes ~" } else { "no" }.into(),
         ],
     ];
+    for q in &view.successors {
+        rows.push(vec![
+            "successor".into(),
+            format!("{} {}", q.handle, q.name).into(),
+        ]);
+    }
+    for q in &view.predecessors {
+        rows.push(vec![
+            "predecessor".into(),
+            format!("{} {}", q.handle, q.name).into(),
+        ]);
+    }
     for c in &conventions {
+        let by_succession = c
+            .parties
+            .iter()
+            .find(|p| p.id == partner)
+            .and_then(|p| p.since.map(|since| (since, &p.via)))
+            .map(|(since, via)| {
+                format!(
+                    " (by succession to {} since {since})",
+                    via.iter()
+                        .map(|q| format!("{} {}", q.handle, q.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .unwrap_or_default();
         rows.push(vec![
             format!("convention {}", c.handle).into(),
             format!(
-                "{} {} — {}",
+                "{} {} — {}{by_succession}",
                 c.state.instrument,
                 output::date_cell(c.state.signed_on, point.valid),
                 c.state.objectives

@@ -59,10 +59,22 @@ pub fn run(ctx: &Context, a: ShowArgs) -> Result<(), AppError> {
         field("version", s.version.to_string()),
     ];
     for p in &view.parties {
+        let by_succession = match p.since {
+            Some(since) => format!(
+                ", by succession to {} since {}",
+                p.via
+                    .iter()
+                    .map(|q| format!("{} {}", q.handle, q.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                output::date_cell(since, point.valid)
+            ),
+            None => String::new(),
+        };
         rows.push(field(
             "party",
             format!(
-                "{} {} ({})",
+                "{} {} ({}{by_succession})",
                 p.handle,
                 p.name,
                 p.kind.map(|k| k.as_str()).unwrap_or("?")
