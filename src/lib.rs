@@ -14,3 +14,4 @@ pub mod domain;
 pub mod projection;
 pub mod store;
 pub mod transfer;
+pub mod transparency;

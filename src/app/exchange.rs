@@ -361,6 +361,7 @@ impl Registry {
             let writes = projector.writes()?;
             writer.commit(&writes)?;
         }
+        self.merkle_after_append();
         Ok(appended)
     }
 

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod exchange;
 pub mod read;
 pub mod resolve;
+pub mod transparency;
 pub mod verify;
 pub mod write;
 
@@ -164,6 +165,10 @@ pub enum AppError {
     /// A store error (exit code by kind).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A key, checkpoint or proof that is malformed or does not verify
+    /// (exit 5; a malformed key given by the user, exit 2).
+    #[error(transparent)]
+    Transparency(crate::transparency::TransparencyError),
     /// Anything else (exit 1).
     #[error("{0}")]
     Other(String),
@@ -212,6 +217,17 @@ impl AppError {
                 StoreError::Encode(_) => 2,
                 StoreError::Sled(_) | StoreError::Io { .. } => 1,
             },
+            AppError::Transparency(e) => {
+                use crate::transparency::TransparencyError as T;
+                match e {
+                    T::Malformed {
+                        what: "verifier key" | "private key" | "key name" | "origin",
+                        ..
+                    } => 2,
+                    T::Random(_) => 1,
+                    _ => 5,
+                }
+            }
             AppError::Other(_) => 1,
         }
     }

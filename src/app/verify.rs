@@ -6,10 +6,12 @@
 
 use std::collections::HashMap;
 
+use super::transparency::{MerkleCheck, leaf_of};
 use super::{AppError, Registry};
 use crate::domain::{Digest, EntityId, EntityKind, Event, EventId, EventRecord, Seq};
 use crate::projection::{self, Derived, Difference, Rebuilt};
 use crate::store::{Head, Store, StoreError, codec, keys};
+use crate::transparency::{Checkpoint, Hash};
 
 /// One thing wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,7 +174,21 @@ impl Registry {
         published: Option<(Seq, Digest)>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<VerifyReport, AppError> {
+        self.verify_against(published, None, progress)
+    }
+
+    /// [`Registry::verify`], and also: the log's Merkle tree is recomputed
+    /// and compared with the stored one, and, given a `checkpoint` (its
+    /// signature already checked), the first `checkpoint.size` events must
+    /// hash to its root.
+    pub fn verify_against(
+        &self,
+        published: Option<(Seq, Digest)>,
+        checkpoint: Option<&Checkpoint>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<VerifyReport, AppError> {
         let store = self.store();
+        let mut merkle = MerkleCheck::new(store, checkpoint);
         let mut problems = Problems {
             list: Vec::new(),
             per_tree: HashMap::new(),
@@ -189,6 +205,7 @@ impl Registry {
             key: Vec<u8>,
             frame: Result<(Digest, Digest, bool), String>,
             record: Option<Result<EventRecord, StoreError>>,
+            leaf: Option<Hash>,
         }
         let walk = |key: &[u8], value: &[u8]| -> Walked {
             let frame = codec::unframe(value)
@@ -215,10 +232,15 @@ impl Registry {
                     }
                 })
             });
+            let leaf = match &record {
+                Some(Ok(r)) => leaf_of(r).ok(),
+                _ => None,
+            };
             Walked {
                 key: key.to_vec(),
                 frame,
                 record,
+                leaf,
             }
         };
         store.scan_events_ordered(Seq(1), crate::store::workers(), &walk, &mut |walked| {
@@ -230,6 +252,7 @@ impl Registry {
                     "malformed key",
                 );
                 decodable = false;
+                merkle.push(None);
                 return Ok(());
             };
             let at = format!("seq {seq}");
@@ -246,6 +269,7 @@ impl Registry {
                 Err(e) => {
                     problems.push("events", &at, format!("undecodable: {e}"));
                     decodable = false;
+                    merkle.push(None);
                     return Ok(());
                 }
             };
@@ -270,10 +294,15 @@ impl Registry {
                 Some(Err(e)) => {
                     problems.push("events", &at, e);
                     decodable = false;
+                    merkle.push(None);
                     return Ok(());
                 }
-                None => return Ok(()),
+                None => {
+                    merkle.push(None);
+                    return Ok(());
+                }
             };
+            merkle.push(walked.leaf);
             if prev_time.is_some_and(|t| record.recorded_at < t) {
                 problems.push(
                     "events",
@@ -346,6 +375,9 @@ impl Registry {
                 ),
                 Err(e) => problems.push("events", format!("seq {seq}"), e),
             }
+        }
+        for (tree, at, detail) in merkle.finish(store) {
+            problems.push(tree, at, detail);
         }
         if decodable {
             let derivation = deriver.finish(store)?;
@@ -424,8 +456,12 @@ impl Registry {
 
     /// Drops and rebuilds every derived tree from `events`.
     pub fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<Rebuilt, AppError> {
-        let _writer = self.store().writer()?;
-        Ok(projection::rebuild(self.store(), progress)?)
+        let rebuilt = {
+            let _writer = self.store().writer()?;
+            projection::rebuild(self.store(), progress)?
+        };
+        self.rebuild_merkle()?;
+        Ok(rebuilt)
     }
 
     /// The head, for `info` and `verify`.

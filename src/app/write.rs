@@ -193,6 +193,7 @@ impl Registry {
         }
         let writes = projector.writes().map_err(|e| one(e.into()))?;
         writer.commit(&writes).map_err(|e| one(e.into()))?;
+        self.merkle_after_append();
         tracing::debug!(events = written.len(), "committed");
         Ok(written)
     }

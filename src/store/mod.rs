@@ -12,6 +12,7 @@
 //! | `parties` | partner uuid ‖ convention uuid | (empty) |
 //! | `proj_partners`, `proj_conventions` | entity uuid | timeline (`codec`) |
 //! | `meta` | text | head, counters, format versions |
+//! | `merkle` | see `merkle.rs` | the log's Merkle tree (a cache) |
 //!
 //! Only `events` is the truth; every other tree but `meta` is derived and
 //! rebuilt by `projection::rebuild`.
@@ -26,6 +27,7 @@
 //! sled's exclusive file lock keeps every other process out.
 
 pub mod codec;
+pub mod merkle;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

@@ -15,12 +15,20 @@ use pactum::domain::{Digest, Seq};
 /// Examples:
 ///   pactum verify
 ///   pactum verify --head 120:5f0c…e1  (the log must still extend that head)
+///   pactum verify --checkpoint checkpoint.txt --vkey conventions.vkey
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct VerifyArgs {
     /// A head printed earlier (SEQ:HASH): the log must still extend it
     #[arg(long, value_name = "SEQ:HASH", value_parser = head)]
     pub head: Option<(Seq, Digest)>,
+    /// A signed checkpoint published earlier: the log must extend it (its
+    /// first N events hash to its root)
+    #[arg(long, value_name = "FILE", requires = "vkey")]
+    pub checkpoint: Option<std::path::PathBuf>,
+    /// The verifier key that signed --checkpoint (NAME+KEYID+KEY, or a file)
+    #[arg(long, value_name = "VKEY", requires = "checkpoint")]
+    pub vkey: Option<String>,
 }
 
 fn head(text: &str) -> Result<(Seq, Digest), String> {
@@ -37,9 +45,18 @@ fn head(text: &str) -> Result<(Seq, Digest), String> {
 
 /// Runs `verify`.
 pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
+    let checkpoint = match (&a.checkpoint, &a.vkey) {
+        (Some(path), Some(vkey)) => {
+            let key = super::check_proof::verifier_key(vkey)?;
+            Some(super::check_proof::verified_checkpoint(path, &key)?)
+        }
+        _ => None,
+    };
     let registry = ctx.open(Access::Inspect)?;
     let bar = ctx.progress(registry.head_seq()?.0, "verifying");
-    let report = registry.verify(a.head, &mut |seq| bar.set_position(seq));
+    let report = registry.verify_against(a.head, checkpoint.as_ref(), &mut |seq| {
+        bar.set_position(seq)
+    });
     bar.finish_and_clear();
     let report = report?;
     let head = report.head.map_or_else(
