@@ -9,4 +9,5 @@ mod golden;
 mod property;
 mod reliability;
 mod support;
+mod transparency;
 mod ux;
