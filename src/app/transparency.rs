@@ -278,11 +278,18 @@ pub(crate) struct MerkleCheck {
     at_stored: Option<Frontier>,
     checkpoint: Option<(u64, Hash)>,
     at_checkpoint: Option<Hash>,
+    /// the leaves of a copy of the log that hashes to the checkpoint
+    copy: Option<Vec<Hash>>,
+    first_difference: Option<u64>,
     broken: bool,
 }
 
 impl MerkleCheck {
-    pub(crate) fn new(store: &Store, checkpoint: Option<&Checkpoint>) -> Self {
+    pub(crate) fn new(
+        store: &Store,
+        checkpoint: Option<&Checkpoint>,
+        copy: Option<Vec<Hash>>,
+    ) -> Self {
         let stored = store.merkle_state().map_err(|e| e.to_string());
         let at_stored = match &stored {
             Ok(Some(s)) if s.through == Seq::ZERO => Some(Frontier::new()),
@@ -303,6 +310,8 @@ impl MerkleCheck {
                 .filter(|(size, _)| *size == 0)
                 .map(|_| merkle::empty_root()),
             checkpoint,
+            copy,
+            first_difference: None,
             broken: false,
         }
     }
@@ -313,6 +322,16 @@ impl MerkleCheck {
             self.broken = true;
             return;
         };
+        let index = self.folder.frontier.size();
+        if self.first_difference.is_none()
+            && let Some(copy) = &self.copy
+            && usize::try_from(index)
+                .ok()
+                .and_then(|i| copy.get(i))
+                .is_some_and(|h| *h != leaf)
+        {
+            self.first_difference = Some(index + 1);
+        }
         if self.folder.push(leaf).is_err() {
             self.broken = true;
             return;
@@ -347,9 +366,22 @@ impl MerkleCheck {
             match self.at_checkpoint {
                 None => out.push((
                     "checkpoint",
-                    format!("seq {}", size + 1),
+                    format!("seq {}", self.first_difference.unwrap_or(size + 1)),
+                    match self.first_difference {
+                        Some(k) => format!(
+                            "the log holds {size} events but the checkpoint covers {n}: the history was truncated, and event #{k} differs from the published copy"
+                        ),
+                        None => format!(
+                            "the log holds {size} events but the checkpoint covers {n}: the history was truncated"
+                        ),
+                    },
+                )),
+                Some(r) if r != root && self.first_difference.is_some() => out.push((
+                    "checkpoint",
+                    format!("seq {}", self.first_difference.unwrap_or(0)),
                     format!(
-                        "the log holds {size} events but the checkpoint covers {n}: the history was truncated"
+                        "the first {n} events do not hash to the checkpoint's root: event #{} is the first that differs from the published copy (rewritten, reordered or replaced)",
+                        self.first_difference.unwrap_or(0)
                     ),
                 )),
                 Some(r) if r != root => out.push((
@@ -655,6 +687,51 @@ impl Registry {
             hashes,
         })
     }
+}
+
+/// The leaves of the first `checkpoint.size` lines of a copy of the JSON
+/// Lines log (as published beside the checkpoint, or kept by a witness),
+/// after checking that they hash to the checkpoint's root: with it, `verify`
+/// names the first event of the registry that differs.
+pub fn copy_leaves(export: &str, checkpoint: &Checkpoint) -> Result<Vec<Hash>, AppError> {
+    let n = usize::try_from(checkpoint.size).unwrap_or(usize::MAX);
+    let mut leaves = Vec::new();
+    for (i, line) in export
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(n)
+        .enumerate()
+    {
+        let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+            AppError::invalid(format!("line {} of the copy is not JSON: {e}", i + 1))
+        })?;
+        leaves.push(transparency::leaf_hash_of(&transparency::canonical(
+            &value,
+        )?));
+    }
+    let fail = |detail: String| {
+        AppError::Transparency(TransparencyError::ProofFailed {
+            what: "the copy of the log".into(),
+            detail,
+        })
+    };
+    if leaves.len() < n {
+        return Err(fail(format!(
+            "it holds {} events, the checkpoint covers {n}",
+            leaves.len()
+        )));
+    }
+    let mut frontier = Frontier::new();
+    for leaf in &leaves {
+        frontier.push(*leaf, |_, _, _| {});
+    }
+    if frontier.root() != checkpoint.root {
+        return Err(fail(
+            "its first events do not hash to the checkpoint's root: it is not the log that was signed"
+                .into(),
+        ));
+    }
+    Ok(leaves)
 }
 
 fn check_size(size: u64, head: u64) -> Result<(), AppError> {

@@ -174,21 +174,24 @@ impl Registry {
         published: Option<(Seq, Digest)>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<VerifyReport, AppError> {
-        self.verify_against(published, None, progress)
+        self.verify_against(published, None, None, progress)
     }
 
     /// [`Registry::verify`], and also: the log's Merkle tree is recomputed
     /// and compared with the stored one, and, given a `checkpoint` (its
     /// signature already checked), the first `checkpoint.size` events must
-    /// hash to its root.
+    /// hash to its root. With `copy`, the leaves of a copy of the log that
+    /// hashes to that root (see [`copy_leaves`](super::transparency::copy_leaves)),
+    /// a difference is named by the first event that differs from it.
     pub fn verify_against(
         &self,
         published: Option<(Seq, Digest)>,
         checkpoint: Option<&Checkpoint>,
+        copy: Option<Vec<Hash>>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<VerifyReport, AppError> {
         let store = self.store();
-        let mut merkle = MerkleCheck::new(store, checkpoint);
+        let mut merkle = MerkleCheck::new(store, checkpoint, copy);
         let mut problems = Problems {
             list: Vec::new(),
             per_tree: HashMap::new(),

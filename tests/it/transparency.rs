@@ -1123,6 +1123,13 @@ fn verify_against_a_checkpoint_catches_every_rewritten_history() {
             "do not hash to the checkpoint's root",
         ),
     ];
+    let original = s.write("published.jsonl", &first_five);
+    let first_differing = [
+        "event #2 is the first that differs",
+        "event #2 is the first that differs",
+        "truncated",
+        "event #5 is the first that differs",
+    ];
     for (i, (what, log, expect)) in probes.into_iter().enumerate() {
         let file = s.write(&format!("probe{i}.jsonl"), &log);
         let db = s.cli.dir.path().join(format!("probe{i}"));
@@ -1134,7 +1141,52 @@ fn verify_against_a_checkpoint_catches_every_rewritten_history() {
             .run_in(&db, &["verify", "--checkpoint", cp_path, "--vkey", &s.vkey]);
         assert_eq!(r.code, 5, "{what} passed: {}", r.stdout);
         assert!(r.stdout.contains(expect), "{what}: {}", r.stdout);
+        // with the copy of the log published beside the checkpoint, the
+        // first event that differs is named
+        let r = s.cli.run_in(
+            &db,
+            &[
+                "verify",
+                "--checkpoint",
+                cp_path,
+                "--vkey",
+                &s.vkey,
+                "--log",
+                original.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(r.code, 5, "{what} passed: {}", r.stdout);
+        assert!(
+            r.stdout.contains(first_differing[i]),
+            "{what}: {}",
+            r.stdout
+        );
+        // a copy that is not the signed log is refused
+        let r = s.cli.run_in(
+            &db,
+            &[
+                "verify",
+                "--checkpoint",
+                cp_path,
+                "--vkey",
+                &s.vkey,
+                "--log",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(r.code, 5, "{what}: a forged copy was taken: {}", r.stdout);
     }
+    s.cli
+        .run(&[
+            "verify",
+            "--checkpoint",
+            cp_path,
+            "--vkey",
+            &s.vkey,
+            "--log",
+            original.to_str().unwrap(),
+        ])
+        .ok();
 }
 
 #[test]

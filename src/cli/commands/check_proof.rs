@@ -138,17 +138,17 @@ pub fn run(ctx: &Context, a: CheckProofArgs) -> Result<(), AppError> {
             let old = verified_checkpoint(old_path, &key)?;
             p.check(&old, &checkpoint)?;
             if json {
-                println!(
-                    "{}",
+                super::emit(&format!(
+                    "{}\n",
                     serde_json::json!({"ok": true, "first": p.first, "second": p.second, "origin": checkpoint.origin})
-                );
+                ))?;
             } else {
-                println!(
-                    "ok: signed by {}; the tree of {} events extends the tree of {} events",
+                super::emit(&format!(
+                    "ok: signed by {}; the tree of {} events extends the tree of {} events\n",
                     key.name(),
                     p.second,
                     p.first
-                );
+                ))?;
             }
             Ok(())
         }
@@ -166,21 +166,23 @@ pub fn run(ctx: &Context, a: CheckProofArgs) -> Result<(), AppError> {
                         })
                     })
                     .collect();
-                println!(
-                    "{}",
+                super::emit(&format!(
+                    "{}\n",
                     serde_json::to_string_pretty(&items)
                         .map_err(|e| AppError::Other(e.to_string()))?
-                );
+                ))?;
             } else {
-                println!(
-                    "checkpoint: {} events, signed by {}",
+                super::emit(&format!(
+                    "checkpoint: {} events, signed by {}\n",
                     checkpoint.size,
                     key.name()
-                );
+                ))?;
                 for (seq, r) in &results {
                     match r {
-                        Ok(()) => println!("ok: event #{seq} is in the log at that checkpoint"),
-                        Err(e) => println!("FAILED: {e}"),
+                        Ok(()) => super::emit(&format!(
+                            "ok: event #{seq} is in the log at that checkpoint\n"
+                        ))?,
+                        Err(e) => super::emit(&format!("FAILED: {e}\n"))?,
                     }
                 }
             }

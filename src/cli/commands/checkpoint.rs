@@ -67,6 +67,6 @@ pub fn run(ctx: &Context, a: CheckpointArgs) -> Result<(), AppError> {
         Some(k) => k.sign(&body)?,
         None => body,
     };
-    print!("{text}");
+    super::emit(&text)?;
     Ok(())
 }

@@ -11,13 +11,18 @@ use crate::cli::output::Format;
 use pactum::app::AppError;
 use pactum::transparency::SignerKey;
 
-/// Keys that sign checkpoints.
+/// Keys that sign checkpoints (Ed25519, in the C2SP signed-note forms).
+///
+/// Example:
+///   pactum key generate amenagement.gov.ma/conventions --out conventions.key
 #[derive(Debug, Subcommand)]
 #[command(verbatim_doc_comment)]
 pub enum KeyCommand {
-    /// Make a new Ed25519 key pair: the private key goes to a new file
-    /// (mode 0600; an existing file is never overwritten), and the verifier
-    /// key, to publish, is printed: NAME+KEYID+KEY (C2SP signed-note form).
+    /// Make a new Ed25519 key pair for signing checkpoints
+    ///
+    /// The private key goes to a new file (mode 0600; an existing file is
+    /// never overwritten), and the verifier key, to publish, is printed:
+    /// NAME+KEYID+KEY (C2SP signed-note form).
     ///
     /// Keep the private key offline; publish the verifier key where citizens
     /// find it. The name should be a schema-less URL naming the log.
@@ -72,12 +77,12 @@ fn generate(ctx: &Context, a: GenerateArgs) -> Result<(), AppError> {
     create_secret(&a.out, &key.to_private_line())?;
     let vkey = key.verifier().to_string();
     if matches!(ctx.out.format, Format::Json | Format::Jsonl) {
-        println!(
-            "{}",
+        super::emit(&format!(
+            "{}\n",
             serde_json::json!({"name": key.name(), "vkey": vkey, "private_key_file": a.out.display().to_string()})
-        );
+        ))?;
     } else {
-        println!("{vkey}");
+        super::emit(&format!("{vkey}\n"))?;
     }
     Ok(())
 }

@@ -111,3 +111,16 @@ pub fn print_written(
     }
     output::print(&ctx.out, &report)
 }
+
+/// Writes `text` to stdout. A closed pipe (`pactum prove C1 | head`) ends
+/// the output quietly; any other failure is an error, never a panic.
+pub fn emit(text: &str) -> Result<(), AppError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(AppError::Other(format!("writing output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}

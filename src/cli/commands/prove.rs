@@ -74,6 +74,6 @@ pub fn run(ctx: &Context, a: ProveArgs) -> Result<(), AppError> {
         serde_json::to_string_pretty(&proofs)
     }
     .map_err(|e| AppError::Other(e.to_string()))?;
-    println!("{json}");
+    super::emit(&format!("{json}\n"))?;
     Ok(())
 }

@@ -16,6 +16,7 @@ use pactum::domain::{Digest, Seq};
 ///   pactum verify
 ///   pactum verify --head 120:5f0c…e1  (the log must still extend that head)
 ///   pactum verify --checkpoint checkpoint.txt --vkey conventions.vkey
+///   pactum verify --checkpoint checkpoint.txt --vkey conventions.vkey --log registry.jsonl
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct VerifyArgs {
@@ -29,6 +30,10 @@ pub struct VerifyArgs {
     /// The verifier key that signed --checkpoint (NAME+KEYID+KEY, or a file)
     #[arg(long, value_name = "VKEY", requires = "checkpoint")]
     pub vkey: Option<String>,
+    /// A copy of the JSON Lines log published with --checkpoint: when the
+    /// log differs, the first event that differs is named
+    #[arg(long, value_name = "FILE", requires = "checkpoint")]
+    pub log: Option<std::path::PathBuf>,
 }
 
 fn head(text: &str) -> Result<(Seq, Digest), String> {
@@ -52,9 +57,17 @@ pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
         }
         _ => None,
     };
+    let copy = match (&a.log, &checkpoint) {
+        (Some(path), Some(c)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| AppError::invalid(format!("cannot read {}: {e}", path.display())))?;
+            Some(pactum::app::transparency::copy_leaves(&text, c)?)
+        }
+        _ => None,
+    };
     let registry = ctx.open(Access::Inspect)?;
     let bar = ctx.progress(registry.head_seq()?.0, "verifying");
-    let report = registry.verify_against(a.head, checkpoint.as_ref(), &mut |seq| {
+    let report = registry.verify_against(a.head, checkpoint.as_ref(), copy, &mut |seq| {
         bar.set_position(seq)
     });
     bar.finish_and_clear();
