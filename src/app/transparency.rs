@@ -349,6 +349,12 @@ impl MerkleCheck {
         }
     }
 
+    /// The tree recomputed (size and root), unless some event could not be
+    /// read.
+    pub(crate) fn head(&self) -> Option<(u64, Hash)> {
+        (!self.broken).then(|| (self.folder.frontier.size(), self.folder.frontier.root()))
+    }
+
     /// The problems found: `(tree, at, detail)`.
     pub(crate) fn finish(mut self, store: &Store) -> Vec<(&'static str, String, String)> {
         let mut out = Vec::new();

@@ -33,6 +33,8 @@ pub struct VerifyReport {
     pub head: Option<(Seq, Digest)>,
     /// entries compared per derived tree
     pub compared: Vec<(&'static str, u64)>,
+    /// the Merkle tree recomputed: its size and root
+    pub tree: Option<(u64, Hash)>,
     /// every problem found
     pub problems: Vec<Problem>,
 }
@@ -379,6 +381,7 @@ impl Registry {
                 Err(e) => problems.push("events", format!("seq {seq}"), e),
             }
         }
+        report.tree = merkle.head();
         for (tree, at, detail) in merkle.finish(store) {
             problems.push(tree, at, detail);
         }

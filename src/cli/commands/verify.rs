@@ -1,5 +1,7 @@
 //! `pactum verify`: prove the log whole and the projections true.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use clap::Args;
 use serde_json::json;
 
@@ -9,8 +11,10 @@ use pactum::app::AppError;
 use pactum::domain::{Digest, Seq};
 
 /// Walk the whole log: check the hash chain, seq and version continuity,
-/// every index and every stored projection against a fresh rebuild. Prints
-/// the head (seq and hash) so it can be published; exits 5 on any problem.
+/// every index and every stored projection against a fresh rebuild, and the
+/// stored Merkle tree against a recomputation. Prints the head (seq and
+/// hash) and the Merkle tree's size and root; exits 5 on any problem. With
+/// --checkpoint, the log must extend that signed checkpoint.
 ///
 /// Examples:
 ///   pactum verify
@@ -80,6 +84,7 @@ pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
         "ok": report.ok(),
         "events": report.events,
         "head": head,
+        "tree": report.tree.map(|(size, root)| json!({"size": size, "root": B64.encode(root)})),
         "compared": report.compared.iter().map(|(t, n)| json!({"tree": t, "entries": n})).collect::<Vec<_>>(),
         "problems": report.problems.iter().map(|p| json!({"tree": p.tree, "at": p.at, "problem": p.detail})).collect::<Vec<_>>(),
     });
@@ -99,6 +104,9 @@ pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
             report.compared.iter().map(|(_, n)| n).sum::<u64>()
         );
         println!("head {head}");
+        if let Some((size, root)) = report.tree {
+            println!("merkle tree {size} {}", B64.encode(root));
+        }
         if report.ok() {
             println!("ok: no problem found");
         } else {
