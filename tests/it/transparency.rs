@@ -1212,3 +1212,91 @@ fn verify_refuses_a_checkpoint_it_cannot_authenticate() {
     let r = s.cli.run(&["verify", "--checkpoint", cp.to_str().unwrap()]);
     assert_eq!(r.code, 2, "--checkpoint needs --vkey: {}", r.stderr);
 }
+
+/// Checks the command line's outputs the way an outside verifier would,
+/// from the published definitions alone, with the crates directly (no
+/// pactum code): the verifier key's form, the note's signature, the root
+/// recomputed from the export, and every proof.
+#[test]
+fn an_outside_verifier_accepts_the_checkpoint_and_proofs_from_the_definitions_alone() {
+    use ed25519_dalek::{Signature, VerifyingKey};
+    let s = signed_registry();
+    let note = std::fs::read_to_string(s.checkpoint("cp.txt", None)).unwrap();
+    // the verifier key: NAME+hex(key hash)+base64(0x01 ‖ public key)
+    let mut parts = s.vkey.splitn(3, '+');
+    let (name, id_hex, key) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    let typed = B64.decode(key).unwrap();
+    assert_eq!(typed[0], 1);
+    let public: [u8; 32] = typed[1..].try_into().unwrap();
+    let id: [u8; 4] = Sha256::digest([name.as_bytes(), b"\n\x01", &public].concat())[..4]
+        .try_into()
+        .unwrap();
+    assert_eq!(id_hex, format!("{:08x}", u32::from_be_bytes(id)));
+    // the note: text, blank line, "— NAME base64(key hash ‖ signature)"
+    let (text, sigs) = note.split_once("\n\n").unwrap();
+    let text = format!("{text}\n");
+    let line = sigs.strip_suffix('\n').unwrap();
+    let rest = line.strip_prefix("\u{2014} ").unwrap();
+    let (signer, sig) = rest.split_once(' ').unwrap();
+    assert_eq!(signer, name);
+    let sig = B64.decode(sig).unwrap();
+    assert_eq!(sig[..4], id);
+    let signature = Signature::from_slice(&sig[4..]).unwrap();
+    VerifyingKey::from_bytes(&public)
+        .unwrap()
+        .verify_strict(text.as_bytes(), &signature)
+        .unwrap();
+    // the checkpoint body: ORIGIN\nN\nbase64(root)\n
+    let lines: Vec<&str> = text.lines().collect();
+    let size: usize = lines[1].parse().unwrap();
+    let root: Hash = B64.decode(lines[2]).unwrap().try_into().unwrap();
+    // the root from the export: leaf = SHA-256(0x00 ‖ JCS(line))
+    let export = s.cli.run(&["export"]).ok().stdout;
+    let leaves: Vec<Hash> = export
+        .lines()
+        .take(size)
+        .map(|l| {
+            let c = serde_json_canonicalizer::pipe(l).unwrap();
+            Sha256::digest([&[0u8][..], c.as_bytes()].concat()).into()
+        })
+        .collect();
+    assert_eq!(mth(&leaves), root);
+    // every proof of every entry, by RFC 9162 §2.1.3.2
+    for entry in ["P1", "P2", "C1", "C2"] {
+        let proofs: serde_json::Value =
+            serde_json::from_str(&s.cli.run(&["prove", entry]).ok().stdout).unwrap();
+        for p in proofs.as_array().unwrap() {
+            let seq = p["seq"].as_u64().unwrap();
+            assert_eq!(p["leaf_index"].as_u64().unwrap(), seq - 1);
+            assert_eq!(p["tree_size"].as_u64().unwrap(), size as u64);
+            let leaf = p["leaf"].as_str().unwrap();
+            assert_eq!(
+                leaf,
+                serde_json_canonicalizer::pipe(export.lines().nth(seq as usize - 1).unwrap())
+                    .unwrap()
+            );
+            let mut r: Hash = Sha256::digest([&[0u8][..], leaf.as_bytes()].concat()).into();
+            let (mut fnode, mut snode) = (seq - 1, size as u64 - 1);
+            for h in p["hashes"].as_array().unwrap() {
+                let h: Hash = B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap();
+                assert!(snode > 0);
+                if fnode % 2 == 1 || fnode == snode {
+                    r = Sha256::digest([&[1u8][..], &h, &r].concat()).into();
+                    while fnode % 2 == 0 && fnode != 0 {
+                        fnode >>= 1;
+                        snode >>= 1;
+                    }
+                } else {
+                    r = Sha256::digest([&[1u8][..], &r, &h].concat()).into();
+                }
+                fnode >>= 1;
+                snode >>= 1;
+            }
+            assert_eq!((snode, r), (0, root), "proof of #{seq}");
+        }
+    }
+}
