@@ -44,10 +44,9 @@ pub fn empty_root() -> Hash {
     Sha256::digest([]).into()
 }
 
-/// The largest power of two smaller than `n` (`n >= 2`).
+/// The largest power of two smaller than `n` (`n >= 2`; 1 below that).
 fn split(n: u64) -> u64 {
-    debug_assert!(n >= 2);
-    1u64 << (63 - (n - 1).leading_zeros())
+    1u64 << (63 - (n.max(2) - 1).leading_zeros())
 }
 
 /// Where the hashes of perfect subtrees come from.
@@ -348,9 +347,10 @@ impl Subtrees for Leaves {
         };
         let width = 1u64.checked_shl(level).ok_or(err)?;
         let start = index.checked_mul(width).ok_or(err)?;
+        let end = start.checked_add(width).ok_or(err)?;
         let (start, end) = (
             usize::try_from(start).map_err(|_| err)?,
-            usize::try_from(start + width).map_err(|_| err)?,
+            usize::try_from(end).map_err(|_| err)?,
         );
         self.0.get(start..end).map(Self::mth).ok_or(err)
     }
