@@ -33,6 +33,10 @@ const RUN: u64 = 1 << TILE_LEVEL;
 /// How many events a catch-up folds in before it writes its progress.
 const CATCH_UP_BATCH: u64 = 1 << 16;
 
+/// A registry that held more than this many events before an append, and
+/// has no tree, gets it when it is first needed, not on the append's path.
+const LAZY_ABOVE: u64 = 1 << 16;
+
 /// A catch-up of at least this many events syncs the store.
 const SYNC_AFTER: u64 = 1024;
 
@@ -590,10 +594,23 @@ impl Registry {
         Ok(folder.frontier)
     }
 
-    /// After a durable append: brings the Merkle tree up to date. A failure
-    /// is logged, not returned (the events are durable; the tree is caught
-    /// up the next time it is needed).
-    pub(crate) fn merkle_after_append(&self) {
+    /// After a durable append of `appended` events: brings the Merkle tree
+    /// up to date. A failure is logged, not returned (the events are
+    /// durable; the tree is caught up the next time it is needed).
+    ///
+    /// A registry that already held many events but has no tree yet (it was
+    /// made before the tree existed) does not get it computed on the path of
+    /// one command: the first command that needs the tree computes it.
+    pub(crate) fn merkle_after_append(&self, appended: u64) {
+        let lazy = matches!(self.store().merkle_state(), Ok(None))
+            && self
+                .store()
+                .head()
+                .is_ok_and(|h| h.seq.0.saturating_sub(appended) > LAZY_ABOVE);
+        if lazy {
+            tracing::debug!("no Merkle tree yet: it is computed when first needed");
+            return;
+        }
         if let Err(e) = self.merkle_catch_up() {
             tracing::warn!(error = %e, "the Merkle tree is not up to date");
         }
