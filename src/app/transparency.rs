@@ -498,7 +498,16 @@ impl Registry {
         let store = self.store();
         let _writer = store.writer()?;
         let head = store.head()?;
-        let state = store.merkle_state()?;
+        let state = match store.merkle_state() {
+            Ok(s) => s,
+            Err(StoreError::Corrupt { detail, .. }) => {
+                // a cache: a damaged state is recomputed, not fatal
+                tracing::warn!(%detail, "the stored Merkle tree is damaged: recomputing it");
+                store.clear_merkle()?;
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
         let start = match state {
             None => None,
             Some(s) => {
