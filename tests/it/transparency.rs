@@ -1300,3 +1300,33 @@ fn an_outside_verifier_accepts_the_checkpoint_and_proofs_from_the_definitions_al
         }
     }
 }
+
+/// A published checkpoint must stay valid forever: the leaves (the export
+/// lines, canonicalised) of a fixed history, and so its root and signed
+/// checkpoint, must never change. If this fails, the export of an existing
+/// event changed, and every checkpoint ever published would fail.
+#[test]
+fn the_tree_of_a_fixed_history_never_changes() {
+    let reg = Reg::new();
+    let p = reg.partner("Agence du Nord", PartnerKind::Agency);
+    let c = reg.sign(&[p], "2009", "Développement du Nord");
+    let mut amendment = crate::support::amended("2011");
+    amendment.objectives = Some(pactum::domain::Objectives::new("Développement durable").unwrap());
+    reg.exec(Command::AmendConvention(c, amendment), None)
+        .unwrap();
+    let key = SignerKey::from_seed("example.org/pactum", &[42; 32]);
+    let body = reg
+        .registry
+        .checkpoint_body("example.org/pactum", None)
+        .unwrap();
+    let note = key.sign(&body).unwrap();
+    expect_test::expect![[r#"
+        example.org/pactum+50f892b2+ARl/ayPhbIUyxqvIOPrNXqeJvgx2spIDNAOb+os9No1h
+        example.org/pactum
+        3
+        qxBWSckXPZq9nxTky6OXhX2xo9r833oJk1tNIY2sVGA=
+
+        — example.org/pactum UPiSsjFgd7abTSl1z7B0BFwvUqLThVbIcftIDBAi9K2OEuTxXYTCYPmyGawZllvqZ0QB+zAdmR/DrcAj5244UkHXOAI=
+    "#]]
+    .assert_eq(&format!("{}\n{note}", key.verifier()));
+}
