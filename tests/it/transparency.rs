@@ -922,6 +922,17 @@ fn proofs_of_an_entry_check_offline_against_the_checkpoint() {
     let cp4 = s.checkpoint("cp4.txt", Some(4));
     let one = s.cli.run(&["prove", "#3", "--size", "4"]).ok().stdout;
     s.check(&cp4, &s.write("3.json", &one)).ok();
+    // an entry's proofs in an earlier tree are those of its events in it
+    let c1_at_4: Vec<InclusionProof> =
+        serde_json::from_str(&s.cli.run(&["prove", "C1", "--size", "4"]).ok().stdout).unwrap();
+    assert_eq!(c1_at_4.iter().map(|p| p.seq).collect::<Vec<_>>(), vec![2]);
+    s.check(
+        &cp4,
+        &s.write("C1-4.json", &serde_json::to_string(&c1_at_4).unwrap()),
+    )
+    .ok();
+    let none = s.cli.run(&["prove", "C2", "--size", "3"]);
+    assert_eq!(none.code, 2, "{}", none.stderr);
     // a proof for another tree size than the checkpoint's fails
     let r = s.check(&cp, &s.write("3b.json", &one));
     assert_eq!(r.code, 5, "{}", r.stderr);

@@ -8,7 +8,8 @@ use pactum::app::AppError;
 use pactum::domain::Seq;
 
 /// Print RFC 9162 proofs as JSON. For an entry (a handle, id or name), the
-/// inclusion proofs of all its events; for #SEQ (or an event id), of that
+/// inclusion proofs of all its events in the tree (those recorded in the
+/// first N events, with --size N); for #SEQ (or an event id), of that
 /// one event: `[{seq, leaf_index, tree_size, leaf, hashes}]`, where `leaf`
 /// is the event's JSON line in RFC 8785 canonical form and `hashes` the
 /// audit path (base64). With --consistency M N, the proof that the tree of
@@ -65,11 +66,20 @@ pub fn run(ctx: &Context, a: ProveArgs) -> Result<(), AppError> {
             .target
             .as_deref()
             .ok_or_else(|| AppError::invalid("name an entry, #SEQ or --consistency M N"))?;
-        let seqs = seqs(&registry, target)?;
+        let mut seqs = seqs(&registry, target)?;
         let size = match a.size {
             Some(n) => n,
             None => registry.tree_head()?.0,
         };
+        if !target.starts_with('#') {
+            // an entry: its events that the tree of `size` holds
+            seqs.retain(|s| s.0 <= size);
+            if seqs.is_empty() {
+                return Err(AppError::invalid(format!(
+                    "{target} has no event in the first {size} events"
+                )));
+            }
+        }
         let proofs = registry.inclusion_proofs(&seqs, size)?;
         serde_json::to_string_pretty(&proofs)
     }
