@@ -71,6 +71,12 @@ pub fn run(ctx: &Context, a: ProveArgs) -> Result<(), AppError> {
             Some(n) => n,
             None => registry.tree_head()?.0,
         };
+        if seqs.is_empty() {
+            return Err(AppError::NotFound {
+                message: format!("no event of {target} is in the log"),
+                hint: Some("run `pactum verify`: the indexes may be damaged".into()),
+            });
+        }
         if !target.starts_with('#') {
             // an entry: its events that the tree of `size` holds
             seqs.retain(|s| s.0 <= size);
