@@ -361,6 +361,7 @@ impl Registry {
             let writes = projector.writes()?;
             writer.commit(&writes)?;
         }
+        self.merkle_after_append(u64::try_from(appended).unwrap_or(u64::MAX));
         Ok(appended)
     }
 

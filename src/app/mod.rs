@@ -16,6 +16,7 @@ pub mod exchange;
 pub mod outfile;
 pub mod read;
 pub mod resolve;
+pub mod transparency;
 pub mod verify;
 pub mod write;
 
@@ -170,6 +171,10 @@ pub enum AppError {
     /// [`AppError::is_closed_pipe`]).
     #[error("writing output: {0}")]
     Output(std::io::Error),
+    /// A key, checkpoint or proof that is malformed or does not verify
+    /// (exit 5; a malformed key given by the user, exit 2).
+    #[error(transparent)]
+    Transparency(crate::transparency::TransparencyError),
     /// Anything else (exit 1).
     #[error("{0}")]
     Other(String),
@@ -222,6 +227,17 @@ impl AppError {
                 | StoreError::DiskFull { .. }
                 | StoreError::Permission { .. } => 1,
             },
+            AppError::Transparency(e) => {
+                use crate::transparency::TransparencyError as T;
+                match e {
+                    T::Malformed {
+                        what: "verifier key" | "private key" | "key name" | "origin",
+                        ..
+                    } => 2,
+                    T::Random(_) => 1,
+                    _ => 5,
+                }
+            }
             AppError::Output(_) | AppError::Other(_) => 1,
         }
     }

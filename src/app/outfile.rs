@@ -95,11 +95,10 @@ impl OutputFile {
         Self::create_with(target, protected, Some(0o600))
     }
 
-    fn create_with(
-        target: &Path,
-        protected: &[&Path],
-        mode: Option<u32>,
-    ) -> Result<Self, AppError> {
+    /// The target resolved (rules 1 and 2): refused when it lies inside any
+    /// of `protected`. For a file that must be new (a key), which its caller
+    /// creates itself without replacing anything.
+    pub fn outside(target: &Path, protected: &[&Path]) -> Result<PathBuf, AppError> {
         let resolved = resolve(target)?;
         for folder in protected {
             if inside(&resolved, folder) {
@@ -113,6 +112,15 @@ impl OutputFile {
                 ));
             }
         }
+        Ok(resolved)
+    }
+
+    fn create_with(
+        target: &Path,
+        protected: &[&Path],
+        mode: Option<u32>,
+    ) -> Result<Self, AppError> {
+        let resolved = Self::outside(target, protected)?;
         let existing = match std::fs::symlink_metadata(&resolved) {
             Ok(m) => Some(m),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,

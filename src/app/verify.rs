@@ -6,11 +6,13 @@
 
 use std::collections::HashMap;
 
+use super::transparency::{MerkleCheck, leaf_of};
 use super::{AppError, Registry};
 use crate::domain::logcheck::LogCheck;
 use crate::domain::{Digest, EntityKind, EventRecord, Seq};
 use crate::projection::{self, Derived, Difference, Rebuilt};
 use crate::store::{Head, Store, StoreError, codec, keys};
+use crate::transparency::{Checkpoint, Hash};
 
 /// One thing wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +34,8 @@ pub struct VerifyReport {
     pub head: Option<(Seq, Digest)>,
     /// entries compared per derived tree
     pub compared: Vec<(&'static str, u64)>,
+    /// the Merkle tree recomputed: its size and root
+    pub tree: Option<(u64, Hash)>,
     /// every problem found
     pub problems: Vec<Problem>,
     /// what weakens the checks without being a problem of the log (the
@@ -98,7 +102,24 @@ impl Registry {
         published: Option<(Seq, Digest)>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<VerifyReport, AppError> {
+        self.verify_against(published, None, None, progress)
+    }
+
+    /// [`Registry::verify`], and also: the log's Merkle tree is recomputed
+    /// and compared with the stored one, and, given a `checkpoint` (its
+    /// signature already checked), the first `checkpoint.size` events must
+    /// hash to its root. With `copy`, the leaves of a copy of the log that
+    /// hashes to that root (see [`copy_leaves`](super::transparency::copy_leaves)),
+    /// a difference is named by the first event that differs from it.
+    pub fn verify_against(
+        &self,
+        published: Option<(Seq, Digest)>,
+        checkpoint: Option<&Checkpoint>,
+        copy: Option<Vec<Hash>>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<VerifyReport, AppError> {
         let store = self.store();
+        let mut merkle = MerkleCheck::new(store, checkpoint, copy);
         let mut problems = Problems {
             list: Vec::new(),
             per_tree: HashMap::new(),
@@ -111,6 +132,7 @@ impl Registry {
             key: Vec<u8>,
             frame: Result<(Digest, Digest, bool), String>,
             record: Option<Result<EventRecord, StoreError>>,
+            leaf: Option<Hash>,
         }
         let walk = |key: &[u8], value: &[u8]| -> Walked {
             let frame = codec::unframe(value)
@@ -137,10 +159,15 @@ impl Registry {
                     }
                 })
             });
+            let leaf = match &record {
+                Some(Ok(r)) => leaf_of(r).ok(),
+                _ => None,
+            };
             Walked {
                 key: key.to_vec(),
                 frame,
                 record,
+                leaf,
             }
         };
         store.scan_events_ordered(Seq(1), crate::store::workers(), &walk, &mut |walked| {
@@ -152,6 +179,7 @@ impl Registry {
                     "malformed key",
                 );
                 decodable = false;
+                merkle.push(None);
                 return Ok(());
             };
             let at = format!("seq {seq}");
@@ -160,6 +188,7 @@ impl Registry {
                 Err(e) => {
                     problems.push("events", &at, format!("undecodable: {e}"));
                     decodable = false;
+                    merkle.push(None);
                     return Ok(());
                 }
             };
@@ -179,10 +208,15 @@ impl Registry {
                 Some(Err(e)) => {
                     problems.push("events", &at, e);
                     decodable = false;
+                    merkle.push(None);
                     return Ok(());
                 }
-                None => return Ok(()),
+                None => {
+                    merkle.push(None);
+                    return Ok(());
+                }
             };
+            merkle.push(walked.leaf);
             for problem in checks.event(&record) {
                 problems.push("events", &at, problem);
             }
@@ -252,6 +286,10 @@ impl Registry {
                 ),
                 Err(e) => problems.push("events", format!("seq {seq}"), e),
             }
+        }
+        report.tree = merkle.head();
+        for (tree, at, detail) in merkle.finish(store) {
+            problems.push(tree, at, detail);
         }
         if decodable {
             let derivation = deriver.finish(store)?;
@@ -330,8 +368,12 @@ impl Registry {
 
     /// Drops and rebuilds every derived tree from `events`.
     pub fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<Rebuilt, AppError> {
-        let _writer = self.store().writer()?;
-        Ok(projection::rebuild(self.store(), progress)?)
+        let rebuilt = {
+            let _writer = self.store().writer()?;
+            projection::rebuild(self.store(), progress)?
+        };
+        self.rebuild_merkle()?;
+        Ok(rebuilt)
     }
 
     /// The head, for `info` and `verify`.

@@ -244,6 +244,7 @@ impl Registry {
         }
         let writes = projector.writes().map_err(|e| one(e.into()))?;
         writer.commit(&writes).map_err(|e| one(e.into()))?;
+        self.merkle_after_append(u64::try_from(written.len()).unwrap_or(u64::MAX));
         tracing::debug!(events = written.len(), "committed");
         Ok(written)
     }

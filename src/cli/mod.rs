@@ -51,6 +51,12 @@ Integrity:
   rebuild      Rebuild every projection and index from the log
   info         Where the registry is, its size and its head
 
+Transparency:
+  key          Make the key pair that signs checkpoints
+  checkpoint   The signed head of the log's Merkle tree
+  prove        Inclusion and consistency proofs (RFC 9162)
+  check-proof  Check proofs against a signed checkpoint, offline
+
 Shell:
   completions  Print a shell completion script
   man          Print the man page";
@@ -136,6 +142,11 @@ pub enum Command {
     Verify(commands::verify::VerifyArgs),
     Rebuild(commands::rebuild::RebuildArgs),
     Info(commands::info::InfoArgs),
+    #[command(subcommand)]
+    Key(commands::key::KeyCommand),
+    Checkpoint(commands::checkpoint::CheckpointArgs),
+    Prove(commands::prove::ProveArgs),
+    CheckProof(commands::check_proof::CheckProofArgs),
     Completions(commands::completions::CompletionsArgs),
     Man(commands::completions::ManArgs),
 }
@@ -444,6 +455,10 @@ fn run_command(ctx: &Context, command: Command) -> Result<(), AppError> {
         Command::Verify(a) => commands::verify::run(ctx, a),
         Command::Rebuild(a) => commands::rebuild::run(ctx, a),
         Command::Info(a) => commands::info::run(ctx, a),
+        Command::Key(c) => commands::key::run(ctx, c),
+        Command::Checkpoint(a) => commands::checkpoint::run(ctx, a),
+        Command::Prove(a) => commands::prove::run(ctx, a),
+        Command::CheckProof(a) => commands::check_proof::run(ctx, a),
         Command::Completions(a) => commands::completions::completions(a),
         Command::Man(a) => commands::completions::man(a),
     }
@@ -471,6 +486,10 @@ fn command_name(c: &Command) -> &'static str {
         Command::Verify(_) => "verify",
         Command::Rebuild(_) => "rebuild",
         Command::Info(_) => "info",
+        Command::Key(_) => "key",
+        Command::Checkpoint(_) => "checkpoint",
+        Command::Prove(_) => "prove",
+        Command::CheckProof(_) => "check-proof",
         Command::Completions(_) => "completions",
         Command::Man(_) => "man",
     }

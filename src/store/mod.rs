@@ -12,6 +12,7 @@
 //! | `parties` | partner uuid ‖ convention uuid | (empty) |
 //! | `proj_partners`, `proj_conventions` | entity uuid | timeline (`codec`) |
 //! | `meta` | text | head, counters, format versions |
+//! | `merkle` | see `merkle.rs` | the log's Merkle tree (a cache) |
 //!
 //! Only `events` is the truth; every other tree but `meta` is derived and
 //! rebuilt by `projection::rebuild`.
@@ -27,6 +28,7 @@
 
 pub mod codec;
 pub mod folder;
+pub mod merkle;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

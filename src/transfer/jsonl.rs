@@ -130,6 +130,12 @@ fn payload(event: &Event) -> Value {
 
 /// One line of the export.
 pub fn to_line(r: &EventRecord) -> String {
+    to_value(r).to_string()
+}
+
+/// One line of the export as a JSON value (what [`to_line`] prints, and
+/// what the transparency log canonicalises into a leaf).
+pub fn to_value(r: &EventRecord) -> Value {
     let entity = match r.entity {
         EntityId::Partner(p) => json!({"kind": "partner", "id": s(p)}),
         EntityId::Convention(c) => json!({"kind": "convention", "id": s(c)}),
@@ -148,7 +154,6 @@ pub fn to_line(r: &EventRecord) -> String {
         "type": r.event.event_type().as_str(),
         "payload": payload(&r.event),
     })
-    .to_string()
 }
 
 // -------------------------------------------------------------- reading

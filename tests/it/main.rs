@@ -11,4 +11,5 @@ mod property;
 mod reliability;
 mod succession;
 mod support;
+mod transparency;
 mod ux;

@@ -248,7 +248,14 @@ fn help_groups_the_commands_and_shows_examples() {
     let cli = Cli::new();
     let help = cli.run(&["--help"]).ok().stdout;
     let mut last = 0;
-    for group in ["Record:", "Read:", "Audit:", "Exchange:", "Integrity:"] {
+    for group in [
+        "Record:",
+        "Read:",
+        "Audit:",
+        "Exchange:",
+        "Integrity:",
+        "Transparency:",
+    ] {
         let at = help
             .find(group)
             .unwrap_or_else(|| panic!("{group} missing:\n{help}"));

@@ -3,6 +3,8 @@
 
 pub mod amend;
 pub mod blame;
+pub mod check_proof;
+pub mod checkpoint;
 pub mod completions;
 pub mod correct;
 pub mod demo;
@@ -12,9 +14,11 @@ pub mod export;
 pub mod history;
 pub mod import;
 pub mod info;
+pub mod key;
 pub mod list;
 pub mod log;
 pub mod partner;
+pub mod prove;
 pub mod rebuild;
 pub mod report;
 pub mod retract;

@@ -1,5 +1,7 @@
 //! `pactum verify`: prove the log whole and the projections true.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use clap::Args;
 use serde_json::json;
 
@@ -9,18 +11,33 @@ use pactum::app::AppError;
 use pactum::domain::{Digest, Seq};
 
 /// Walk the whole log: check the hash chain, seq and version continuity,
-/// every index and every stored projection against a fresh rebuild. Prints
-/// the head (seq and hash) so it can be published; exits 5 on any problem.
+/// every index and every stored projection against a fresh rebuild, and the
+/// stored Merkle tree against a recomputation. Prints the head (seq and
+/// hash) and the Merkle tree's size and root; exits 5 on any problem. With
+/// --checkpoint, the log must extend that signed checkpoint.
 ///
 /// Examples:
 ///   pactum verify
 ///   pactum verify --head 120:5f0c…e1  (the log must still extend that head)
+///   pactum verify --checkpoint checkpoint.txt --vkey conventions.vkey
+///   pactum verify --checkpoint checkpoint.txt --vkey conventions.vkey --log registry.jsonl
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct VerifyArgs {
     /// A head printed earlier (SEQ:HASH): the log must still extend it
     #[arg(long, value_name = "SEQ:HASH", value_parser = head)]
     pub head: Option<(Seq, Digest)>,
+    /// A signed checkpoint published earlier: the log must extend it (its
+    /// first N events hash to its root)
+    #[arg(long, value_name = "FILE", requires = "vkey")]
+    pub checkpoint: Option<std::path::PathBuf>,
+    /// The verifier key that signed --checkpoint (NAME+KEYID+KEY, or a file)
+    #[arg(long, value_name = "VKEY", requires = "checkpoint")]
+    pub vkey: Option<String>,
+    /// A copy of the JSON Lines log published with --checkpoint: when the
+    /// log differs, the first event that differs is named
+    #[arg(long, value_name = "FILE", requires = "checkpoint")]
+    pub log: Option<std::path::PathBuf>,
 }
 
 fn head(text: &str) -> Result<(Seq, Digest), String> {
@@ -37,9 +54,26 @@ fn head(text: &str) -> Result<(Seq, Digest), String> {
 
 /// Runs `verify`.
 pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
+    let checkpoint = match (&a.checkpoint, &a.vkey) {
+        (Some(path), Some(vkey)) => {
+            let key = super::check_proof::verifier_key(vkey)?;
+            Some(super::check_proof::verified_checkpoint(path, &key)?)
+        }
+        _ => None,
+    };
+    let copy = match (&a.log, &checkpoint) {
+        (Some(path), Some(c)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| AppError::invalid(format!("cannot read {}: {e}", path.display())))?;
+            Some(pactum::app::transparency::copy_leaves(&text, c)?)
+        }
+        _ => None,
+    };
     let registry = ctx.open(Access::Inspect)?;
     let bar = ctx.progress(registry.head_seq()?.0, "verifying");
-    let report = registry.verify(a.head, &mut |seq| bar.set_position(seq));
+    let report = registry.verify_against(a.head, checkpoint.as_ref(), copy, &mut |seq| {
+        bar.set_position(seq)
+    });
     bar.finish_and_clear();
     let report = report?;
     let head = report.head.map_or_else(
@@ -50,6 +84,7 @@ pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
         "ok": report.ok(),
         "events": report.events,
         "head": head,
+        "tree": report.tree.map(|(size, root)| json!({"size": size, "root": B64.encode(root)})),
         "compared": report.compared.iter().map(|(t, n)| json!({"tree": t, "entries": n})).collect::<Vec<_>>(),
         "warnings": report.warnings,
         "problems": report.problems.iter().map(|p| json!({"tree": p.tree, "at": p.at, "problem": p.detail})).collect::<Vec<_>>(),
@@ -70,6 +105,9 @@ pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
             report.compared.iter().map(|(_, n)| n).sum::<u64>()
         )?;
         output::outln!("head {head}")?;
+        if let Some((size, root)) = report.tree {
+            output::outln!("merkle tree {size} {}", B64.encode(root))?;
+        }
         if report.ok() {
             output::outln!("ok: no problem found")?;
         } else {
