@@ -12,5 +12,6 @@
 pub mod app;
 pub mod domain;
 pub mod projection;
+pub mod site;
 pub mod store;
 pub mod transfer;

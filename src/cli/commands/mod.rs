@@ -15,6 +15,7 @@ pub mod info;
 pub mod list;
 pub mod log;
 pub mod partner;
+pub mod publish;
 pub mod rebuild;
 pub mod report;
 pub mod retract;
