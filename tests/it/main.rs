@@ -8,5 +8,6 @@ mod fold;
 mod golden;
 mod property;
 mod reliability;
+mod site;
 mod support;
 mod ux;
