@@ -30,7 +30,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::app::audit::{HistoryEntry, LogFilter};
-use crate::app::{AppError, ConventionView, Party, PartnerView, Point, Registry, Snapshot};
+use crate::app::{AppError, ConventionView, PartnerView, Party, Point, Registry, Snapshot};
 use crate::domain::audit::Value;
 use crate::domain::text::fold_words;
 use crate::domain::{AnyTimeline, EntityId, EntityKind, EventId, Handle, Instrument, Seq};
@@ -244,7 +244,9 @@ impl<'r> Ctx<'r> {
         let handle = self.handle(entity)?;
         let text = match entity {
             EntityId::Convention(_) => format!("Convention {handle}"),
-            EntityId::Partner(p) => format!("Partenaire {handle} : {}", self.snapshot.party(p)?.name),
+            EntityId::Partner(p) => {
+                format!("Partenaire {handle} : {}", self.snapshot.party(p)?.name)
+            }
         };
         Ok(Link {
             href: page_of(handle),
@@ -255,16 +257,13 @@ impl<'r> Ctx<'r> {
     fn event(&self, entry: &HistoryEntry, trail: Trail<'_>) -> Result<EventView, AppError> {
         let r = &entry.record;
         let type_word = r.event.event_type().as_str();
-        let target = match r.event.target() {
-            Some(id) => Some(match self.events.get(&id) {
-                Some((seq, _)) => self.anchor_link(trail, *seq),
-                None => Link {
-                    href: "journal.html".into(),
-                    text: id.to_string(),
-                },
-            }),
-            None => None,
-        };
+        let target = r.event.target().map(|id| match self.events.get(&id) {
+            Some((seq, _)) => self.anchor_link(trail, *seq),
+            None => Link {
+                href: "journal.html".into(),
+                text: id.to_string(),
+            },
+        });
         let changes = entry
             .changes
             .iter()
@@ -302,7 +301,10 @@ impl<'r> Ctx<'r> {
     }
 
     /// The proofs of an entry's events, as JSON for its page and its file.
-    fn entry_proofs(&self, history: &[HistoryEntry]) -> Result<(Vec<&InclusionProof>, String), AppError> {
+    fn entry_proofs(
+        &self,
+        history: &[HistoryEntry],
+    ) -> Result<(Vec<&InclusionProof>, String), AppError> {
         let proofs: Vec<&InclusionProof> = history
             .iter()
             .filter_map(|e| self.proofs.get(&e.record.seq.0))
@@ -327,8 +329,12 @@ fn check_checkpoint(
     };
     let cp = Checkpoint::parse(&input.text)
         .map_err(|e| AppError::invalid(format!("--checkpoint: not a signed checkpoint: {e}")))?;
-    cp.verify(&input.vkey)
-        .map_err(|e| integrity(format!("the checkpoint does not verify with --vkey: {e}"), cp.size))?;
+    cp.verify(&input.vkey).map_err(|e| {
+        integrity(
+            format!("the checkpoint does not verify with --vkey: {e}"),
+            cp.size,
+        )
+    })?;
     if cp.size == 0 || cp.size > head.0 {
         return Err(integrity(
             format!(
@@ -357,8 +363,12 @@ fn check_checkpoint(
 /// Where the 2009 list was imported: the last seq of the first run of
 /// events whose source is the 2009 page.
 fn import_of_2009(log: &[HistoryEntry]) -> Option<Seq> {
-    let from_2009 =
-        |e: &HistoryEntry| e.record.source.as_ref().is_some_and(|s| s.as_str() == SOURCE_2009);
+    let from_2009 = |e: &HistoryEntry| {
+        e.record
+            .source
+            .as_ref()
+            .is_some_and(|s| s.as_str() == SOURCE_2009)
+    };
     let first = log.iter().position(from_2009)?;
     log[first..]
         .iter()
@@ -429,8 +439,10 @@ pub fn build(
     let views = ctx
         .snapshot
         .conventions(&crate::app::ConventionFilter::default())?;
-    let rows_by_handle: BTreeMap<u64, Row> =
-        views.iter().map(|v| (v.handle.number, ctx.row(v))).collect();
+    let rows_by_handle: BTreeMap<u64, Row> = views
+        .iter()
+        .map(|v| (v.handle.number, ctx.row(v)))
+        .collect();
     let mut proofs_published = 0;
 
     for (handle, t) in &conventions {
@@ -712,8 +724,14 @@ pub fn build(
         .map_err(|e| AppError::Other(format!("writing the conventions CSV: {e}")))?;
     files.insert("donnees/conventions.csv".into(), csv);
     if let Some(cp) = cp_view {
-        files.insert("donnees/checkpoint.txt".into(), cp.text.clone().into_bytes());
-        files.insert("donnees/cle-de-verification.txt".into(), format!("{}\n", cp.vkey).into_bytes());
+        files.insert(
+            "donnees/checkpoint.txt".into(),
+            cp.text.clone().into_bytes(),
+        );
+        files.insert(
+            "donnees/cle-de-verification.txt".into(),
+            format!("{}\n", cp.vkey).into_bytes(),
+        );
     }
     let describe = |path: &str| -> String {
         match path {
@@ -726,8 +744,13 @@ pub fn build(
                 point.valid
             ),
             "donnees/checkpoint.txt" => "le point de contrôle signé (C2SP signed note)".into(),
-            "donnees/cle-de-verification.txt" => "la clé de vérification du point de contrôle".into(),
-            p => match p.strip_prefix("donnees/preuves/").and_then(|p| p.strip_suffix(".json")) {
+            "donnees/cle-de-verification.txt" => {
+                "la clé de vérification du point de contrôle".into()
+            }
+            p => match p
+                .strip_prefix("donnees/preuves/")
+                .and_then(|p| p.strip_suffix(".json"))
+            {
                 Some(h) => format!("les preuves d'inclusion des événements de {h}"),
                 None => String::new(),
             },
@@ -755,7 +778,10 @@ pub fn build(
 
     files.insert("assets/site.css".into(), SITE_CSS.as_bytes().to_vec());
     files.insert("assets/recherche.js".into(), SEARCH_JS.as_bytes().to_vec());
-    files.insert("assets/verification.js".into(), VERIFY_JS.as_bytes().to_vec());
+    files.insert(
+        "assets/verification.js".into(),
+        VERIFY_JS.as_bytes().to_vec(),
+    );
     files.insert(
         output::MARKER.into(),
         b"This folder is a site written by pactum publish; pactum replaces it whole.\n".to_vec(),

@@ -75,7 +75,10 @@ fn files_under(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<(), App
             let rel = path.strip_prefix(base).unwrap_or(&path);
             out.push(rel.to_string_lossy().replace('\\', "/"));
         } else {
-            return Err(not_a_site(base, &format!("{} is not a plain file", path.display())));
+            return Err(not_a_site(
+                base,
+                &format!("{} is not a plain file", path.display()),
+            ));
         }
     }
     Ok(())
@@ -201,7 +204,9 @@ pub fn write_site(
         let parts: Vec<&str> = rel.split('/').collect();
         for (i, part) in parts.iter().enumerate() {
             if part.is_empty() || *part == "." || *part == ".." {
-                return Err(AppError::Other(format!("a site file has a bad name: {rel}")));
+                return Err(AppError::Other(format!(
+                    "a site file has a bad name: {rel}"
+                )));
             }
             path.push(part);
             if i + 1 < parts.len() && !path.is_dir() {

@@ -60,7 +60,10 @@ impl Checkpoint {
             .ok_or("a signed note has its body, a blank line, then signature lines")?;
         let body = format!("{body}\n");
         let mut lines = body.lines();
-        let origin = lines.next().filter(|o| !o.is_empty()).ok_or("no origin line")?;
+        let origin = lines
+            .next()
+            .filter(|o| !o.is_empty())
+            .ok_or("no origin line")?;
         let size = lines
             .next()
             .and_then(|s| s.parse::<u64>().ok())
@@ -96,7 +99,8 @@ impl Checkpoint {
     /// `NAME+hex(key hash)+base64(0x01 ‖ public key)`.
     pub fn verify(&self, vkey: &str) -> Result<(), String> {
         let mut parts = vkey.trim().splitn(3, '+');
-        let (Some(name), Some(hash_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
+        let (Some(name), Some(hash_hex), Some(key_b64)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             return Err("a verifier key is NAME+KEYHASH+KEY".into());
         };
@@ -302,7 +306,9 @@ mod tests {
     #[test]
     fn one_pass_gives_the_definitions_root_and_paths() {
         for n in 1..=20usize {
-            let leaves: Vec<[u8; 32]> = (0..n).map(|i| leaf_hash(&[u8::try_from(i).unwrap()])).collect();
+            let leaves: Vec<[u8; 32]> = (0..n)
+                .map(|i| leaf_hash(&[u8::try_from(i).unwrap()]))
+                .collect();
             let mut paths = vec![Some(Vec::new()); n];
             assert_eq!(walk(&leaves, 0, &mut paths), mth(&leaves), "n={n}");
             for (m, p) in paths.iter().enumerate() {

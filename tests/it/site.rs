@@ -121,7 +121,10 @@ fn the_index_lists_every_convention_of_the_view_in_its_2009_section() {
     assert!(top.contains(&format!("#{}", point.recorded)));
     assert!(top.contains(&point.valid.to_string()));
     // table headers carry their scope
-    assert!(doc.select(&sel("thead th")).all(|th| th.value().attr("scope") == Some("col")));
+    assert!(
+        doc.select(&sel("thead th"))
+            .all(|th| th.value().attr("scope") == Some("col"))
+    );
 }
 
 #[test]
@@ -147,7 +150,10 @@ fn each_convention_page_shows_every_event_of_its_history_and_strikes_the_void_on
             .select(&sel("ol.historique > li"))
             .map(|li| li.value().attr("id").unwrap().to_owned())
             .collect();
-        let expected: Vec<String> = history.iter().map(|e| format!("e{}", e.record.seq)).collect();
+        let expected: Vec<String> = history
+            .iter()
+            .map(|e| format!("e{}", e.record.seq))
+            .collect();
         assert_eq!(shown, expected, "{page}");
         for entry in history.iter().filter(|e| e.voided_by.is_some()) {
             void_seen += 1;
@@ -187,7 +193,10 @@ fn every_link_of_every_page_resolves_to_a_file_and_an_anchor_of_the_site() {
     assert!(refs.len() > 500, "the pages link to each other");
     for (page, link) in refs {
         let (target, fragment) = resolve(&page, &link);
-        assert!(files.contains_key(&target), "{page}: {link} → {target} is not a file of the site");
+        assert!(
+            files.contains_key(&target),
+            "{page}: {link} → {target} is not a file of the site"
+        );
         if let (Some(fragment), Some(anchors)) = (fragment, ids.get(&target))
             && !fragment.starts_with("q=")
         {
@@ -208,7 +217,14 @@ fn nothing_in_the_site_references_an_outside_url() {
     for (path, bytes) in &files {
         if path.ends_with(".css") || path.ends_with(".js") || path.ends_with(".html") {
             let text = std::str::from_utf8(bytes).unwrap();
-            for outside in ["http:", "https:", "url(", "@import", "fetch(", "XMLHttpRequest"] {
+            for outside in [
+                "http:",
+                "https:",
+                "url(",
+                "@import",
+                "fetch(",
+                "XMLHttpRequest",
+            ] {
                 assert!(!text.contains(outside), "{path} holds {outside}");
             }
         }
@@ -225,25 +241,58 @@ const HOSTILE: [&str; 4] = [
 
 fn hostile_registry() -> Cli {
     let cli = Cli::new();
-    cli.run(&["partner", "add", HOSTILE[0], "--kind", "commune", "--by", HOSTILE[1]])
-        .ok();
-    cli.run(&["partner", "add", HOSTILE[2], "--kind", "ministry", "--source", HOSTILE[3]])
-        .ok();
     cli.run(&[
-        "sign", "--partner", "P1", "--partner", "P2", "--date", "2009", "--objectives", HOSTILE[3],
-        "--official-ref", HOSTILE[1], "--source", HOSTILE[0], "--by", HOSTILE[2],
+        "partner", "add", HOSTILE[0], "--kind", "commune", "--by", HOSTILE[1],
     ])
     .ok();
     cli.run(&[
-        "amend", "C1", "--effective", "2010", "--objectives", HOSTILE[1], "--reason", HOSTILE[0],
+        "partner", "add", HOSTILE[2], "--kind", "ministry", "--source", HOSTILE[3],
     ])
     .ok();
-    cli.run(&["terminate", "C1", "--effective", "2012", "--reason", HOSTILE[2]])
-        .ok();
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P1",
+        "--partner",
+        "P2",
+        "--date",
+        "2009",
+        "--objectives",
+        HOSTILE[3],
+        "--official-ref",
+        HOSTILE[1],
+        "--source",
+        HOSTILE[0],
+        "--by",
+        HOSTILE[2],
+    ])
+    .ok();
+    cli.run(&[
+        "amend",
+        "C1",
+        "--effective",
+        "2010",
+        "--objectives",
+        HOSTILE[1],
+        "--reason",
+        HOSTILE[0],
+    ])
+    .ok();
+    cli.run(&[
+        "terminate",
+        "C1",
+        "--effective",
+        "2012",
+        "--reason",
+        HOSTILE[2],
+    ])
+    .ok();
     let history = cli.json(&["history", "C1"]);
     let amendment = history[1]["event_id"].as_str().unwrap().to_owned();
-    cli.run(&["retract", &amendment, "--reason", HOSTILE[3], "--by", HOSTILE[0]])
-        .ok();
+    cli.run(&[
+        "retract", &amendment, "--reason", HOSTILE[3], "--by", HOSTILE[0],
+    ])
+    .ok();
     cli
 }
 
@@ -254,7 +303,11 @@ fn read_site(dir: &Path) -> site::Files {
             if path.is_dir() {
                 walk(&path, base, out);
             } else {
-                let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 out.insert(rel, std::fs::read(&path).unwrap());
             }
         }
@@ -275,12 +328,28 @@ fn every_stored_text_is_escaped_on_every_page() {
         let doc = html(&files, path);
         for script in doc.select(&sel("script")) {
             let src = script.value().attr("src").unwrap_or_default();
-            assert!(src.ends_with("assets/recherche.js") || src.ends_with("assets/verification.js"), "{path}: a script that is not the site's: {}", script.html());
-            assert_eq!(script.text().collect::<String>(), "", "{path}: inline script");
+            assert!(
+                src.ends_with("assets/recherche.js") || src.ends_with("assets/verification.js"),
+                "{path}: a script that is not the site's: {}",
+                script.html()
+            );
+            assert_eq!(
+                script.text().collect::<String>(),
+                "",
+                "{path}: inline script"
+            );
         }
-        assert!(doc.select(&sel("img, [onerror], [onclick], [onmouseover]")).next().is_none(), "{path}");
+        assert!(
+            doc.select(&sel("img, [onerror], [onclick], [onmouseover]"))
+                .next()
+                .is_none(),
+            "{path}"
+        );
         for el in doc.select(&sel("[href], [src]")) {
-            for v in [el.value().attr("href"), el.value().attr("src")].into_iter().flatten() {
+            for v in [el.value().attr("href"), el.value().attr("src")]
+                .into_iter()
+                .flatten()
+            {
                 assert!(!v.contains("javascript"), "{path}: {v}");
             }
         }
@@ -297,7 +366,10 @@ fn every_stored_text_is_escaped_on_every_page() {
         assert!(!attrs.contains('<'), "search data is folded words");
     }
     for h in HOSTILE {
-        assert!(seen.get(h).copied().unwrap_or(0) > 0, "{h} is printed as text somewhere");
+        assert!(
+            seen.get(h).copied().unwrap_or(0) > 0,
+            "{h} is printed as text somewhere"
+        );
     }
 }
 
@@ -308,8 +380,14 @@ fn the_same_registry_and_options_give_byte_identical_files() {
     let a = cli.dir.path().join("a");
     let b = cli.dir.path().join("b");
     for out in [&a, &b] {
-        cli.run(&["publish", "--out", out.to_str().unwrap(), "--as-of", "2020-06-30"])
-            .ok();
+        cli.run(&[
+            "publish",
+            "--out",
+            out.to_str().unwrap(),
+            "--as-of",
+            "2020-06-30",
+        ])
+        .ok();
     }
     let (fa, fb) = (read_site(&a), read_site(&b));
     assert!(fa.len() > 80);
@@ -318,8 +396,14 @@ fn the_same_registry_and_options_give_byte_identical_files() {
         assert!(fb[path] == *bytes, "{path} differs between two runs");
     }
     // and a later publication over the first replaces it with the same bytes
-    cli.run(&["publish", "--out", a.to_str().unwrap(), "--as-of", "2020-06-30"])
-        .ok();
+    cli.run(&[
+        "publish",
+        "--out",
+        a.to_str().unwrap(),
+        "--as-of",
+        "2020-06-30",
+    ])
+    .ok();
     assert_eq!(read_site(&a), fb);
     // SHA256SUMS lists every other file with its digest
     let sums = String::from_utf8(fa["SHA256SUMS"].clone()).unwrap();
@@ -332,7 +416,10 @@ fn the_same_registry_and_options_give_byte_identical_files() {
         .collect();
     assert_eq!(listed.len(), fa.len() - 1);
     for (path, bytes) in fa.iter().filter(|(p, _)| *p != "SHA256SUMS") {
-        let digest: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let digest: String = Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(listed[path.as_str()], digest, "{path}");
     }
 }
@@ -366,17 +453,31 @@ fn publish_refuses_an_unrelated_folder_and_replaces_only_its_own_site() {
     let r = cli.run(&["publish", "--out", other.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("not a site pactum wrote"), "{}", r.stderr);
-    assert_eq!(std::fs::read_to_string(other.join("notes.txt")).unwrap(), "à garder");
+    assert_eq!(
+        std::fs::read_to_string(other.join("notes.txt")).unwrap(),
+        "à garder"
+    );
     assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1);
 
     let site = cli.dir.path().join("site");
     std::fs::create_dir(&site).unwrap();
     cli.run(&["publish", "--out", site.to_str().unwrap()]).ok();
     assert!(site.join("index.html").is_file(), "an empty folder is used");
-    cli.run(&["sign", "--partner", "P1", "--date", "2010", "--objectives", "Deuxième"])
-        .ok();
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P1",
+        "--date",
+        "2010",
+        "--objectives",
+        "Deuxième",
+    ])
+    .ok();
     cli.run(&["publish", "--out", site.to_str().unwrap()]).ok();
-    assert!(site.join("conventions/C2.html").is_file(), "a previous site is replaced");
+    assert!(
+        site.join("conventions/C2.html").is_file(),
+        "a previous site is replaced"
+    );
     // a previous site with a stranger in it is not
     std::fs::write(site.join("conventions/ajout.html"), "pas de pactum").unwrap();
     let r = cli.run(&["publish", "--out", site.to_str().unwrap()]);
@@ -391,7 +492,11 @@ fn publish_refuses_an_unrelated_folder_and_replaces_only_its_own_site() {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&site) & 0o755, 0o755, "the site can be served");
         assert_eq!(mode(&site.join("index.html")) & 0o644, 0o644);
-        assert_eq!(mode(&site.join("index.html")) & 0o133, 0, "not executable nor writable by others");
+        assert_eq!(
+            mode(&site.join("index.html")) & 0o133,
+            0,
+            "not executable nor writable by others"
+        );
     }
     let leftovers: Vec<String> = std::fs::read_dir(cli.dir.path())
         .unwrap()
@@ -491,7 +596,15 @@ fn publish_refuses_a_checkpoint_that_does_not_match_the_log_or_its_key() {
     let out = cli.dir.path().join("site");
     let publish = |note: &str, vkey: &str| {
         std::fs::write(&file, note).unwrap();
-        cli.run(&["publish", "--out", out.to_str().unwrap(), "--checkpoint", file.to_str().unwrap(), "--vkey", vkey])
+        cli.run(&[
+            "publish",
+            "--out",
+            out.to_str().unwrap(),
+            "--checkpoint",
+            file.to_str().unwrap(),
+            "--vkey",
+            vkey,
+        ])
     };
     // a root the log does not hash to (an event rewritten), well signed
     let (forged, forged_key) = signed_note(2, [9u8; 32], 7);
@@ -512,10 +625,23 @@ fn publish_refuses_a_checkpoint_that_does_not_match_the_log_or_its_key() {
     assert_eq!(r.code, 5, "{}", r.stderr);
     std::fs::write(&file, &note).unwrap();
     assert!(!out.exists());
-    let r = cli.run(&["--format", "json", "publish", "--out", out.to_str().unwrap(), "--checkpoint", file.to_str().unwrap(), "--vkey", &vkey]).ok();
+    let r = cli
+        .run(&[
+            "--format",
+            "json",
+            "publish",
+            "--out",
+            out.to_str().unwrap(),
+            "--checkpoint",
+            file.to_str().unwrap(),
+            "--vkey",
+            &vkey,
+        ])
+        .ok();
     assert_eq!(r.json()["proofs"], 2);
     let proofs: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("donnees/preuves/C1.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(out.join("donnees/preuves/C1.json")).unwrap())
+            .unwrap();
     assert_eq!(proofs[0]["tree_size"], 2);
     assert_eq!(proofs[0]["seq"], 2);
 }
@@ -556,14 +682,22 @@ fn browse(chromium: &Path, args: &[&str], url: &str) -> String {
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn dom(chromium: &Path, url: &str) -> Html {
     Html::parse_document(&browse(
         chromium,
-        &["--dump-dom", "--virtual-time-budget=5000", "--run-all-compositor-stages-before-draw"],
+        &[
+            "--dump-dom",
+            "--virtual-time-budget=5000",
+            "--run-all-compositor-stages-before-draw",
+        ],
         url,
     ))
 }
@@ -581,7 +715,16 @@ fn the_site_works_in_a_real_browser_search_filters_and_proofs_check() {
     let file = cli.dir.path().join("checkpoint.txt");
     std::fs::write(&file, &note).unwrap();
     let out = cli.dir.path().join("site");
-    cli.run(&["publish", "--out", out.to_str().unwrap(), "--checkpoint", file.to_str().unwrap(), "--vkey", &vkey]).ok();
+    cli.run(&[
+        "publish",
+        "--out",
+        out.to_str().unwrap(),
+        "--checkpoint",
+        file.to_str().unwrap(),
+        "--vkey",
+        &vkey,
+    ])
+    .ok();
     let conventions = cli.json(&["list"]).as_array().unwrap().len();
 
     // the index: every row, the box shown, and a search filtering
@@ -593,12 +736,23 @@ fn the_site_works_in_a_real_browser_search_filters_and_proofs_check() {
             .count()
     };
     assert_eq!(visible(&doc), conventions);
-    assert!(doc.select(&sel("#recherche-form")).next().unwrap().value().attr("hidden").is_none(), "the box is shown by the script");
+    assert!(
+        doc.select(&sel("#recherche-form"))
+            .next()
+            .unwrap()
+            .value()
+            .attr("hidden")
+            .is_none(),
+        "the box is shown by the script"
+    );
     let doc = dom(&chromium, &url(&index, "?q=agadir"));
     assert_eq!(visible(&doc), 1, "one convention with Agadir");
     let doc = dom(&chromium, &url(&index, "#q=reali%CC%81sation%20schema"));
     let shown = visible(&doc);
-    assert!(shown > 5 && shown < conventions, "accent-free words: {shown}");
+    assert!(
+        shown > 5 && shown < conventions,
+        "accent-free words: {shown}"
+    );
     let doc = dom(&chromium, &url(&index, "?q=nothing-matches-this"));
     assert_eq!(visible(&doc), 0);
 
@@ -606,10 +760,19 @@ fn the_site_works_in_a_real_browser_search_filters_and_proofs_check() {
     let page = out.join("conventions/C1.html");
     let doc = dom(&chromium, &url(&page, ""));
     let status = doc.select(&sel("#verification-statut")).next().unwrap();
-    assert_eq!(status.value().attr("data-state"), Some("ok"), "{}", status.text().collect::<String>());
+    assert_eq!(
+        status.value().attr("data-state"),
+        Some("ok"),
+        "{}",
+        status.text().collect::<String>()
+    );
     let marks: Vec<_> = doc.select(&sel("[data-proof-seq]")).collect();
     assert!(!marks.is_empty());
-    assert!(marks.iter().all(|m| m.value().attr("data-state") == Some("ok")));
+    assert!(
+        marks
+            .iter()
+            .all(|m| m.value().attr("data-state") == Some("ok"))
+    );
     let doc = dom(&chromium, &url(&out.join("donnees.html"), ""));
     let status = doc.select(&sel("#verification-statut")).next().unwrap();
     assert_eq!(status.value().attr("data-state"), Some("ok"));
@@ -617,7 +780,8 @@ fn the_site_works_in_a_real_browser_search_filters_and_proofs_check() {
     // a tampered proof is caught (a copy of the page, one hash changed)
     let text = std::fs::read_to_string(&page).unwrap();
     let proofs: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(out.join("donnees/preuves/C1.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(out.join("donnees/preuves/C1.json")).unwrap())
+            .unwrap();
     let hash = proofs[0]["hashes"][0].as_str().unwrap();
     let tampered = text.replacen(hash, &B64.encode([0u8; 32]), 1);
     assert_ne!(tampered, text);
@@ -627,7 +791,11 @@ fn the_site_works_in_a_real_browser_search_filters_and_proofs_check() {
     std::fs::remove_file(&copy).unwrap();
     let status = doc.select(&sel("#verification-statut")).next().unwrap();
     assert_eq!(status.value().attr("data-state"), Some("failed"));
-    assert!(doc.select(&sel("[data-proof-seq][data-state=failed]")).next().is_some());
+    assert!(
+        doc.select(&sel("[data-proof-seq][data-state=failed]"))
+            .next()
+            .is_some()
+    );
 
     // screenshots to look at, phone and desktop
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
@@ -651,7 +819,11 @@ fn the_site_works_in_a_real_browser_search_filters_and_proofs_check() {
                 ],
                 &url(page, tail),
             );
-            assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "{}", shot.display());
+            assert!(
+                std::fs::metadata(&shot).unwrap().len() > 10_000,
+                "{}",
+                shot.display()
+            );
         }
     }
 }

@@ -9,8 +9,10 @@ use pactum::app::AppError;
 /// Build a registry from the 2009 lists (imported as published, then the
 /// clerk's corrections, then a few illustrative events dated after 2009)
 /// and print a short tour: the report, the registry as of 2005, and the
-/// history of one entry. Without --db, the registry goes to a new folder
-/// whose path is printed, so you can explore it afterwards.
+/// history of one entry; then write the registry as a web site (`pactum
+/// publish`) in a `site` folder beside it and print its path. Without
+/// --db, the registry goes to a new folder whose path is printed, so you
+/// can explore it afterwards.
 ///
 /// Examples:
 ///   pactum demo
@@ -23,6 +25,19 @@ fn heading(ctx: &Context, title: &str) {
     if ctx.out.format == Format::Table {
         println!("\n━━ {title} ━━\n");
     }
+}
+
+/// Publishes the demo registry as a site in a `site` folder beside it.
+fn write_site(
+    inner: &Context,
+    registry: &std::path::Path,
+) -> Result<pactum::site::Published, AppError> {
+    let site_dir = registry
+        .parent()
+        .map_or_else(|| std::path::PathBuf::from("site"), |p| p.join("site"));
+    let opened = inner.open(Access::Read)?;
+    let point = inner.point(&opened, &PointArgs::default())?;
+    pactum::site::publish(&opened, point, None, &site_dir)
 }
 
 /// Runs `demo`.
@@ -46,6 +61,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
     };
     let db = path.display().to_string();
     if ctx.out.format == Format::Json {
+        let published = write_site(&inner, &path)?;
         println!(
             "{}",
             serde_json::json!({
@@ -56,6 +72,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
                 "corrections": summary.corrections,
                 "corrected_at": summary.corrected_at.0,
                 "examples": summary.examples,
+                "site": published.out.join("index.html").display().to_string(),
             })
         );
         return Ok(());
@@ -138,6 +155,16 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
             point: PointArgs::default(),
         },
     )?;
+
+    heading(&inner, "5. The registry as a web site (pactum publish)");
+    let published = write_site(&inner, &path)?;
+    if ctx.out.format == Format::Table {
+        println!(
+            "{} conventions, {} files; open it in a browser:",
+            published.conventions, published.files
+        );
+    }
+    println!("  {}", published.out.join("index.html").display());
 
     println!("\nExplore it:");
     for example in [
