@@ -1,8 +1,8 @@
 //! Writing the site's files to `--out` safely.
 //!
-//! 1. The output folder is resolved through symbolic links (its parent is
-//!    canonicalised) and refused when it lies inside the registry folder,
-//!    or holds it.
+//! 1. The output folder is resolved through symbolic links (its nearest
+//!    existing ancestor is canonicalised; nothing is created yet) and
+//!    refused when it lies inside the registry folder, or holds it.
 //! 2. An existing output folder is used only when it is empty, or when it is
 //!    a site pactum wrote earlier: it holds the marker file and nothing but
 //!    the files its `SHA256SUMS` lists (and folders). Anything else is
@@ -40,27 +40,53 @@ enum Existing {
     PreviousSite,
 }
 
-/// The output folder resolved through links: its parent canonicalised (made
-/// if missing), its own name kept.
+/// The output folder resolved through links, without creating anything:
+/// its nearest existing ancestor canonicalised, the rest of its path kept
+/// (`..` and `.` refused there).
 fn resolve_out(out: &Path) -> Result<PathBuf, AppError> {
-    let name = match out.components().next_back() {
-        Some(Component::Normal(name)) => name.to_owned(),
-        _ => {
-            return Err(AppError::invalid_with(
-                format!("--out {} does not name a folder", out.display()),
-                "give a folder's path, for example --out site",
-            ));
+    let bad = || {
+        AppError::invalid_with(
+            format!("--out {} does not name a folder", out.display()),
+            "give a folder's path, for example --out site",
+        )
+    };
+    if !matches!(out.components().next_back(), Some(Component::Normal(_))) {
+        return Err(bad());
+    }
+    let absolute = if out.is_absolute() {
+        out.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| io("cannot resolve", out, e))?
+            .join(out)
+    };
+    let mut existing = absolute.as_path();
+    let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
+    // Climb to the nearest existing ancestor. `--out` itself, when it is a
+    // link, is not followed: its parent is resolved and its name kept (so
+    // that the link is seen, and refused, as what `--out` names).
+    loop {
+        let found = fs::symlink_metadata(existing).is_ok();
+        if found && (!rest.is_empty() || !is_link(existing)) {
+            break;
         }
-    };
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).map_err(|e| io("cannot make", &parent, e))?;
-    let parent = parent
+        rest.push(existing.file_name().ok_or_else(bad)?);
+        existing = existing.parent().ok_or_else(bad)?;
+    }
+    let mut resolved = existing
         .canonicalize()
-        .map_err(|e| io("cannot resolve", &parent, e))?;
-    Ok(parent.join(name))
+        .map_err(|e| io("cannot resolve", existing, e))?;
+    for part in rest.into_iter().rev() {
+        if part == ".." || part == "." {
+            return Err(bad());
+        }
+        resolved.push(part);
+    }
+    Ok(resolved)
+}
+
+fn is_link(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// Lists the files under `dir`, relative, refusing links.
@@ -195,6 +221,7 @@ pub fn write_site(
     }
     let state = existing(&out)?;
     let parent = out.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(|e| io("cannot make", parent, e))?;
     let fresh = tempfile::Builder::new()
         .prefix(".pactum-site-new-")
         .tempdir_in(parent)

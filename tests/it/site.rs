@@ -432,6 +432,25 @@ fn publish_refuses_an_out_folder_inside_the_registry_even_through_a_link() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("inside the registry"), "{}", r.stderr);
     assert!(!inside.exists());
+    // a deeper folder is refused before any of its parents is made
+    let deep = cli.db().join("a").join("b").join("site");
+    let r = cli.run(&["publish", "--out", deep.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        !cli.db().join("a").exists(),
+        "nothing made inside the registry"
+    );
+    // and so is a path that climbs back into it
+    let climbing = cli
+        .dir
+        .path()
+        .join("new")
+        .join("..")
+        .join("registry")
+        .join("site");
+    let r = cli.run(&["publish", "--out", climbing.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!cli.db().join("site").exists());
     #[cfg(unix)]
     {
         let link = cli.dir.path().join("link");
