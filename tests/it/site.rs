@@ -555,24 +555,124 @@ fn mth(leaves: &[[u8; 32]]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// The root of the registry's first `size` events, from the standards'
-/// definitions: leaves are the export's lines in RFC 8785 form.
-fn log_root(cli: &Cli, size: usize) -> [u8; 32] {
+/// The registry's first `size` events as RFC 8785 lines (the leaves' data).
+fn canonical_lines(cli: &Cli, size: usize) -> Vec<String> {
     let export = cli.run(&["export"]).ok().stdout;
-    let leaves: Vec<[u8; 32]> = export
+    let lines: Vec<String> = export
         .lines()
         .take(size)
         .map(|line| {
             let value: serde_json::Value = serde_json::from_str(line).unwrap();
-            let canonical = serde_jcs::to_string(&value).unwrap();
-            let mut h = Sha256::new();
-            h.update([0u8]);
-            h.update(canonical.as_bytes());
-            h.finalize().into()
+            serde_jcs::to_string(&value).unwrap()
         })
         .collect();
-    assert_eq!(leaves.len(), size);
+    assert_eq!(lines.len(), size);
+    lines
+}
+
+fn leaf_hash(line: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(line.as_bytes());
+    h.finalize().into()
+}
+
+/// The root of the registry's first `size` events, from the standards'
+/// definitions.
+fn log_root(cli: &Cli, size: usize) -> [u8; 32] {
+    let leaves: Vec<[u8; 32]> = canonical_lines(cli, size)
+        .iter()
+        .map(|l| leaf_hash(l))
+        .collect();
     mth(&leaves)
+}
+
+/// RFC 9162 §2.1.3.1 PATH(m, D[n]), as the definition reads.
+fn audit_path(m: usize, leaves: &[[u8; 32]]) -> Vec<[u8; 32]> {
+    if leaves.len() == 1 {
+        return Vec::new();
+    }
+    let mut k = 1;
+    while k * 2 < leaves.len() {
+        k *= 2;
+    }
+    let (mut path, sibling) = if m < k {
+        (audit_path(m, &leaves[..k]), mth(&leaves[k..]))
+    } else {
+        (audit_path(m - k, &leaves[k..]), mth(&leaves[..k]))
+    };
+    path.push(sibling);
+    path
+}
+
+#[test]
+fn published_proofs_are_the_rfc_9162_audit_paths_at_the_checkpoint_size() {
+    let cli = demo_cli();
+    let size = 50;
+    let (note, vkey) = sign_checkpoint(&cli, size);
+    let file = cli.dir.path().join("checkpoint.txt");
+    std::fs::write(&file, &note).unwrap();
+    let out = cli.dir.path().join("site");
+    cli.run(&[
+        "publish",
+        "--out",
+        out.to_str().unwrap(),
+        "--checkpoint",
+        file.to_str().unwrap(),
+        "--vkey",
+        &vkey,
+    ])
+    .ok();
+    let lines = canonical_lines(&cli, size);
+    let leaves: Vec<[u8; 32]> = lines.iter().map(|l| leaf_hash(l)).collect();
+    let files = read_site(&out);
+    let mut seqs = BTreeSet::new();
+    for (path, bytes) in files
+        .iter()
+        .filter(|(p, _)| p.starts_with("donnees/preuves/"))
+    {
+        let proofs: Vec<serde_json::Value> = serde_json::from_slice(bytes).unwrap();
+        for proof in proofs {
+            let seq = usize::try_from(proof["seq"].as_u64().unwrap()).unwrap();
+            assert!(
+                (1..=size).contains(&seq),
+                "{path}: #{seq} is past the checkpoint"
+            );
+            assert_eq!(
+                proof["leaf_index"].as_u64(),
+                Some(u64::try_from(seq - 1).unwrap())
+            );
+            assert_eq!(
+                proof["tree_size"].as_u64(),
+                Some(u64::try_from(size).unwrap())
+            );
+            assert_eq!(proof["leaf"].as_str(), Some(lines[seq - 1].as_str()));
+            let hashes: Vec<String> = proof["hashes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h.as_str().unwrap().to_owned())
+                .collect();
+            let expected: Vec<String> = audit_path(seq - 1, &leaves)
+                .iter()
+                .map(|h| B64.encode(h))
+                .collect();
+            assert_eq!(hashes, expected, "{path}: #{seq}");
+            assert!(seqs.insert(seq), "#{seq} proved twice");
+        }
+    }
+    assert_eq!(
+        seqs,
+        (1..=size).collect(),
+        "every event in the checkpoint is proved once"
+    );
+    // the checkpoint and its key are published as given
+    assert_eq!(files["donnees/checkpoint.txt"], note.as_bytes());
+    let data: String = html(&files, "donnees.html").root_element().text().collect();
+    assert!(
+        data.contains(&vkey),
+        "the key is printed for readers to compare"
+    );
 }
 
 /// A C2SP checkpoint of `size` events with `root`, signed by the test key
