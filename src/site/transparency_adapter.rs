@@ -1,7 +1,8 @@
 //! **ADAPTER, to be replaced by the transparency module.** The site needs
 //! four things from the signed checkpoints and proofs: `Checkpoint::parse`,
-//! a check of its signature against a verifier key, the checkpoint's root
-//! compared with the log, and `Registry::inclusion_proofs`. Until the
+//! a check of its signature against a verifier key (`Checkpoint::verify`
+//! here), `Registry::checkpoint_body` (to compare the checkpoint's root
+//! with the log's) and `Registry::inclusion_proofs`. Until the
 //! module that owns them (`crate::transparency`) is part of the code, this
 //! file provides them under the same names, computed from the standards'
 //! definitions: the log as an RFC 6962 / RFC 9162 Merkle tree whose leaf i
@@ -10,8 +11,9 @@
 //! Ed25519.
 //!
 //! At merge: delete this file, `use crate::transparency::{Checkpoint,
-//! InclusionProof}` in `site/mod.rs`, and drop the [`Transparency`] trait
-//! (its one method is `Registry::inclusion_proofs` there).
+//! InclusionProof}` in `site/mod.rs`, drop the [`Transparency`] trait (its
+//! methods are `Registry`'s own there), and call the module's signature
+//! check where `site::check_checkpoint` calls `Checkpoint::verify`.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -196,8 +198,9 @@ fn walk(leaves: &[[u8; 32]], offset: usize, paths: &mut [Option<Vec<[u8; 32]>>])
 pub trait Transparency {
     /// Inclusion proofs of `seqs` in the tree of the first `size` events.
     fn inclusion_proofs(&self, seqs: &[Seq], size: u64) -> Result<Vec<InclusionProof>, AppError>;
-    /// The root of the tree of the first `size` events.
-    fn tree_root(&self, size: u64) -> Result<[u8; 32], AppError>;
+    /// The checkpoint body `ORIGIN\nN\nbase64(root)\n` of the tree of the
+    /// first `size` events (the head when `None`).
+    fn checkpoint_body(&self, origin: &str, size: Option<u64>) -> Result<String, AppError>;
 }
 
 /// The canonical lines of the first `size` events.
@@ -260,10 +263,15 @@ impl Transparency for Registry {
         Ok(out)
     }
 
-    fn tree_root(&self, size: u64) -> Result<[u8; 32], AppError> {
+    fn checkpoint_body(&self, origin: &str, size: Option<u64>) -> Result<String, AppError> {
+        let size = match size {
+            Some(n) => n,
+            None => self.head_seq()?.0,
+        };
         let lines = canonical_lines(self, size)?;
         let hashes: Vec<[u8; 32]> = lines.iter().map(|l| leaf_hash(l.as_bytes())).collect();
-        Ok(walk(&hashes, 0, &mut []))
+        let root = walk(&hashes, 0, &mut []);
+        Ok(format!("{origin}\n{size}\n{}\n", B64.encode(root)))
     }
 }
 
