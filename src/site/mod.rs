@@ -213,6 +213,7 @@ impl<'r> Ctx<'r> {
             objectives: s.objectives.to_string(),
             status: Self::status_text(view),
             status_word: s.status.as_str().to_owned(),
+            approximate: s.approximate,
             search: fold_words(&haystack.join(" ")).join(" "),
         }
     }

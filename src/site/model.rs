@@ -66,6 +66,8 @@ pub struct Row {
     pub status: String,
     /// the status word (`in-force`…), for styling
     pub status_word: String,
+    /// true when a date that decides the row straddles the view's date
+    pub approximate: bool,
     /// folded words for the search box
     pub search: String,
 }

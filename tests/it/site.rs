@@ -938,6 +938,8 @@ fn the_site_works_in_a_real_browser_search_filters_and_proofs_check() {
         ("search", &index, "?q=agadir"),
         ("convention", &page, ""),
         ("2009", &out.join("liste-2009.html"), ""),
+        ("donnees", &out.join("donnees.html"), ""),
+        ("journal", &out.join("journal.html"), ""),
     ] {
         for (w, h) in [(390, 844), (1280, 900)] {
             let shot = target.join(format!("site-{name}-{w}.png"));
@@ -959,4 +961,47 @@ fn the_site_works_in_a_real_browser_search_filters_and_proofs_check() {
             );
         }
     }
+}
+
+#[test]
+fn a_convention_whose_signing_was_retracted_keeps_a_page_with_its_history_but_leaves_the_index() {
+    let cli = Cli::with_convention("Gardée");
+    cli.run(&[
+        "sign",
+        "--partner",
+        "P1",
+        "--date",
+        "2010",
+        "--objectives",
+        "Doublon",
+    ])
+    .ok();
+    let signing = cli.json(&["history", "C2"])[0]["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cli.run(&["retract", &signing, "--reason", "saisie en double"])
+        .ok();
+    let out = cli.dir.path().join("site");
+    cli.run(&["publish", "--out", out.to_str().unwrap()]).ok();
+    let files = read_site(&out);
+    let index = html(&files, "index.html");
+    let listed: Vec<String> = index
+        .select(&sel("tr[data-search] td:last-child a"))
+        .map(|a| a.value().attr("href").unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, ["conventions/C1.html"]);
+    let page = html(&files, "conventions/C2.html");
+    assert!(page.select(&sel(".inexistante")).next().is_some());
+    let void: Vec<_> = page.select(&sel("li.evenement.annule")).collect();
+    assert_eq!(void.len(), 1, "the signing, struck out");
+    let text: String = page.root_element().text().collect();
+    assert!(text.contains("saisie en double"), "the retraction's reason");
+    // the log page links both entries
+    let journal = html(&files, "journal.html");
+    let hrefs: BTreeSet<&str> = journal
+        .select(&sel("a[href]"))
+        .map(|a| a.value().attr("href").unwrap())
+        .collect();
+    assert!(hrefs.contains("conventions/C2.html"));
 }
