@@ -740,7 +740,7 @@ pub fn build(
     let describe = |path: &str| -> String {
         match path {
             "donnees/journal.jsonl" => format!(
-                "le journal des événements jusqu'à #{} (JSON Lines, sans perte : `pactum import` le relit)",
+                "le journal des événements jusqu'à #{} (JSON Lines, sans perte : pactum import le relit)",
                 point.recorded
             ),
             "donnees/conventions.csv" => format!(
