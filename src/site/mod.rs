@@ -35,9 +35,9 @@ use crate::domain::audit::Value;
 use crate::domain::text::fold_words;
 use crate::domain::{AnyTimeline, EntityId, EntityKind, EventId, Handle, Instrument, Seq};
 use crate::store::StoreError;
+use crate::transfer::csv as csvf;
 use crate::transfer::fixtures::SOURCE_2009;
-use crate::transfer::report::{self, ReportRow, headings};
-use crate::transfer::{Section, csv as csvf};
+use crate::transfer::report::{self, headings};
 
 use model::{
     ChangeView, CheckpointView, DataFile, EventView, Frame, Link, NameView, PartyView, Row,
@@ -143,8 +143,8 @@ fn proofs_file(handle: Handle) -> String {
 struct Ctx<'r> {
     registry: &'r Registry,
     snapshot: Snapshot<'r>,
-    /// every event at T: id → (seq, entity)
-    events: BTreeMap<EventId, (Seq, EntityId)>,
+    /// every event at T: id → seq
+    events: BTreeMap<EventId, Seq>,
     handles: BTreeMap<EntityId, Handle>,
     proofs: BTreeMap<u64, InclusionProof>,
 }
@@ -259,7 +259,7 @@ impl<'r> Ctx<'r> {
         let r = &entry.record;
         let type_word = r.event.event_type().as_str();
         let target = r.event.target().map(|id| match self.events.get(&id) {
-            Some((seq, _)) => self.anchor_link(trail, *seq),
+            Some(seq) => self.anchor_link(trail, *seq),
             None => Link {
                 href: "journal.html".into(),
                 text: id.to_string(),
@@ -381,11 +381,6 @@ fn import_of_2009(log: &[HistoryEntry]) -> Option<Seq> {
         .map(|e| e.record.seq)
 }
 
-/// Rows grouped in sections as published, each row paired with its view.
-fn sections_of(rows: Vec<ReportRow>) -> Vec<(Section, Vec<ReportRow>)> {
-    report::grouped(rows)
-}
-
 /// Builds the site in memory.
 pub fn build(
     registry: &Registry,
@@ -399,10 +394,7 @@ pub fn build(
     let mut ctx = Ctx {
         registry,
         snapshot: registry.snapshot(point),
-        events: log
-            .iter()
-            .map(|e| (e.record.id, (e.record.seq, e.record.entity)))
-            .collect(),
+        events: log.iter().map(|e| (e.record.id, e.record.seq)).collect(),
         handles: BTreeMap::new(),
         proofs: BTreeMap::new(),
     };
@@ -606,7 +598,7 @@ pub fn build(
     );
 
     // The index, grouped by section as in 2009.
-    let grouped = sections_of(registry.report_rows(point)?);
+    let grouped = report::grouped(registry.report_rows(point)?);
     let sections: Vec<SectionView> = grouped
         .iter()
         .map(|(section, rows)| {
@@ -657,7 +649,7 @@ pub fn build(
             .iter()
             .map(|v| (v.handle.number, partner_cell(v)))
             .collect();
-        for (section, rows) in sections_of(registry.report_rows(then_point)?) {
+        for (section, rows) in report::grouped(registry.report_rows(then_point)?) {
             let (heading, subtitle, column) = headings(section);
             let pairs = rows
                 .iter()
