@@ -128,24 +128,47 @@ fn the_index_lists_every_convention_of_the_view_in_its_2009_section() {
 }
 
 #[test]
-fn each_convention_page_shows_every_event_of_its_history_and_strikes_the_void_ones() {
+fn each_entry_page_shows_every_event_of_its_history_and_strikes_the_void_ones() {
+    use pactum::domain::{AnyTimeline, EntityId, EntityKind};
     let (reg, files) = demo_site();
     let point = reg.registry.point(None, None).unwrap();
     let snapshot = reg.registry.snapshot(point);
     let mut void_seen = 0;
-    for (handle, timeline) in snapshot
-        .timelines_of(pactum::domain::EntityKind::Convention)
+    let mut pages = 0;
+    let entries = snapshot
+        .timelines_of(EntityKind::Convention)
         .unwrap()
-    {
-        let pactum::domain::AnyTimeline::Convention(t) = timeline else {
-            unreachable!()
+        .into_iter()
+        .chain(snapshot.timelines_of(EntityKind::Partner).unwrap());
+    for (handle, timeline) in entries {
+        let (page, entity) = match timeline {
+            AnyTimeline::Convention(t) => (
+                format!("conventions/{handle}.html"),
+                EntityId::Convention(t.id),
+            ),
+            AnyTimeline::Partner(t) => (
+                format!("partenaires/{handle}.html"),
+                EntityId::Partner(t.id),
+            ),
         };
-        let page = format!("conventions/{handle}.html");
+        pages += 1;
         let doc = html(&files, &page);
-        let history = reg
-            .registry
-            .history(pactum::domain::EntityId::Convention(t.id), &point)
-            .unwrap();
+        let history = reg.registry.history(entity, &point).unwrap();
+        // every field change of every event is printed, field by field
+        let rows = doc.select(&sel("table.changements tbody tr")).count();
+        let changes: usize = history.iter().map(|e| e.changes.len()).sum();
+        assert_eq!(rows, changes, "{page}");
+        let text: String = doc.root_element().text().collect();
+        for e in &history {
+            assert!(text.contains(e.record.actor.as_str()), "{page}");
+            let said = [
+                e.record.reason.as_ref().map(|r| r.as_str()),
+                e.record.source.as_ref().map(|r| r.as_str()),
+            ];
+            for said in said.into_iter().flatten() {
+                assert!(text.contains(said), "{page}: {said}");
+            }
+        }
         let shown: Vec<String> = doc
             .select(&sel("ol.historique > li"))
             .map(|li| li.value().attr("id").unwrap().to_owned())
@@ -174,6 +197,7 @@ fn each_convention_page_shows_every_event_of_its_history_and_strikes_the_void_on
         }
     }
     assert!(void_seen > 0, "the demo retracts an amendment");
+    assert!(pages > 60, "conventions and partners: {pages}");
 }
 
 #[test]
