@@ -13,6 +13,7 @@
 pub mod app;
 pub mod domain;
 pub mod projection;
+pub mod site;
 pub mod store;
 pub mod transfer;
 pub mod transparency;

@@ -45,6 +45,7 @@ Exchange:
   import       Import a CSV list or a JSON Lines event log
   export       Export the event log (JSON Lines) or a view (CSV)
   demo         Build a registry from the 2009 lists and tour it
+  publish      Write the registry as a static transparency web site
 
 Integrity:
   verify       Check the hash chain, the indexes and the projections
@@ -139,6 +140,7 @@ pub enum Command {
     Import(commands::import::ImportArgs),
     Export(commands::export::ExportArgs),
     Demo(commands::demo::DemoArgs),
+    Publish(commands::publish::PublishArgs),
     Verify(commands::verify::VerifyArgs),
     Rebuild(commands::rebuild::RebuildArgs),
     Info(commands::info::InfoArgs),
@@ -452,6 +454,7 @@ fn run_command(ctx: &Context, command: Command) -> Result<(), AppError> {
         Command::Import(a) => commands::import::run(ctx, a),
         Command::Export(a) => commands::export::run(ctx, a),
         Command::Demo(a) => commands::demo::run(ctx, a),
+        Command::Publish(a) => commands::publish::run(ctx, a),
         Command::Verify(a) => commands::verify::run(ctx, a),
         Command::Rebuild(a) => commands::rebuild::run(ctx, a),
         Command::Info(a) => commands::info::run(ctx, a),
@@ -483,6 +486,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Import(_) => "import",
         Command::Export(_) => "export",
         Command::Demo(_) => "demo",
+        Command::Publish(_) => "publish",
         Command::Verify(_) => "verify",
         Command::Rebuild(_) => "rebuild",
         Command::Info(_) => "info",

@@ -9,6 +9,7 @@ mod golden;
 mod hardening;
 mod property;
 mod reliability;
+mod site;
 mod succession;
 mod support;
 mod transparency;

@@ -11,8 +11,10 @@ use pactum::app::AppError;
 /// event with its source: the 2015 regional reform, the merger of the Rabat
 /// universities, the water and forests agency) and print a short tour: the
 /// report, the registry as of 2005, the history of one entry, and the
-/// conventions the region of Fès-Meknès has by succession. Without --db, the registry goes to a new folder
-/// whose path is printed, so you can explore it afterwards.
+/// conventions the region of Fès-Meknès has by succession; then write the
+/// registry as a web site (`pactum publish`) in a `site` folder beside it
+/// and print its path. Without --db, the registry goes to a new folder whose
+/// path is printed, so you can explore it afterwards.
 ///
 /// Examples:
 ///   pactum demo
@@ -26,6 +28,19 @@ fn heading(ctx: &Context, title: &str) -> Result<(), AppError> {
         output::outln!("\n━━ {title} ━━\n")?;
     }
     Ok(())
+}
+
+/// Publishes the demo registry as a site in a `site` folder beside it.
+fn write_site(
+    inner: &Context,
+    registry: &std::path::Path,
+) -> Result<pactum::site::Published, AppError> {
+    let site_dir = registry
+        .parent()
+        .map_or_else(|| std::path::PathBuf::from("site"), |p| p.join("site"));
+    let opened = inner.open(Access::Read)?;
+    let point = inner.point(&opened, &PointArgs::default())?;
+    pactum::site::publish(&opened, point, None, &site_dir)
 }
 
 /// Runs `demo`.
@@ -49,6 +64,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
     };
     let db = path.display().to_string();
     if ctx.out.format == Format::Json {
+        let published = write_site(&inner, &path)?;
         output::outln!(
             "{}",
             serde_json::json!({
@@ -59,6 +75,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
                 "corrections": summary.corrections,
                 "corrected_at": summary.corrected_at.0,
                 "history": summary.history,
+                "site": published.out.join("index.html").display().to_string(),
             })
         )?;
         return Ok(());

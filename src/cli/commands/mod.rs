@@ -19,6 +19,7 @@ pub mod list;
 pub mod log;
 pub mod partner;
 pub mod prove;
+pub mod publish;
 pub mod rebuild;
 pub mod report;
 pub mod retract;
