@@ -419,6 +419,33 @@ fn rss_note(phase: &str) {
     }
 }
 
+/// The peak resident memory of a `pactum` process run on the registry.
+fn child_peak_rss_mb(cli: &str, path: &Path, args: &[&str]) -> f64 {
+    let out = std::process::Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg(cli)
+        .args(["--db", path.to_str().expect("utf-8 path")])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .output();
+    match out {
+        Ok(out) => String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .and_then(|kb| kb.trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0),
+        Err(_) => f64::NAN,
+    }
+}
+
+/// Records a figure, and says it on stderr at once (a later failure does
+/// not lose it).
+fn push(out: &mut Vec<(&'static str, f64)>, name: &'static str, value: f64) {
+    eprintln!("{name}: {value:.1}");
+    out.push((name, value));
+}
+
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
@@ -464,7 +491,7 @@ impl Sync {
     }
     fn sync(&self, db: &sled::Db) {
         db.flush().expect("flush");
-        self.file.sync_all().expect("fsync");
+        self.file.sync_data().expect("fdatasync");
     }
 }
 
@@ -508,7 +535,7 @@ fn main() {
     }
     let batch_secs = started.elapsed().as_secs_f64();
     progress.finish_and_clear();
-    out.push(("append_batch_eps", batched as f64 / batch_secs));
+    push(&mut out, "append_batch_eps", batched as f64 / batch_secs);
     rss_note("after the batch appends");
 
     // 2. Single durable appends on the large registry (the CLI path).
@@ -520,10 +547,11 @@ fn main() {
         workload.ack(&[written]);
         progress.set_position(i + 1);
     }
-    out.push((
+    push(
+        &mut out,
         "append_single_eps",
         singles as f64 / started.elapsed().as_secs_f64(),
-    ));
+    );
     progress.finish_and_clear();
     let head = registry.head_seq().expect("head").0;
 
@@ -543,7 +571,7 @@ fn main() {
             })
             .collect(),
     );
-    out.push(("as_of_list_ms", list_ms));
+    push(&mut out, "as_of_list_ms", list_ms);
     rss_note("after the lists");
     let conventions = registry
         .store()
@@ -575,41 +603,39 @@ fn main() {
         history.push(t.elapsed().as_secs_f64() * 1e6);
         std::hint::black_box(h);
     }
-    out.push(("show_us", median(show)));
-    out.push(("history_us", median(history)));
+    push(&mut out, "show_us", median(show));
+    push(&mut out, "history_us", median(history));
 
-    // 4. A full projection rebuild, from empty projections.
-    for tree in pactum::projection::PROJECTIONS {
-        tree.tree(registry.store()).clear().expect("clear");
-    }
+    // 4. A full rebuild of every cache, from empty caches.
+    pactum::projection::clear(registry.store(), &pactum::projection::Derived::ALL).expect("clear");
     let progress = bar(head, "rebuild", quiet);
     let started = Instant::now();
     let rebuilt = pactum::projection::rebuild_trees(
         registry.store(),
-        &pactum::projection::PROJECTIONS,
+        &pactum::projection::Derived::ALL,
         &mut |s| progress.set_position(s),
     )
     .expect("rebuild");
-    out.push((
+    push(
+        &mut out,
         "rebuild_eps",
         rebuilt.events as f64 / started.elapsed().as_secs_f64(),
-    ));
+    );
     progress.finish_and_clear();
-    let payload: u64 = registry
-        .store()
-        .trees()
-        .events
-        .iter()
-        .map(|kv| kv.map(|(_, v)| v.len() as u64).unwrap_or(0))
-        .sum();
+    let (_, payload) = registry.store().log().payload().expect("payload");
     registry.store().sync().expect("sync");
     drop(registry);
-    out.push(("peak_rss_mb", peak_rss_mb()));
-    out.push(("payload_bytes_per_event", payload as f64 / head as f64));
-    out.push((
+    push(&mut out, "peak_rss_mb", peak_rss_mb());
+    push(
+        &mut out,
+        "payload_bytes_per_event",
+        payload as f64 / head as f64,
+    );
+    push(
+        &mut out,
         "disk_bytes_per_event",
         folder_bytes(&path) as f64 / head as f64,
-    ));
+    );
 
     // 5. Reopen, and the CLI's cold start.
     let open_ms = median(
@@ -623,7 +649,7 @@ fn main() {
             })
             .collect(),
     );
-    out.push(("open_ms", open_ms));
+    push(&mut out, "open_ms", open_ms);
     let cli = env!("CARGO_BIN_EXE_pactum");
     let cli_ms = median(
         (0..7)
@@ -647,19 +673,51 @@ fn main() {
             })
             .collect(),
     );
-    out.push(("cli_show_ms", cli_ms));
+    push(&mut out, "cli_show_ms", cli_ms);
+    push(
+        &mut out,
+        "cli_show_rss_mb",
+        child_peak_rss_mb(cli, &path, &["show", "C1"]),
+    );
+    let verify_ms = median(
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                let status = std::process::Command::new(cli)
+                    .args(["--db", path.to_str().expect("utf-8 path"), "-q", "verify"])
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .expect("run pactum");
+                assert!(status.success());
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
+    push(&mut out, "cli_verify_ms", verify_ms);
+    push(
+        &mut out,
+        "cli_verify_rss_mb",
+        child_peak_rss_mb(cli, &path, &["-q", "verify"]),
+    );
 
     // 6. Baselines on the same bytes: bare sled, SQLite, a plain file.
     let bytes: Vec<Vec<u8>> = {
         let db = sled::Config::new()
             .path(&path)
             .cache_capacity(DEFAULT_CACHE_BYTES)
+            .segment_size(pactum::store::durable::SEGMENT_SIZE)
             .open()
             .expect("reopen");
-        let events = db.open_tree("events").expect("events");
-        events
-            .iter()
-            .map(|kv| kv.expect("event").1.to_vec())
+        let log = db.open_tree("log").expect("log");
+        log.iter()
+            .flat_map(|kv| {
+                let (_, segment) = kv.expect("segment");
+                pactum::store::codec::segment_events(&segment)
+                    .expect("a sound segment")
+                    .into_iter()
+                    .map(<[u8]>::to_vec)
+                    .collect::<Vec<_>>()
+            })
             .collect()
     };
     let singles_bytes = &bytes[..usize::try_from(singles)
@@ -670,6 +728,7 @@ fn main() {
         let db = sled::Config::new()
             .path(&dir)
             .cache_capacity(DEFAULT_CACHE_BYTES)
+            .segment_size(pactum::store::durable::SEGMENT_SIZE)
             .flush_every_ms(None)
             .open()
             .expect("raw sled");
@@ -681,10 +740,11 @@ fn main() {
                 .expect("insert");
             sync.sync(&db);
         }
-        out.push((
+        push(
+            &mut out,
             "raw_sled_single_eps",
             singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
-        ));
+        );
         let tree = db.open_tree("events_batch").expect("tree");
         let progress = bar(bytes.len() as u64, "raw sled (batches)", quiet);
         let t = Instant::now();
@@ -697,11 +757,31 @@ fn main() {
             sync.sync(&db);
             progress.set_position(((c + 1) * 1000) as u64);
         }
-        out.push((
+        push(
+            &mut out,
             "raw_sled_batch_eps",
             bytes.len() as f64 / t.elapsed().as_secs_f64(),
-        ));
+        );
         progress.finish_and_clear();
+        // the same bytes as packed segments, 1,000 events per batch, as
+        // the log writes them: what sled alone does for that work
+        let tree = db.open_tree("segments_batch").expect("tree");
+        let t = Instant::now();
+        for (c, chunk) in bytes.chunks(1000).enumerate() {
+            let mut batch = sled::Batch::default();
+            let events: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+            for (i, segment) in pactum::store::log::pack(&events) {
+                let value = pactum::store::codec::encode_segment(segment).expect("segment");
+                batch.insert(&((c * 1000 + i) as u64).to_be_bytes(), value);
+            }
+            tree.apply_batch(batch).expect("batch");
+            sync.sync(&db);
+        }
+        push(
+            &mut out,
+            "raw_sled_segments_batch_eps",
+            bytes.len() as f64 / t.elapsed().as_secs_f64(),
+        );
     }
     {
         let file = scratch.path().join("sqlite.db");
@@ -716,10 +796,11 @@ fn main() {
             )
             .expect("insert");
         }
-        out.push((
+        push(
+            &mut out,
             "sqlite_single_eps",
             singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
-        ));
+        );
         conn.execute_batch(
             "CREATE TABLE events_batch (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);",
         )
@@ -740,10 +821,11 @@ fn main() {
             }
             tx.commit().expect("commit");
         }
-        out.push((
+        push(
+            &mut out,
             "sqlite_batch_eps",
             bytes.len() as f64 / t.elapsed().as_secs_f64(),
-        ));
+        );
     }
     {
         let mut file = std::fs::File::create(scratch.path().join("plain.log")).expect("file");
@@ -752,18 +834,42 @@ fn main() {
             file.write_all(b).expect("write");
             file.sync_all().expect("fsync");
         }
-        out.push((
+        push(
+            &mut out,
             "fsync_limit_eps",
             singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
-        ));
+        );
     }
 
-    // 7. Report.
+    // 7. Each figure against its target and its baseline of this run.
+    let value = |k: &str| {
+        out.iter()
+            .find(|(name, _)| *name == k)
+            .map_or(f64::NAN, |(_, v)| *v)
+    };
+    let ratios = [
+        (
+            "batch_vs_sqlite",
+            value("append_batch_eps") / value("sqlite_batch_eps"),
+        ),
+        (
+            "single_vs_sqlite",
+            value("append_single_eps") / value("sqlite_single_eps"),
+        ),
+        (
+            "disk_vs_payload",
+            value("disk_bytes_per_event") / value("payload_bytes_per_event"),
+        ),
+    ];
+    out.extend(ratios);
+
+    // 8. Report.
     let order = [
         "append_single_eps",
         "append_batch_eps",
         "raw_sled_single_eps",
         "raw_sled_batch_eps",
+        "raw_sled_segments_batch_eps",
         "sqlite_single_eps",
         "sqlite_batch_eps",
         "fsync_limit_eps",
@@ -773,9 +879,15 @@ fn main() {
         "show_us",
         "history_us",
         "cli_show_ms",
+        "cli_show_rss_mb",
+        "cli_verify_ms",
+        "cli_verify_rss_mb",
         "disk_bytes_per_event",
         "payload_bytes_per_event",
         "peak_rss_mb",
+        "batch_vs_sqlite",
+        "single_vs_sqlite",
+        "disk_vs_payload",
     ];
     let get = |k: &str| {
         out.iter()
@@ -786,7 +898,7 @@ fn main() {
         let mut obj = serde_json::Map::new();
         obj.insert("events".into(), json!(head));
         for k in order {
-            obj.insert(k.into(), json!((get(k) * 10.0).round() / 10.0));
+            obj.insert(k.into(), json!((get(k) * 1000.0).round() / 1000.0));
         }
         println!("{}", serde_json::Value::Object(obj));
     } else {

@@ -66,16 +66,22 @@ impl Registry {
     fn catalog(&self) -> Result<Catalog, AppError> {
         let mut catalog = Catalog::default();
         let mut live_partners = HashSet::new();
-        for t in self.store().timelines(EntityKind::Partner) {
-            if let (_, AnyTimeline::Partner(p)) = t?
+        for t in self
+            .store()
+            .timelines_all(EntityKind::Partner, crate::store::workers())?
+        {
+            if let (_, AnyTimeline::Partner(p)) = t
                 && p.base.is_some()
             {
                 live_partners.insert(p.id);
             }
         }
         let mut live_conventions = HashMap::new();
-        for t in self.store().timelines(EntityKind::Convention) {
-            if let (_, AnyTimeline::Convention(c)) = t?
+        for t in self
+            .store()
+            .timelines_all(EntityKind::Convention, crate::store::workers())?
+        {
+            if let (_, AnyTimeline::Convention(c)) = t
                 && let Some(base) = &c.base
             {
                 live_conventions.insert(c.id, content_key(&base.payload));
@@ -352,6 +358,7 @@ impl Registry {
             .filter(|r| r.seq > head.seq)
             .peekable();
         while pending.peek().is_some() {
+            self.ensure_caught_up()?;
             let mut writer = self.store().writer()?;
             for record in pending.by_ref().take(CHUNK) {
                 writer.adopt(record)?;

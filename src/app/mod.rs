@@ -17,6 +17,7 @@ pub mod outfile;
 pub mod read;
 pub mod resolve;
 pub mod transparency;
+pub mod upgrade;
 pub mod verify;
 pub mod write;
 
@@ -220,7 +221,7 @@ impl AppError {
                 StoreError::InUse { .. } | StoreError::Conflict { .. } => 4,
                 StoreError::Missing(_) => 3,
                 StoreError::Corrupt { .. } | StoreError::Format { .. } => 5,
-                StoreError::Encode(_) => 2,
+                StoreError::Encode(_) | StoreError::Upgrade { .. } => 2,
                 StoreError::Folder { .. } => 2,
                 StoreError::Sled(_)
                 | StoreError::Io { .. }
@@ -297,6 +298,10 @@ impl AppError {
             AppError::Store(StoreError::Permission { .. }) => Some(
                 "pactum needs to read and write the registry folder and every file in it, even for a read command (sled opens its files for writing and locks them): run as the user who owns the registry, or give --db a registry of your own".into(),
             ),
+            AppError::Store(StoreError::Upgrade { path, .. }) => Some(format!(
+                "convert it with `pactum --db {} upgrade` (the registry as it is now is kept beside the new one)",
+                path.display()
+            )),
             AppError::Store(StoreError::Corrupt { .. }) => Some(
                 "run `pactum verify` for a full report; `pactum rebuild` repairs damaged projections, not damaged events".into(),
             ),
@@ -334,12 +339,44 @@ impl Registry {
         let store = Store::open(path, options)?;
         if repair == Repair::Rebuild {
             store.check_recorded_head()?;
-        }
-        if repair == Repair::Rebuild && store.projections_stale()? {
-            tracing::info!(path = %path.display(), "projections are stale: rebuilding");
-            projection::rebuild(&store, &mut |_| {})?;
+            if store.projections_stale()? {
+                tracing::info!(path = %path.display(), "projections are stale: rebuilding");
+                projection::rebuild(&store, &mut |_| {})?;
+            } else {
+                match projection::catch_up(&store) {
+                    Ok(_) => {}
+                    // caches exact at a position this log does not hold
+                    // are no caches of it: recompute them (a log that lost
+                    // acknowledged events was caught just above)
+                    Err(StoreError::Corrupt {
+                        tree: "watermark",
+                        detail,
+                        ..
+                    }) => {
+                        tracing::warn!(%detail, "the caches are not of this log: rebuilding");
+                        projection::rebuild(&store, &mut |_| {})?;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        } else if !store.projections_stale().unwrap_or(true) {
+            // Catching up is the normal protocol, not a repair: verify
+            // compares caches brought to the head, and reports what a
+            // failed catch-up leaves.
+            if let Err(e) = projection::catch_up(&store) {
+                tracing::warn!(error = %e, "the caches could not be caught up");
+            }
         }
         Ok(Self { store, clock, ids })
+    }
+
+    /// Catches the caches up with the log if a cache write of this process
+    /// failed since (before a decision or a read at the head).
+    pub fn ensure_caught_up(&self) -> Result<(), AppError> {
+        if self.store.caches_behind() {
+            projection::catch_up(&self.store)?;
+        }
+        Ok(())
     }
 
     /// The store underneath.

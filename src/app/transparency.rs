@@ -561,34 +561,39 @@ impl Registry {
             full_tiles: Vec::new(),
         };
         let mut last = (from, hash);
-        let map = |key: &[u8], value: &[u8]| -> Result<(Seq, Digest, Hash), StoreError> {
-            let r = Store::decode_event(key, value)?;
-            Ok((r.seq, r.hash, leaf_of(&r)?))
+        let map = |key: &[u8], value: &[u8]| -> Result<Vec<(Seq, Digest, Hash)>, StoreError> {
+            crate::store::log::decode_segment(key, value)?
+                .iter()
+                .map(|r| Ok((r.seq, r.hash, leaf_of(r)?)))
+                .collect()
         };
         let mut failure: Option<AppError> = None;
         let from_next = from
             .next()
             .ok_or_else(|| AppError::Other("the log is full".into()))?;
         store
-            .scan_events_ordered(from_next, crate::store::workers(), &map, &mut |item| {
-                let (seq, hash, leaf) = item?;
-                if seq.0 != last.0.0 + 1 {
-                    return Err(corrupt(
-                        "events",
-                        format!("seq {}", last.0.0 + 1),
-                        "missing: the log has a gap",
-                    ));
-                }
-                if let Err(e) = folder.push(leaf) {
-                    failure = Some(e);
-                    return Err(corrupt("merkle", "tiles", "cannot be extended"));
-                }
-                last = (seq, hash);
-                if seq.0.is_multiple_of(CATCH_UP_BATCH)
-                    && let Err(e) = folder.write(store, seq, hash)
-                {
-                    failure = Some(e);
-                    return Err(corrupt("merkle", "state", "cannot be written"));
+            .log()
+            .scan_ordered(from_next, crate::store::workers(), &map, &mut |segment| {
+                // the first segment read may begin before `from_next`
+                for (seq, hash, leaf) in segment?.into_iter().filter(|(s, _, _)| *s >= from_next) {
+                    if seq.0 != last.0.0 + 1 {
+                        return Err(corrupt(
+                            "log",
+                            format!("seq {}", last.0.0 + 1),
+                            "missing: the log has a gap",
+                        ));
+                    }
+                    if let Err(e) = folder.push(leaf) {
+                        failure = Some(e);
+                        return Err(corrupt("merkle", "tiles", "cannot be extended"));
+                    }
+                    last = (seq, hash);
+                    if seq.0.is_multiple_of(CATCH_UP_BATCH)
+                        && let Err(e) = folder.write(store, seq, hash)
+                    {
+                        failure = Some(e);
+                        return Err(corrupt("merkle", "state", "cannot be written"));
+                    }
                 }
                 Ok(())
             })

@@ -11,7 +11,8 @@ use super::{AppError, Registry};
 use crate::domain::logcheck::LogCheck;
 use crate::domain::{Digest, EntityKind, EventRecord, Seq};
 use crate::projection::{self, Derived, Difference, Rebuilt};
-use crate::store::{Head, Store, StoreError, codec, keys};
+use crate::store::log::decode_event_at;
+use crate::store::{Head, StoreError, codec, keys};
 use crate::transparency::{Checkpoint, Hash};
 
 /// One thing wrong.
@@ -129,12 +130,16 @@ impl Registry {
         let mut deriver = projection::Deriver::default();
         let mut decodable = true;
         struct Walked {
-            key: Vec<u8>,
             frame: Result<(Digest, Digest, bool), String>,
             record: Option<Result<EventRecord, StoreError>>,
             leaf: Option<Hash>,
         }
-        let walk = |key: &[u8], value: &[u8]| -> Walked {
+        struct SegmentWalked {
+            key: Vec<u8>,
+            first: Option<u64>,
+            events: Result<Vec<Walked>, String>,
+        }
+        let walk_event = |seq: u64, value: &[u8]| -> Walked {
             let frame = codec::unframe(value)
                 .map(|f| {
                     (
@@ -145,14 +150,14 @@ impl Registry {
                 })
                 .map_err(|e| e.to_string());
             let record = frame.is_ok().then(|| {
-                Store::decode_event(key, value).and_then(|r| {
+                decode_event_at(seq, value).and_then(|r| {
                     // the stored form has one spelling per event (bincode
                     // would also take, say, an over-long varint)
                     if codec::encode_record(&r).is_ok_and(|b| b == value) {
                         Ok(r)
                     } else {
                         Err(StoreError::Corrupt {
-                            tree: "events",
+                            tree: "log",
                             at: format!("seq {}", r.seq),
                             detail: "the stored bytes are not in canonical form".into(),
                         })
@@ -164,70 +169,96 @@ impl Registry {
                 _ => None,
             };
             Walked {
-                key: key.to_vec(),
                 frame,
                 record,
                 leaf,
             }
         };
-        store.scan_events_ordered(Seq(1), crate::store::workers(), &walk, &mut |walked| {
-            report.events += 1;
-            let Some(seq) = keys::u64_of(&walked.key) else {
-                problems.push(
-                    "events",
-                    format!("key {:02x?}", walked.key),
-                    "malformed key",
-                );
-                decodable = false;
-                merkle.push(None);
-                return Ok(());
-            };
-            let at = format!("seq {seq}");
-            let (stored_prev, stored_hash, hash_ok) = match walked.frame {
-                Ok(f) => f,
-                Err(e) => {
-                    problems.push("events", &at, format!("undecodable: {e}"));
+        let walk = |key: &[u8], value: &[u8]| -> SegmentWalked {
+            let first = keys::u64_of(key);
+            let events = codec::segment_events(value)
+                .map(|list| {
+                    list.iter()
+                        .zip(first.unwrap_or(0)..)
+                        .map(|(bytes, seq)| walk_event(seq, bytes))
+                        .collect()
+                })
+                .map_err(|e| e.to_string());
+            SegmentWalked {
+                key: key.to_vec(),
+                first,
+                events,
+            }
+        };
+        store
+            .log()
+            .scan_ordered(Seq(1), crate::store::workers(), &walk, &mut |segment| {
+                let Some(first) = segment.first else {
+                    problems.push("log", format!("key {:02x?}", segment.key), "malformed key");
                     decodable = false;
                     merkle.push(None);
                     return Ok(());
+                };
+                let events = match segment.events {
+                    Ok(events) => events,
+                    Err(e) => {
+                        problems.push(
+                            "log",
+                            format!("seq {first}"),
+                            format!("undecodable segment: {e}"),
+                        );
+                        decodable = false;
+                        merkle.push(None);
+                        return Ok(());
+                    }
+                };
+                // a segment is keyed by the seq of its first event: the
+                // chain check below names a gap between segments
+                for (walked, seq) in events.into_iter().zip(first..) {
+                    report.events += 1;
+                    let at = format!("seq {seq}");
+                    let (stored_prev, stored_hash, hash_ok) = match walked.frame {
+                        Ok(f) => f,
+                        Err(e) => {
+                            problems.push("log", &at, format!("undecodable: {e}"));
+                            decodable = false;
+                            merkle.push(None);
+                            continue;
+                        }
+                    };
+                    for problem in checks.chain(Seq(seq), stored_prev, stored_hash) {
+                        problems.push("log", &at, problem);
+                    }
+                    if !hash_ok {
+                        problems.push("log", &at, "hash mismatch: the stored bytes were altered");
+                    }
+                    report.head = Some((Seq(seq), stored_hash));
+                    let record = match walked.record {
+                        Some(Ok(r)) => r,
+                        Some(Err(e)) => {
+                            problems.push("log", &at, e);
+                            decodable = false;
+                            merkle.push(None);
+                            continue;
+                        }
+                        None => {
+                            merkle.push(None);
+                            continue;
+                        }
+                    };
+                    merkle.push(walked.leaf);
+                    for problem in checks.event(&record) {
+                        problems.push("log", &at, problem);
+                    }
+                    deriver.fold(&record);
+                    if seq.is_multiple_of(4096) {
+                        progress(seq);
+                    }
                 }
-            };
-            for problem in checks.chain(Seq(seq), stored_prev, stored_hash) {
-                problems.push("events", &at, problem);
-            }
-            if !hash_ok {
-                problems.push(
-                    "events",
-                    &at,
-                    "hash mismatch: the stored bytes were altered",
-                );
-            }
-            report.head = Some((Seq(seq), stored_hash));
-            let record = match walked.record {
-                Some(Ok(r)) => r,
-                Some(Err(e)) => {
-                    problems.push("events", &at, e);
-                    decodable = false;
-                    merkle.push(None);
-                    return Ok(());
-                }
-                None => {
-                    merkle.push(None);
-                    return Ok(());
-                }
-            };
-            merkle.push(walked.leaf);
-            for problem in checks.event(&record) {
-                problems.push("events", &at, problem);
-            }
-            deriver.fold(&record);
-            if seq.is_multiple_of(4096) {
-                progress(seq);
-            }
-            Ok(())
-        })?;
+                Ok(())
+            })?;
         for (seq, problem) in checks.finish() {
-            problems.push("events", format!("seq {seq}"), problem);
+            problems.push("log", format!("seq {seq}"), problem);
         }
         let stored_head = store.head();
         match (stored_head, report.head) {
@@ -247,7 +278,7 @@ impl Registry {
         if let Err(e) = store.check_recorded_head() {
             match e {
                 StoreError::Corrupt { tree, at, detail } => problems.push(tree, at, detail),
-                other => problems.push("events", "head", other),
+                other => problems.push("log", "head", other),
             }
         }
         match store.recorded_head_state() {
@@ -263,7 +294,7 @@ impl Registry {
         if let Some((_, hash)) = published.filter(|(seq, _)| *seq == Seq::ZERO) {
             if hash != Digest::GENESIS {
                 problems.push(
-                    "events",
+                    "log",
                     "seq 0",
                     format!(
                         "#0 is the empty log, whose hash is {}: the head given is not one pactum printed",
@@ -275,16 +306,16 @@ impl Registry {
             match store.event(seq) {
                 Ok(Some(r)) if r.hash == hash => {}
                 Ok(Some(_)) => problems.push(
-                    "events",
+                    "log",
                     format!("seq {seq}"),
                     "the log no longer extends the published head: this event was rewritten",
                 ),
                 Ok(None) => problems.push(
-                    "events",
+                    "log",
                     format!("seq {seq}"),
                     "the log no longer extends the published head: it was truncated",
                 ),
-                Err(e) => problems.push("events", format!("seq {seq}"), e),
+                Err(e) => problems.push("log", format!("seq {seq}"), e),
             }
         }
         report.tree = merkle.head();
@@ -382,32 +413,28 @@ impl Registry {
     }
 }
 
-/// A readable form of a derived tree's key.
+/// A readable form of a cache's key (after its prefix).
 fn describe_key(tree: Derived, key: &[u8]) -> String {
     let uuid = |b: &[u8]| keys::uuid_of(b).map_or_else(|| format!("{b:02x?}"), |u| u.to_string());
+    let body = key.get(tree.prefix().len()..).unwrap_or_default();
     match tree {
-        Derived::Streams => match (key.get(..16), key.get(16..).and_then(keys::u64_of)) {
-            (Some(e), Some(v)) => format!("{} version {v}", uuid(e)),
-            _ => format!("{key:02x?}"),
-        },
-        Derived::Entities | Derived::ProjPartners | Derived::ProjConventions => {
-            format!("id {}", uuid(key))
-        }
+        Derived::Docs => format!("id {}", uuid(body)),
         Derived::Handles => {
-            keys::handle_of(key).map_or_else(|| format!("{key:02x?}"), |h| h.to_string())
+            keys::handle_of(body).map_or_else(|| format!("{key:02x?}"), |h| h.to_string())
         }
-        Derived::Names => match key.iter().position(|b| *b == 0) {
+        Derived::Names => match body.iter().position(|b| *b == 0) {
             Some(i) => format!(
                 "'{}' of {}",
-                String::from_utf8_lossy(&key[..i]),
-                uuid(&key[i + 1..])
+                String::from_utf8_lossy(&body[..i]),
+                uuid(&body[i + 1..])
             ),
             None => format!("{key:02x?}"),
         },
-        Derived::Parties => match (key.get(..16), key.get(16..)) {
+        Derived::Parties => match (body.get(..16), body.get(16..)) {
             (Some(p), Some(c)) => format!("{} in {}", uuid(p), uuid(c)),
             _ => format!("{key:02x?}"),
         },
+        Derived::Watermark => "w".into(),
     }
 }
 

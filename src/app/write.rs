@@ -226,6 +226,7 @@ impl Registry {
         dry_run: bool,
     ) -> Result<Vec<Written>, Vec<(usize, AppError)>> {
         let one = |e: AppError| vec![(0usize, e)];
+        self.ensure_caught_up().map_err(one)?;
         let mut writer = self.store().writer().map_err(|e| one(e.into()))?;
         let mut projector = Projector::new(self.store());
         let mut written = Vec::with_capacity(commands.len());

@@ -50,6 +50,7 @@ Exchange:
 Integrity:
   verify       Check the hash chain, the indexes and the projections
   rebuild      Rebuild every projection and index from the log
+  upgrade      Convert a registry written by an earlier pactum
   info         Where the registry is, its size and its head
 
 Transparency:
@@ -143,6 +144,7 @@ pub enum Command {
     Publish(commands::publish::PublishArgs),
     Verify(commands::verify::VerifyArgs),
     Rebuild(commands::rebuild::RebuildArgs),
+    Upgrade(commands::upgrade::UpgradeArgs),
     Info(commands::info::InfoArgs),
     #[command(subcommand)]
     Key(commands::key::KeyCommand),
@@ -457,6 +459,7 @@ fn run_command(ctx: &Context, command: Command) -> Result<(), AppError> {
         Command::Publish(a) => commands::publish::run(ctx, a),
         Command::Verify(a) => commands::verify::run(ctx, a),
         Command::Rebuild(a) => commands::rebuild::run(ctx, a),
+        Command::Upgrade(a) => commands::upgrade::run(ctx, a),
         Command::Info(a) => commands::info::run(ctx, a),
         Command::Key(c) => commands::key::run(ctx, c),
         Command::Checkpoint(a) => commands::checkpoint::run(ctx, a),
@@ -489,6 +492,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Publish(_) => "publish",
         Command::Verify(_) => "verify",
         Command::Rebuild(_) => "rebuild",
+        Command::Upgrade(_) => "upgrade",
         Command::Info(_) => "info",
         Command::Key(_) => "key",
         Command::Checkpoint(_) => "checkpoint",

@@ -1,16 +1,17 @@
-//! Projections: the caches derived from the log, kept in step with it on
-//! every append, rebuilt from it on demand, and checked against it by
-//! `verify`.
+//! Projections: the caches derived from the log, kept in step with it after
+//! every append, caught up from their watermark on open, rebuilt from it on
+//! demand, and checked against it by `verify`.
 //!
-//! Each entity's [`AnyTimeline`] at the head is cached, with two indexes
-//! computed from it: the names of partners (current and former) and the
-//! partners each convention names. [`Projector`] folds a batch of new
-//! events into the cached timelines and says what to write; [`derive_all`]
-//! recomputes every derived tree from `events` alone, for `rebuild` and
-//! `verify`.
+//! Each entity's document (handle, stream seqs, [`AnyTimeline`] at the
+//! head) is cached, with three indexes: handles, the names of partners
+//! (current and former) and the partners each convention names.
+//! [`Projector`] folds a batch of new events into the cached documents and
+//! says what to write; [`derive_all`] recomputes every cache from the log
+//! alone, for `rebuild` and `verify`; [`catch_up`] folds what the log holds
+//! past the watermark.
 //!
 //! **Invariant:** everything this module writes can be recomputed from the
-//! `events` tree; nothing here is a source of truth.
+//! log; nothing here is a source of truth.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +22,9 @@ use crate::domain::{
     PartnerId, PartnerTimeline, Seq, end_of_time, fold_key,
 };
 use crate::store::codec;
-use crate::store::{DerivedWrite, NameEntry, Sealed, Store, StoreError, keys, workers};
+use crate::store::{
+    CacheWrite as DerivedWrite, Doc, NameEntry, Sealed, Store, StoreError, keys, workers,
+};
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -118,13 +121,14 @@ pub struct Projector<'a> {
     store: &'a Store,
     order: Vec<EntityId>,
     touched: HashMap<EntityId, Touched>,
-    /// stored timelines read before the batch touched their entity
-    read: HashMap<EntityId, Option<(Handle, AnyTimeline)>>,
+    /// stored documents read before the batch touched their entity
+    read: HashMap<EntityId, Option<Doc>>,
     batch: Vec<EventRecord>,
 }
 
 struct Touched {
     handle: Handle,
+    seqs: Vec<Seq>,
     before: Option<AnyTimeline>,
     now: AnyTimeline,
 }
@@ -152,7 +156,7 @@ impl<'a> Projector<'a> {
     /// starts from it.
     pub fn prefetch(&mut self, entity: EntityId) -> Result<()> {
         if !self.touched.contains_key(&entity) && !self.read.contains_key(&entity) {
-            let stored = self.store.timeline(entity)?;
+            let stored = self.store.doc(entity)?;
             self.read.insert(entity, stored);
         }
         Ok(())
@@ -164,7 +168,7 @@ impl<'a> Projector<'a> {
     pub fn current(&self, entity: EntityId) -> Option<&AnyTimeline> {
         match self.touched.get(&entity) {
             Some(t) => Some(&t.now),
-            None => self.read.get(&entity)?.as_ref().map(|(_, t)| t),
+            None => self.read.get(&entity)?.as_ref().map(|d| &d.timeline),
         }
     }
 
@@ -190,17 +194,17 @@ impl<'a> Projector<'a> {
         if !self.touched.contains_key(&entity) {
             let stored = match self.read.remove(&entity) {
                 Some(read) => read,
-                None => self.store.timeline(entity)?,
+                None => self.store.doc(entity)?,
             };
-            let (handle, before) = match stored {
-                Some((h, t)) => (h, Some(t)),
+            let (handle, seqs, before) = match stored {
+                Some(d) => (d.handle, d.seqs, Some(d.timeline)),
                 None => {
                     let handle = new_handle.ok_or_else(|| StoreError::Corrupt {
                         tree: "proj",
                         at: entity.to_string(),
                         detail: "no projection for an existing entity".into(),
                     })?;
-                    (handle, None)
+                    (handle, Vec::new(), None)
                 }
             };
             let now = before.clone().unwrap_or_else(|| empty_timeline(entity));
@@ -209,6 +213,7 @@ impl<'a> Projector<'a> {
                 entity,
                 Touched {
                     handle,
+                    seqs,
                     before,
                     now,
                 },
@@ -216,7 +221,10 @@ impl<'a> Projector<'a> {
         }
         self.batch.push(record.clone());
         let needs_replay = match self.touched.get_mut(&entity) {
-            Some(t) => t.now.record(record) == Err(NeedsReplay),
+            Some(t) => {
+                t.seqs.push(record.seq);
+                t.now.record(record) == Err(NeedsReplay)
+            }
             None => false,
         };
         if needs_replay {
@@ -237,9 +245,9 @@ impl<'a> Projector<'a> {
             let Some(t) = self.touched.get(entity) else {
                 continue;
             };
-            let bytes = codec::encode_timeline(t.handle.number, &t.now)
+            let bytes = codec::encode_doc(t.handle.number, &t.seqs, &t.now)
                 .map_err(|e| StoreError::Encode(e.to_string()))?;
-            out.push(DerivedWrite::Timeline(*entity, bytes));
+            out.push(DerivedWrite::Doc(*entity, bytes));
             match &t.now {
                 AnyTimeline::Partner(now) => {
                     let mut stream = match &t.before {
@@ -260,66 +268,55 @@ impl<'a> Projector<'a> {
     }
 }
 
-/// A derived tree.
+/// A cache: one key prefix of the `cache` tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Derived {
-    /// `streams`
-    Streams,
-    /// `entities`
-    Entities,
-    /// `handles`
+    /// one document per entity
+    Docs,
+    /// handle → entity
     Handles,
-    /// `names`
+    /// folded names of partners
     Names,
-    /// `parties`
+    /// the conventions that name a partner
     Parties,
-    /// `proj_partners`
-    ProjPartners,
-    /// `proj_conventions`
-    ProjConventions,
+    /// the log position the caches are exact at
+    Watermark,
 }
 
 impl Derived {
-    /// Every derived tree.
-    pub const ALL: [Derived; 7] = [
-        Derived::Streams,
-        Derived::Entities,
+    /// Every cache.
+    pub const ALL: [Derived; 5] = [
+        Derived::Docs,
         Derived::Handles,
         Derived::Names,
         Derived::Parties,
-        Derived::ProjPartners,
-        Derived::ProjConventions,
+        Derived::Watermark,
     ];
 
-    /// The sled tree's name.
+    /// The cache's name (in reports).
     pub fn name(self) -> &'static str {
         match self {
-            Derived::Streams => "streams",
-            Derived::Entities => "entities",
+            Derived::Docs => "docs",
             Derived::Handles => "handles",
             Derived::Names => "names",
             Derived::Parties => "parties",
-            Derived::ProjPartners => "proj_partners",
-            Derived::ProjConventions => "proj_conventions",
+            Derived::Watermark => "watermark",
         }
     }
 
-    /// The sled tree.
-    pub fn tree(self, store: &Store) -> &sled::Tree {
-        let t = store.trees();
+    /// The cache's key prefix in the `cache` tree.
+    pub fn prefix(self) -> &'static [u8] {
         match self {
-            Derived::Streams => &t.streams,
-            Derived::Entities => &t.entities,
-            Derived::Handles => &t.handles,
-            Derived::Names => &t.names,
-            Derived::Parties => &t.parties,
-            Derived::ProjPartners => &t.proj_partners,
-            Derived::ProjConventions => &t.proj_conventions,
+            Derived::Docs => &[keys::DOC],
+            Derived::Handles => &[keys::HANDLE],
+            Derived::Names => &[keys::NAME],
+            Derived::Parties => &[keys::PARTY],
+            Derived::Watermark => keys::WATERMARK,
         }
     }
 }
 
-/// Everything the derived trees must hold, recomputed from `events` alone.
+/// Everything the caches must hold, recomputed from the log alone.
 #[derive(Default)]
 pub struct Derivation {
     /// events read
@@ -341,25 +338,23 @@ pub struct Derivation {
 pub type Entry = (Vec<u8>, Vec<u8>);
 
 impl Derivation {
-    /// The entries one derived tree must hold, in key order.
+    /// The entries one cache must hold, in key order.
     pub fn entries(&self, tree: Derived) -> Box<dyn Iterator<Item = Result<Entry>> + '_> {
         match tree {
-            Derived::Streams => Box::new(self.streams.iter().flat_map(|(entity, seqs)| {
-                seqs.iter().zip(1u64..).map(move |(seq, version)| {
-                    Ok((
-                        keys::stream(*entity, version).to_vec(),
-                        seq.0.to_be_bytes().to_vec(),
-                    ))
-                })
-            })),
-            Derived::Entities => {
-                let mut all: Vec<(&EntityId, &Handle)> = self.handles.iter().collect();
-                all.sort_by_key(|(e, _)| e.uuid());
-                Box::new(all.into_iter().map(|(e, h)| {
-                    Ok((
-                        e.uuid().as_bytes().to_vec(),
-                        keys::entity_value(*h).to_vec(),
-                    ))
+            Derived::Docs => {
+                let mut ids: Vec<&EntityId> = self.timelines.keys().collect();
+                ids.sort_by_key(|e| e.uuid());
+                let seqs: HashMap<&EntityId, &Vec<Seq>> =
+                    self.streams.iter().map(|(e, s)| (e, s)).collect();
+                Box::new(ids.into_iter().map(move |entity| {
+                    let handle = self.handles.get(entity).map_or(0, |h| h.number);
+                    let timeline = self.timelines.get(entity).ok_or_else(|| {
+                        StoreError::corrupt(tree.name(), entity, "lost during the derivation")
+                    })?;
+                    let stream = seqs.get(entity).map_or(&[][..], |s| s.as_slice());
+                    let bytes = codec::encode_doc(handle, stream, timeline)
+                        .map_err(|e| StoreError::Encode(e.to_string()))?;
+                    Ok((keys::doc(*entity).to_vec(), bytes))
                 }))
             }
             Derived::Handles => {
@@ -381,52 +376,28 @@ impl Derivation {
                     .iter()
                     .map(|(p, c)| Ok((keys::party(*p, *c).to_vec(), Vec::new()))),
             ),
-            Derived::ProjPartners | Derived::ProjConventions => {
-                let kind = if tree == Derived::ProjPartners {
-                    EntityKind::Partner
-                } else {
-                    EntityKind::Convention
-                };
-                let mut ids: Vec<&EntityId> =
-                    self.timelines.keys().filter(|e| e.kind() == kind).collect();
-                ids.sort_by_key(|e| e.uuid());
-                Box::new(ids.into_iter().map(move |entity| {
-                    let handle = self.handles.get(entity).map_or(0, |h| h.number);
-                    let timeline =
-                        self.timelines
-                            .get(entity)
-                            .ok_or_else(|| StoreError::Corrupt {
-                                tree: tree.name(),
-                                at: entity.to_string(),
-                                detail: "lost during the derivation".into(),
-                            })?;
-                    let bytes = codec::encode_timeline(handle, timeline)
-                        .map_err(|e| StoreError::Encode(e.to_string()))?;
-                    Ok((entity.uuid().as_bytes().to_vec(), bytes))
-                }))
-            }
+            Derived::Watermark => Box::new(self.last.iter().map(|(seq, hash, _)| {
+                Ok((
+                    keys::WATERMARK.to_vec(),
+                    keys::watermark_value(*seq, hash).to_vec(),
+                ))
+            })),
         }
     }
 }
 
-/// Recomputes what every derived tree must hold from `events` alone,
-/// calling `progress` with the seq reached. Fails on the first event that
-/// cannot be decoded.
+/// Recomputes what every cache must hold from the log alone, calling
+/// `progress` with the seq reached. Fails on the first event that cannot
+/// be decoded.
 pub fn derive_all(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Derivation> {
     let mut deriver = Deriver::default();
-    store.scan_events_ordered(
-        Seq(1),
-        workers(),
-        &|k, v| Store::decode_event(k, v),
-        &mut |record| {
-            let record = record?;
-            deriver.fold(&record);
-            if record.seq.0.is_multiple_of(8192) {
-                progress(record.seq.0);
-            }
-            Ok(())
-        },
-    )?;
+    store.scan_events(Seq(1), workers(), &mut |record| {
+        deriver.fold(&record);
+        if record.seq.0.is_multiple_of(8192) {
+            progress(record.seq.0);
+        }
+        Ok(())
+    })?;
     deriver.finish(store)
 }
 
@@ -551,7 +522,7 @@ pub fn compare(
 ) -> Result<u64> {
     let mut want = derivation.entries(tree).peekable();
     let mut compared = 0;
-    for kv in tree.tree(store).iter() {
+    for kv in store.caches().scan_prefix(tree.prefix()) {
         let (k, v) = kv?;
         compared += 1;
         loop {
@@ -608,17 +579,6 @@ pub fn rebuild(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Rebuilt> 
     rebuild_trees(store, &Derived::ALL, progress)
 }
 
-/// The projections proper: the folded timelines and the indexes computed
-/// from them (names, parties). The other derived trees (`streams`,
-/// `entities`, `handles`) index the log itself and are written with every
-/// append.
-pub const PROJECTIONS: [Derived; 4] = [
-    Derived::Names,
-    Derived::Parties,
-    Derived::ProjPartners,
-    Derived::ProjConventions,
-];
-
 /// Runs `work` for each tree, on as many threads as there are workers (sled
 /// reads and writes to separate trees proceed in parallel), and returns the
 /// results in the trees' order.
@@ -674,30 +634,41 @@ pub fn per_tree<T: Send>(
     }
 }
 
-/// Makes one stored tree equal to the derivation; returns how many entries
+/// Makes one cache equal to the derivation; returns how many entries
 /// were written or removed.
 fn fix_tree(store: &Store, derivation: &Derivation, tree: Derived) -> Result<u64> {
-    let sled_tree = tree.tree(store);
+    const CHUNK: usize = 1024;
+    let sled_tree = store.caches().tree();
     let mut count = 0u64;
-    // One write at a time: sled holds on to memory given to large batches
-    // (a 10,000-entry batch of small keys kept ~30 KB per entry), and plain
-    // writes are no slower.
+    // Batches of a bounded size: sled holds on to memory given to very
+    // large batches.
+    let mut batch = sled::Batch::default();
+    let mut in_batch = 0usize;
+    let mut batches = 0u64;
     compare(store, derivation, tree, &mut |difference| {
         match difference {
-            Difference::Missing((k, v)) | Difference::Differs((k, v)) => {
-                sled_tree.insert(k, v)?;
-            }
-            Difference::Extra(k) => {
-                sled_tree.remove(k)?;
-            }
+            Difference::Missing((k, v)) | Difference::Differs((k, v)) => batch.insert(k, v),
+            Difference::Extra(k) => batch.remove(k),
         }
         count += 1;
+        in_batch += 1;
+        if in_batch == CHUNK {
+            sled_tree.apply_batch(std::mem::take(&mut batch))?;
+            in_batch = 0;
+            batches += 1;
+            if batches.is_multiple_of(16) {
+                store.write_out()?;
+            }
+        }
         Ok(())
     })?;
+    if in_batch > 0 {
+        sled_tree.apply_batch(batch)?;
+    }
     Ok(count)
 }
 
-/// [`rebuild`], limited to some derived trees.
+/// [`rebuild`], limited to some caches.
 pub fn rebuild_trees(
     store: &Store,
     trees: &[Derived],
@@ -708,20 +679,103 @@ pub fn rebuild_trees(
     let fixed = per_tree(trees, |tree| {
         Ok((tree.name(), fix_tree(store, &derivation, tree)?))
     })?;
-    if let Some((seq, hash, recorded_at)) = derivation.last {
-        store.set_head(&crate::store::Head {
-            seq,
-            hash,
-            recorded_at: Some(recorded_at),
-        })?;
-    }
-    store.finish_rebuild(derivation.partners, derivation.conventions)?;
+    store.finish_rebuild()?;
+    store.caches_caught_up();
     Ok(Rebuilt {
         events: derivation.events,
         partners: derivation.partners,
         conventions: derivation.conventions,
         fixed,
     })
+}
+
+/// Removes every entry of some caches (for measurements and tests of a
+/// rebuild from nothing).
+pub fn clear(store: &Store, trees: &[Derived]) -> Result<()> {
+    let tree = store.caches().tree();
+    for cache in trees {
+        let mut batch = sled::Batch::default();
+        let mut in_batch = 0;
+        for kv in store.caches().scan_prefix(cache.prefix()) {
+            let (k, _) = kv?;
+            batch.remove(k);
+            in_batch += 1;
+            if in_batch == 1024 {
+                tree.apply_batch(std::mem::take(&mut batch))?;
+                store.write_out()?;
+                in_batch = 0;
+            }
+        }
+        tree.apply_batch(batch)?;
+    }
+    Ok(())
+}
+
+/// How many events [`catch_up`] folds per cache write.
+const CATCH_UP_CHUNK: usize = 4096;
+
+/// Brings the caches from their watermark to the head of the log: folds
+/// the events past the watermark (normally none, or the last one) and
+/// writes what they change with the new watermark. Returns how many events
+/// were folded. Fails when the watermark is not a position of this log.
+pub fn catch_up(store: &Store) -> Result<u64> {
+    let head = store.head()?;
+    let (seq, hash) = store.watermark()?;
+    if (seq, hash) == (head.seq, head.hash) {
+        store.caches_caught_up();
+        return Ok(0);
+    }
+    let not_this_log = |detail: String| StoreError::corrupt("watermark", "w", detail);
+    if seq > head.seq {
+        return Err(not_this_log(format!(
+            "the caches are at #{seq}, past the log's head #{}",
+            head.seq
+        )));
+    }
+    if seq > Seq::ZERO {
+        match store.event(seq)? {
+            Some(r) if r.hash == hash => {}
+            _ => {
+                return Err(not_this_log(format!(
+                    "the caches are at #{seq} {hash}, which is not an event of this log"
+                )));
+            }
+        }
+    }
+    tracing::info!(from = seq.0, to = head.seq.0, "catching the caches up");
+    let mut counters = [
+        store.count(EntityKind::Partner)?,
+        store.count(EntityKind::Convention)?,
+    ];
+    let mut folded = 0u64;
+    let mut events = store.events_from(Seq(seq.0 + 1)).peekable();
+    while events.peek().is_some() {
+        let mut projector = Projector::new(store);
+        let mut handles = Vec::new();
+        let mut last = None;
+        for record in events.by_ref().take(CATCH_UP_CHUNK) {
+            let record = record?;
+            let handle = (record.version == 1).then(|| {
+                let kind = record.entity.kind();
+                let counter = &mut counters[usize::from(kind == EntityKind::Convention)];
+                *counter += 1;
+                Handle {
+                    kind,
+                    number: *counter,
+                }
+            });
+            if let Some(h) = handle {
+                handles.push(DerivedWrite::Handle(h, record.entity));
+            }
+            projector.apply(&record, handle)?;
+            last = Some((record.seq, record.hash));
+            folded += 1;
+        }
+        handles.extend(projector.writes()?);
+        store.write_caches(&handles, last)?;
+    }
+    store.caches_caught_up();
+    Ok(folded)
 }
 
 #[cfg(test)]
@@ -742,7 +796,7 @@ mod tests {
     #[test]
     fn per_tree_fails_with_the_first_failing_tree_in_order() {
         let failed = per_tree(&Derived::ALL, |tree| match tree {
-            Derived::Names | Derived::ProjConventions => Err(StoreError::Corrupt {
+            Derived::Names | Derived::Watermark => Err(StoreError::Corrupt {
                 tree: tree.name(),
                 at: "k".into(),
                 detail: "bad".into(),

@@ -1,5 +1,10 @@
-//! The stored form of events and projections: the only module that knows
-//! the bytes (design §5, "Encoding").
+//! The stored form of events, log segments and cached documents: the only
+//! module that knows the bytes.
+//!
+//! A log segment is `[SEGMENT_FORMAT][len: u32 BE][event]…`: consecutive
+//! stored events, each kept byte for byte as it was first written. A cached
+//! document is `[PROJECTION_VERSION][kind][handle: u64 BE][bincode (seqs,
+//! timeline)]`.
 //!
 //! A stored event is `[format: u8][prev_hash: 32][hash: 32][body]`, where
 //! `body` is the bincode 2 encoding (standard configuration: varints,
@@ -36,12 +41,20 @@ use crate::domain::{
 
 /// The format byte written before every stored event.
 pub const FORMAT_VERSION: u8 = 1;
+/// The layout of the registry, recorded in its `meta` tree when it is
+/// created: 1 was one sled entry per event in `events` with derived trees
+/// beside it; 2 is the log of segments in `log` and the caches in `cache`.
+pub const REGISTRY_FORMAT: u8 = 2;
+/// The layout [`REGISTRY_FORMAT`] replaced, which `pactum upgrade` reads.
+pub const REGISTRY_FORMAT_1: u8 = 1;
 /// The format byte written before every stored projection value. A change
 /// of the projection layout bumps it; projections are caches, so a registry
 /// with another number is simply rebuilt.
 /// 3: the name index also holds each partner's current short name, and a
 /// partner's timeline keeps its successions beside its renames.
-pub const PROJECTION_VERSION: u8 = 3;
+/// 4: one document per entity (handle, stream seqs, timeline) in the tree
+/// `cache`, beside the other caches and their watermark.
+pub const PROJECTION_VERSION: u8 = 4;
 /// The most bytes one decoded value may claim.
 pub const DECODE_LIMIT: usize = 1 << 20;
 /// Bytes before the body of a stored event.
@@ -869,62 +882,192 @@ fn d_timeline<I, B, F, WB, WF>(
     })
 }
 
-/// The stored bytes of a timeline projection: the projection format byte,
-/// the entity's handle number (8 bytes, big-endian), then the timeline.
-pub fn encode_timeline(handle: u64, t: &AnyTimeline) -> Result<Vec<u8>, CodecError> {
-    let wire = match t {
-        AnyTimeline::Partner(t) => WAnyTimeline::Partner(w_timeline(
-            t,
-            *t.id.as_bytes(),
-            w_registered,
-            |c: &PartnerChange| match c {
-                PartnerChange::Renamed(r) => WPartnerChange::Renamed(w_renamed(r)),
-                PartnerChange::Succeeded(s) => WPartnerChange::Succeeded(w_succeeded(s)),
-            },
-        )),
-        AnyTimeline::Convention(t) => WAnyTimeline::Convention(w_timeline(
-            t,
-            *t.id.as_bytes(),
-            w_signed,
-            |c: &ConventionChange| match c {
-                ConventionChange::Amended(a) => WChange::Amended(w_amended(a)),
-                ConventionChange::Terminated(x) => WChange::Terminated(w_terminated(x)),
-            },
-        )),
+/// The stored form of an entity's document: `[PROJECTION_VERSION][kind
+/// byte, b'P' or b'C'][handle number: u64 BE][bincode: (seqs, timeline)]`.
+/// The kind and handle come first, at fixed places, so that a handle is
+/// read without decoding the rest.
+pub fn encode_doc(handle: u64, seqs: &[Seq], t: &AnyTimeline) -> Result<Vec<u8>, CodecError> {
+    let (kind, wire) = match t {
+        AnyTimeline::Partner(t) => (
+            b'P',
+            WAnyTimeline::Partner(w_timeline(
+                t,
+                *t.id.as_bytes(),
+                w_registered,
+                |c: &PartnerChange| match c {
+                    PartnerChange::Renamed(r) => WPartnerChange::Renamed(w_renamed(r)),
+                    PartnerChange::Succeeded(s) => WPartnerChange::Succeeded(w_succeeded(s)),
+                },
+            )),
+        ),
+        AnyTimeline::Convention(t) => (
+            b'C',
+            WAnyTimeline::Convention(w_timeline(
+                t,
+                *t.id.as_bytes(),
+                w_signed,
+                |c: &ConventionChange| match c {
+                    ConventionChange::Amended(a) => WChange::Amended(w_amended(a)),
+                    ConventionChange::Terminated(x) => WChange::Terminated(w_terminated(x)),
+                },
+            )),
+        ),
     };
-    let mut out = vec![PROJECTION_VERSION];
+    let seqs: Vec<u64> = seqs.iter().map(|s| s.0).collect();
+    let mut out = vec![PROJECTION_VERSION, kind];
     out.extend_from_slice(&handle.to_be_bytes());
-    out.extend(encode(&wire)?);
+    out.extend(encode(&(seqs, wire))?);
     Ok(out)
 }
 
-/// Decodes a stored timeline projection: `(handle number, timeline)`.
-pub fn decode_timeline(bytes: &[u8]) -> Result<(u64, AnyTimeline), CodecError> {
+/// The fixed header of a document: its kind byte (b'P' or b'C'), its
+/// handle number, and the rest.
+fn doc_header(bytes: &[u8]) -> Result<(u8, u64, &[u8]), CodecError> {
     let (version, rest) = bytes.split_first().ok_or(CodecError::Truncated(0))?;
     if *version != PROJECTION_VERSION {
         return Err(CodecError::Format(*version));
     }
+    let (kind, rest) = rest
+        .split_first()
+        .ok_or(CodecError::Truncated(bytes.len()))?;
+    if !matches!(kind, b'P' | b'C') {
+        return Err(invalid(format!("unknown entity kind byte {kind}")));
+    }
     let (handle, body) = rest
         .split_first_chunk::<8>()
         .ok_or(CodecError::Truncated(bytes.len()))?;
-    let handle = u64::from_be_bytes(*handle);
-    let timeline = match decode::<WAnyTimeline>(body)? {
-        WAnyTimeline::Partner(w) => {
+    Ok((*kind, u64::from_be_bytes(*handle), body))
+}
+
+/// The kind byte (b'P' or b'C') and handle number of a stored document,
+/// without decoding the rest.
+pub fn doc_handle(bytes: &[u8]) -> Result<(u8, u64), CodecError> {
+    doc_header(bytes).map(|(kind, handle, _)| (kind, handle))
+}
+
+/// The seqs of a stored document's stream, without decoding its timeline.
+pub fn doc_seqs(bytes: &[u8]) -> Result<Vec<Seq>, CodecError> {
+    let (_, _, body) = doc_header(bytes)?;
+    let (seqs, _): (Vec<u64>, usize) = bincode::decode_from_slice(body, config())
+        .map_err(|e| CodecError::Decode(e.to_string()))?;
+    Ok(seqs.into_iter().map(Seq).collect())
+}
+
+/// Decodes a stored document: handle number, stream seqs, timeline.
+pub fn decode_doc(bytes: &[u8]) -> Result<(u64, Vec<Seq>, AnyTimeline), CodecError> {
+    let (kind, handle, body) = doc_header(bytes)?;
+    let (seqs, wire) = decode::<(Vec<u64>, WAnyTimeline)>(body)?;
+    let timeline = match (kind, wire) {
+        (b'P', WAnyTimeline::Partner(w)) => {
             let id = PartnerId(Uuid::from_bytes(w.id));
             AnyTimeline::Partner(d_timeline(w, id, d_registered, |c| match c {
                 WPartnerChange::Renamed(r) => Ok(PartnerChange::Renamed(d_renamed(r)?)),
                 WPartnerChange::Succeeded(s) => Ok(PartnerChange::Succeeded(d_succeeded(s)?)),
             })?)
         }
-        WAnyTimeline::Convention(w) => {
+        (b'C', WAnyTimeline::Convention(w)) => {
             let id = ConventionId(Uuid::from_bytes(w.id));
             AnyTimeline::Convention(d_timeline(w, id, d_signed, |c| match c {
                 WChange::Amended(a) => Ok(ConventionChange::Amended(d_amended(a)?)),
                 WChange::Terminated(x) => Ok(ConventionChange::Terminated(d_terminated(x)?)),
             })?)
         }
+        _ => return Err(invalid("the kind byte and the timeline disagree")),
     };
-    Ok((handle, timeline))
+    if seqs.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(invalid("the stream's seqs are not increasing"));
+    }
+    Ok((handle, seqs.into_iter().map(Seq).collect(), timeline))
+}
+
+// ---------------------------------------------------------------- segments
+
+/// The format byte of a log segment.
+pub const SEGMENT_FORMAT: u8 = 1;
+/// Bytes of the length written before each event in a segment.
+const LENGTH_PREFIX: usize = 4;
+/// The most bytes one stored event may take. Every value sled stores must
+/// stay far below a quarter of its `segment_size` (larger ones go to files
+/// it never syncs); a sled leaf holds up to 16 values.
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+
+/// Bytes a segment holding events of these lengths takes.
+pub fn segment_len(event_lens: impl IntoIterator<Item = usize>) -> usize {
+    1 + event_lens
+        .into_iter()
+        .map(|n| n + LENGTH_PREFIX)
+        .sum::<usize>()
+}
+
+/// A segment: the format byte, then each event's stored bytes after its
+/// length (u32 big-endian). The event bytes are kept exactly as given.
+pub fn encode_segment<'a>(
+    events: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Vec<u8>, CodecError> {
+    let mut out = vec![SEGMENT_FORMAT];
+    for event in events {
+        if event.len() > MAX_EVENT_BYTES {
+            return Err(CodecError::Encode(format!(
+                "an event of {} bytes (at most {MAX_EVENT_BYTES})",
+                event.len()
+            )));
+        }
+        let len = u32::try_from(event.len())
+            .map_err(|_| CodecError::Encode("an event over 4 GiB".into()))?;
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(event);
+    }
+    Ok(out)
+}
+
+/// The stored bytes of each event of a segment, borrowed from it, in
+/// order. Fails on an unknown format byte, a length past the end, an empty
+/// segment, or an event over [`MAX_EVENT_BYTES`].
+pub fn segment_events(segment: &[u8]) -> Result<Vec<&[u8]>, CodecError> {
+    let (format, mut rest) = segment.split_first().ok_or(CodecError::Truncated(0))?;
+    if *format != SEGMENT_FORMAT {
+        return Err(CodecError::Format(*format));
+    }
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let (len, tail) = rest
+            .split_first_chunk::<LENGTH_PREFIX>()
+            .ok_or(CodecError::Truncated(segment.len()))?;
+        let len = usize::try_from(u32::from_be_bytes(*len))
+            .map_err(|_| invalid("an event length beyond this machine"))?;
+        if len > MAX_EVENT_BYTES {
+            return Err(invalid(format!("an event length of {len} bytes")));
+        }
+        let (event, tail) = tail
+            .split_at_checked(len)
+            .ok_or(CodecError::Truncated(segment.len()))?;
+        out.push(event);
+        rest = tail;
+    }
+    if out.is_empty() {
+        return Err(invalid("a segment without events"));
+    }
+    Ok(out)
+}
+
+#[derive(Decode)]
+struct WBodyHead {
+    seq: u64,
+    _id: [u8; 16],
+    _entity: WEntity,
+    _version: u64,
+    recorded_at_micros: i64,
+}
+
+/// The seq, hash and `recorded_at` of stored event bytes, read without
+/// decoding the rest of the event.
+pub fn event_head(bytes: &[u8]) -> Result<(Seq, Digest, DateTime<Utc>), CodecError> {
+    let framed = unframe(bytes)?;
+    let (head, _): (WBodyHead, usize) = bincode::decode_from_slice(framed.body, config())
+        .map_err(|e| CodecError::Decode(e.to_string()))?;
+    let recorded_at = DateTime::<Utc>::from_timestamp_micros(head.recorded_at_micros)
+        .ok_or_else(|| invalid("timestamp out of range"))?;
+    Ok((Seq(head.seq), framed.hash, recorded_at))
 }
 
 /// Checks that a decoded timeline type matches its kind (used by readers

@@ -129,6 +129,11 @@ impl Folder {
         }
     }
 
+    /// Where the folder is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Checks (and, with `create`, makes) the registry folder before sled
     /// opens it. Refuses a folder with a symbolic link, with files pactum
     /// did not make, or holding a foreign sled database; removes a

@@ -292,7 +292,7 @@ fn built() -> Cli {
 }
 
 fn with_sled<T>(cli: &Cli, f: impl FnOnce(&sled::Db) -> T) -> T {
-    let db = sled::open(cli.db()).unwrap();
+    let db = raw_sled(&cli.db());
     let out = f(&db);
     db.flush().unwrap();
     drop(db);
@@ -326,13 +326,13 @@ fn verify_passes_on_an_intact_log_and_prints_its_head() {
 fn verify_reports_altered_event_bytes_with_their_seq() {
     let cli = built();
     with_sled(&cli, |db| {
-        let events = db.open_tree("events").unwrap();
-        let key = 3u64.to_be_bytes();
-        let mut bytes = events.get(key).unwrap().unwrap().to_vec();
-        // change one byte of the objectives text, keeping it decodable
-        let at = bytes.windows(6).position(|w| w == b"Agenda").unwrap();
-        bytes[at] = b'X';
-        events.insert(key, bytes).unwrap();
+        edit_event(db, 3, |stored| {
+            let mut bytes = stored.to_vec();
+            // change one byte of the objectives text, keeping it decodable
+            let at = bytes.windows(6).position(|w| w == b"Agenda").unwrap();
+            bytes[at] = b'X';
+            bytes
+        });
     });
     let r = verify(&cli, &[]);
     assert_eq!(r.code, 5, "{}", r.stderr);
@@ -344,10 +344,7 @@ fn verify_reports_altered_event_bytes_with_their_seq() {
 #[test]
 fn verify_reports_undecodable_bytes_without_panicking() {
     let cli = built();
-    with_sled(&cli, |db| {
-        let events = db.open_tree("events").unwrap();
-        events.insert(2u64.to_be_bytes(), &[1u8, 2, 3][..]).unwrap();
-    });
+    with_sled(&cli, |db| edit_event(db, 2, |_| vec![1u8, 2, 3]));
     let r = verify(&cli, &[]);
     assert_eq!(r.code, 5);
     assert!(r.json()["problems"].to_string().contains("seq 2"));
@@ -361,18 +358,17 @@ fn verify_reports_undecodable_bytes_without_panicking() {
 fn verify_reports_a_deleted_index_entry_and_rebuild_repairs_it() {
     let cli = built();
     with_sled(&cli, |db| {
-        let streams = db.open_tree("streams").unwrap();
-        let (key, _) = streams.iter().next().unwrap().unwrap();
-        streams.remove(key).unwrap();
-        let names = db.open_tree("names").unwrap();
-        let (key, _) = names.iter().next().unwrap().unwrap();
-        names.remove(key).unwrap();
+        let cache = db.open_tree("cache").unwrap();
+        for prefix in [&b"h"[..], b"n"] {
+            let (key, _) = cache.scan_prefix(prefix).next().unwrap().unwrap();
+            cache.remove(key).unwrap();
+        }
     });
     let r = verify(&cli, &[]);
     assert_eq!(r.code, 5);
     let problems = r.json()["problems"].to_string();
     assert!(
-        problems.contains("streams") && problems.contains("missing entry"),
+        problems.contains("handles") && problems.contains("missing entry"),
         "{problems}"
     );
     assert!(problems.contains("names"), "{problems}");
@@ -387,12 +383,7 @@ fn verify_reports_a_truncated_tail_against_the_published_head() {
         .as_str()
         .unwrap()
         .to_owned();
-    with_sled(&cli, |db| {
-        db.open_tree("events")
-            .unwrap()
-            .remove(5u64.to_be_bytes())
-            .unwrap();
-    });
+    with_sled(&cli, remove_last_event);
     let r = verify(&cli, &["--head", &head]);
     assert_eq!(r.code, 5);
     let problems = r.json()["problems"].to_string();
@@ -409,12 +400,7 @@ fn verify_reports_a_rewritten_event_against_the_published_head() {
         .to_owned();
     // rewrite the tail consistently (as a forger with the code would):
     // drop #5 and record something else in its place
-    with_sled(&cli, |db| {
-        db.open_tree("events")
-            .unwrap()
-            .remove(5u64.to_be_bytes())
-            .unwrap();
-    });
+    with_sled(&cli, remove_last_event);
     // the forger also replaces the head recorded beside the store
     std::fs::remove_file(cli.db().join("pactum.head")).unwrap();
     cli.run(&["rebuild"]).ok();
@@ -431,16 +417,16 @@ fn verify_reports_a_projection_that_differs_from_a_rebuild() {
     let cli = built();
     let reg_path = cli.db();
     with_sled(&cli, |db| {
-        let proj = db.open_tree("proj_partners").unwrap();
-        let (k, v) = proj.iter().next().unwrap().unwrap();
+        let cache = db.open_tree("cache").unwrap();
+        let (k, v) = cache.scan_prefix(b"d").next().unwrap().unwrap();
         let mut v = v.to_vec();
         let last = v.len() - 1;
         v[last] ^= 1;
-        proj.insert(k, v).unwrap();
+        cache.insert(k, v).unwrap();
     });
     let r = verify(&cli, &[]);
     assert_eq!(r.code, 5);
-    assert!(r.json()["problems"].to_string().contains("proj_partners"));
+    assert!(r.json()["problems"].to_string().contains("docs"));
     cli.run(&["rebuild"]).ok();
     verify(&cli, &[]).ok();
     assert!(reg_path.exists());

@@ -333,8 +333,9 @@ fn a_huge_length_prefix_is_refused_without_allocating() {
     tiny[0] = codec::FORMAT_VERSION;
     assert!(codec::decode_record(&tiny).is_err());
     assert!(
-        codec::decode_timeline(&[
+        codec::decode_doc(&[
             codec::PROJECTION_VERSION,
+            b'C',
             0,
             0,
             0,
@@ -371,9 +372,8 @@ fn a_non_canonical_spelling_decodes_and_verify_reports_it() {
     cli.run(&["partner", "add", "Agadir", "--kind", "commune"])
         .ok();
     {
-        let db = sled::open(cli.db()).unwrap();
-        let events = db.open_tree("events").unwrap();
-        let stored = events.get(1u64.to_be_bytes()).unwrap().unwrap();
+        let db = raw_sled(&cli.db());
+        let stored = stored_event(&db, 1);
         // re-spell the body's first field (seq 1, one byte) as a two-byte
         // varint: same event, other bytes
         let record = codec::decode_record(&stored).unwrap();
@@ -382,7 +382,7 @@ fn a_non_canonical_spelling_decodes_and_verify_reports_it() {
         respelled.extend_from_slice(&[0xfb, 0x01, 0x00]);
         respelled.extend_from_slice(&stored[codec::HEADER_LEN + 1..]);
         assert_eq!(codec::decode_record(&respelled).unwrap(), record);
-        events.insert(1u64.to_be_bytes(), respelled).unwrap();
+        edit_event(&db, 1, |_| respelled);
         db.flush().unwrap();
     }
     cli.wait_until_released();

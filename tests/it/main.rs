@@ -13,4 +13,5 @@ mod site;
 mod succession;
 mod support;
 mod transparency;
+mod upgrade;
 mod ux;

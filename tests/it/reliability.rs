@@ -9,7 +9,17 @@ use std::time::{Duration, Instant};
 use crate::support::*;
 
 fn pactum(db: &std::path::Path, args: &[&str]) -> Child {
-    Command::new(assert_cmd::cargo::cargo_bin("pactum"))
+    pactum_crashing_at(db, args, None)
+}
+
+/// A `pactum` process that ends itself at a named point of the write path
+/// (`PACTUM_CRASH_AT`), as kill -9 would.
+fn pactum_crashing_at(db: &std::path::Path, args: &[&str], at: Option<&str>) -> Child {
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("pactum"));
+    if let Some(at) = at {
+        command.env("PACTUM_CRASH_AT", at);
+    }
+    command
         .env("PACTUM_DB", db)
         .env("PACTUM_ACTOR", "crash-test")
         .args(args)
@@ -81,12 +91,16 @@ fn no_acknowledged_event_is_lost_and_none_is_half_written_across_kill_9() {
     let mut kills = 0;
     for round in 0..rounds() {
         let single = round % 3 != 2;
+        // one round in four ends between the durable log write and the
+        // cache write; the others are killed at a random moment
+        let at = (rng.u32(0..4) == 0).then_some("after-log");
         let (child, max_ms) = if single {
             let name = format!("Partenaire {round}");
             (
-                pactum(
+                pactum_crashing_at(
                     &db,
                     &["--format", "json", "partner", "add", &name, "--kind", "ngo"],
+                    at,
                 ),
                 60,
             )
@@ -94,7 +108,11 @@ fn no_acknowledged_event_is_lost_and_none_is_half_written_across_kill_9() {
             tried_batches.push(round);
             let file = batch_csv(cli.dir.path(), round, ROWS);
             (
-                pactum(&db, &["--format", "json", "import", file.to_str().unwrap()]),
+                pactum_crashing_at(
+                    &db,
+                    &["--format", "json", "import", file.to_str().unwrap()],
+                    at,
+                ),
                 400,
             )
         };
@@ -179,6 +197,75 @@ fn no_acknowledged_event_is_lost_and_none_is_half_written_across_kill_9() {
         acked_batches.len()
     );
     assert!(kills > 0, "no round was killed: the test proves nothing");
+}
+
+#[test]
+fn a_crash_between_the_log_write_and_the_cache_write_loses_nothing() {
+    let cli = Cli::with_convention("Agenda 21");
+    let db = cli.db();
+    let (code, _) = finish(
+        pactum_crashing_at(
+            &db,
+            &["partner", "add", "Meknès", "--kind", "commune"],
+            Some("after-log"),
+        ),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, None, "the process was to end itself");
+    // the event is in the log; the caches were not written, and every
+    // command catches them up from their watermark
+    let partners = cli.json(&["partner", "list"]);
+    assert!(partners.to_string().contains("Meknès"), "{partners}");
+    cli.run(&["verify"]).ok();
+    cli.run(&["partner", "add", "Fès", "--kind", "commune"])
+        .ok();
+    let report = cli.run(&["--format", "json", "verify"]).ok().json();
+    assert_eq!(report["ok"], true);
+}
+
+#[test]
+fn a_crash_during_a_tail_merge_loses_nothing_and_the_merge_is_done_again() {
+    let cli = Cli::new();
+    let db = cli.db();
+    let segments = |cli: &Cli| {
+        let raw = raw_sled(&cli.db());
+        let n = raw.open_tree("log").unwrap().len();
+        drop(raw);
+        cli.wait_until_released();
+        n
+    };
+    // one segment per command, until the next write merges the tail
+    for i in 0..pactum::store::log::MERGE_AFTER {
+        cli.run(&[
+            "partner",
+            "add",
+            &format!("Commune {i}"),
+            "--kind",
+            "commune",
+        ])
+        .ok();
+    }
+    assert_eq!(segments(&cli), pactum::store::log::MERGE_AFTER);
+    let (code, _) = finish(
+        pactum_crashing_at(
+            &db,
+            &["partner", "add", "Oujda", "--kind", "commune"],
+            Some("after-merge"),
+        ),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, None, "the process was to end itself in the merge");
+    let report = cli.run(&["--format", "json", "verify"]).ok().json();
+    assert_eq!(report["events"], pactum::store::log::MERGE_AFTER);
+    cli.run(&["partner", "add", "Oujda", "--kind", "commune"])
+        .ok();
+    let report = cli.run(&["--format", "json", "verify"]).ok().json();
+    assert_eq!(report["events"], pactum::store::log::MERGE_AFTER + 1);
+    assert_eq!(segments(&cli), 2, "the merged tail and the new append");
+    let names = cli.json(&["partner", "list"]).to_string();
+    for i in 0..pactum::store::log::MERGE_AFTER {
+        assert!(names.contains(&format!("Commune {i}\"")), "{names}");
+    }
 }
 
 #[test]
@@ -307,11 +394,15 @@ fn two_writers_deciding_on_the_same_version_give_one_commit_and_one_conflict() {
     assert_eq!(now.state.version, seen + 1);
 }
 
-/// Damages one entry of a tree through sled; returns what was damaged.
-fn damage(cli: &Cli, tree: &str, how: fn(&[u8]) -> Vec<u8>) {
-    let db = sled::open(cli.db()).unwrap();
+/// Damages the first entry under `prefix` of a tree through sled.
+fn damage(cli: &Cli, tree: &str, prefix: &[u8], how: fn(&[u8]) -> Vec<u8>) {
+    let db = raw_sled(&cli.db());
     let t = db.open_tree(tree).unwrap();
-    let (k, v) = t.iter().next().expect("the tree has an entry").unwrap();
+    let (k, v) = t
+        .scan_prefix(prefix)
+        .next()
+        .expect("the tree has an entry")
+        .unwrap();
     if v.is_empty() {
         // a tree of keys alone: damage the key
         t.remove(&k).unwrap();
@@ -340,22 +431,25 @@ fn damaged_bytes_in_any_tree_are_reported_never_panicked_on() {
             out
         }),
     ];
-    let trees = [
-        "events",
-        "streams",
-        "entities",
-        "handles",
-        "names",
-        "parties",
-        "proj_partners",
-        "proj_conventions",
-        "meta",
-        "merkle",
+    // the log's segments, each cache (by its key prefix), the meta tree,
+    // and the Merkle tree
+    let trees: [(&str, &[u8]); 9] = [
+        ("log", b""),
+        ("cache", b"d"),
+        ("cache", b"h"),
+        ("cache", b"n"),
+        ("cache", b"p"),
+        ("cache", b"w"),
+        ("cache", b"v"),
+        ("meta", b""),
+        ("merkle", b""),
     ];
-    for tree in trees {
+    for (tree, prefix) in trees {
+        let tree_name = format!("{tree}/{}", String::from_utf8_lossy(prefix));
+        let tree = tree_name.as_str();
         for (how, f) in hows {
             let cli = Cli::with_convention("Agenda 21");
-            damage(&cli, tree, f);
+            damage(&cli, tree.split('/').next().unwrap(), prefix, f);
             let r = cli.run(&["--format", "json", "verify"]);
             assert_ne!(r.code, 101, "{tree}/{how}: verify panicked: {}", r.stderr);
             assert_eq!(r.code, 5, "{tree}/{how}: verify did not fail: {}", r.stdout);

@@ -350,3 +350,64 @@ impl Cli {
         Some(r.json()["head"].as_str().unwrap_or_default().to_owned())
     }
 }
+
+// ------------------------------------------------- the store's files, raw
+
+/// Opens a registry's sled database directly, configured as the store
+/// configures it, for tests that damage what it holds.
+pub fn raw_sled(path: &Path) -> sled::Db {
+    sled::Config::new()
+        .path(path)
+        .segment_size(pactum::store::durable::SEGMENT_SIZE)
+        .open()
+        .unwrap()
+}
+
+/// The segment of the `log` tree that holds `seq`: its key and its events'
+/// stored bytes.
+pub fn segment_of(db: &sled::Db, seq: u64) -> (sled::IVec, Vec<Vec<u8>>) {
+    let log = db.open_tree("log").unwrap();
+    let (k, v) = log
+        .range(..=seq.to_be_bytes())
+        .next_back()
+        .expect("a segment holds the seq")
+        .unwrap();
+    let events = pactum::store::codec::segment_events(&v)
+        .unwrap()
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect();
+    (k, events)
+}
+
+/// The stored bytes of the event at `seq`.
+pub fn stored_event(db: &sled::Db, seq: u64) -> Vec<u8> {
+    let (k, events) = segment_of(db, seq);
+    let first = u64::from_be_bytes(k.as_ref().try_into().unwrap());
+    events[usize::try_from(seq - first).unwrap()].clone()
+}
+
+/// Replaces the stored bytes of the event at `seq` (in its segment) by
+/// what `how` makes of them.
+pub fn edit_event(db: &sled::Db, seq: u64, how: impl FnOnce(&[u8]) -> Vec<u8>) {
+    let (k, mut events) = segment_of(db, seq);
+    let first = u64::from_be_bytes(k.as_ref().try_into().unwrap());
+    let i = usize::try_from(seq - first).unwrap();
+    events[i] = how(&events[i]);
+    let value = pactum::store::codec::encode_segment(events.iter().map(Vec::as_slice)).unwrap();
+    db.open_tree("log").unwrap().insert(k, value).unwrap();
+}
+
+/// Removes the last event of the log.
+pub fn remove_last_event(db: &sled::Db) {
+    let log = db.open_tree("log").unwrap();
+    let (k, v) = log.last().unwrap().unwrap();
+    let mut events = pactum::store::codec::segment_events(&v).unwrap();
+    events.pop();
+    if events.is_empty() {
+        log.remove(k).unwrap();
+    } else {
+        let value = pactum::store::codec::encode_segment(events).unwrap();
+        log.insert(k, value).unwrap();
+    }
+}

@@ -35,6 +35,7 @@ pub fn run(ctx: &Context, _a: InfoArgs) -> Result<(), AppError> {
         "events": head.seq.0,
         "head": head_text,
         "last_recorded_at": head.recorded_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        "registry_format": codec::REGISTRY_FORMAT,
         "format_version": codec::FORMAT_VERSION,
         "projection_version": codec::PROJECTION_VERSION,
     });
@@ -55,7 +56,8 @@ pub fn run(ctx: &Context, _a: InfoArgs) -> Result<(), AppError> {
     add(
         "format",
         format!(
-            "events v{}, projections v{}",
+            "registry v{}, events v{}, projections v{}",
+            codec::REGISTRY_FORMAT,
             codec::FORMAT_VERSION,
             codec::PROJECTION_VERSION
         ),

@@ -26,6 +26,7 @@ pub mod retract;
 pub mod show;
 pub mod sign;
 pub mod terminate;
+pub mod upgrade;
 pub mod verify;
 
 use std::str::FromStr;

@@ -1,0 +1,138 @@
+//! Key forms of the two trees, `log` and `cache`. All integers are
+//! big-endian, so keys sort numerically.
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | `log` | first seq of the segment | a segment (`codec`) |
+//! | `cache` | `d` ‖ entity uuid | the entity's document (`codec`) |
+//! | `cache` | `h` ‖ kind letter ‖ handle number | entity uuid |
+//! | `cache` | `n` ‖ folded name ‖ 0 ‖ partner uuid | 1 current name, 0 former |
+//! | `cache` | `p` ‖ partner uuid ‖ convention uuid | (empty) |
+//! | `cache` | `w` | the watermark: seq ‖ hash the caches are exact at |
+//! | `cache` | `v`, `r` | the cache format; set while a rebuild runs |
+//! | `meta` | `format` | the registry's layout (`codec::REGISTRY_FORMAT`) |
+//!
+//! Every cache is a key prefix of the one `cache` tree, so that one
+//! `apply_batch` updates all of them and the watermark atomically.
+
+use uuid::Uuid;
+
+use crate::domain::{ConventionId, Digest, EntityId, EntityKind, Handle, PartnerId, Seq};
+
+/// `log` key: the first seq of a segment.
+pub fn seq(seq: Seq) -> [u8; 8] {
+    seq.0.to_be_bytes()
+}
+
+/// Prefix of the documents.
+pub const DOC: u8 = b'd';
+/// Prefix of the handle index.
+pub const HANDLE: u8 = b'h';
+/// Prefix of the name index.
+pub const NAME: u8 = b'n';
+/// Prefix of the party index.
+pub const PARTY: u8 = b'p';
+/// Key of the watermark.
+pub const WATERMARK: &[u8] = b"w";
+/// Key of the cache format.
+pub const CACHE_FORMAT: &[u8] = b"v";
+/// Key set while a rebuild runs.
+pub const REBUILDING: &[u8] = b"r";
+/// `meta` key of the registry's layout.
+pub const FORMAT: &[u8] = b"format";
+
+/// A document's key.
+pub fn doc(entity: EntityId) -> [u8; 17] {
+    doc_of_uuid(entity.uuid())
+}
+
+/// A document's key, by UUID.
+pub fn doc_of_uuid(uuid: Uuid) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = DOC;
+    k[1..].copy_from_slice(uuid.as_bytes());
+    k
+}
+
+/// A handle's key.
+pub fn handle(h: Handle) -> [u8; 10] {
+    let mut k = [0u8; 10];
+    k[0] = HANDLE;
+    k[1] = kind_byte(h.kind);
+    k[2..].copy_from_slice(&h.number.to_be_bytes());
+    k
+}
+
+/// The prefix of every handle of a kind.
+pub fn handles_of(kind: EntityKind) -> [u8; 2] {
+    [HANDLE, kind_byte(kind)]
+}
+
+/// A name's key.
+pub fn name(key: &str, partner: PartnerId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(key.len() + 18);
+    k.push(NAME);
+    k.extend_from_slice(key.as_bytes());
+    k.push(0);
+    k.extend_from_slice(partner.as_bytes());
+    k
+}
+
+/// A party's key.
+pub fn party(partner: PartnerId, convention: ConventionId) -> [u8; 33] {
+    let mut k = [0u8; 33];
+    k[0] = PARTY;
+    k[1..17].copy_from_slice(partner.as_bytes());
+    k[17..].copy_from_slice(convention.as_bytes());
+    k
+}
+
+/// The watermark's value.
+pub fn watermark_value(seq: Seq, hash: &Digest) -> [u8; 40] {
+    let mut v = [0u8; 40];
+    v[..8].copy_from_slice(&seq.0.to_be_bytes());
+    v[8..].copy_from_slice(&hash.0);
+    v
+}
+
+/// Reads a watermark value.
+pub fn watermark_of(bytes: &[u8]) -> Option<(Seq, Digest)> {
+    let (seq, hash) = bytes.split_at_checked(8)?;
+    Some((Seq(u64_of(seq)?), Digest(hash.try_into().ok()?)))
+}
+
+/// The byte for an entity kind.
+pub fn kind_byte(kind: EntityKind) -> u8 {
+    match kind {
+        EntityKind::Partner => b'P',
+        EntityKind::Convention => b'C',
+    }
+}
+
+/// The entity kind of a byte.
+pub fn byte_kind(b: u8) -> Option<EntityKind> {
+    match b {
+        b'P' => Some(EntityKind::Partner),
+        b'C' => Some(EntityKind::Convention),
+        _ => None,
+    }
+}
+
+/// Reads a big-endian u64 value.
+pub fn u64_of(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// Reads a 16-byte UUID.
+pub fn uuid_of(bytes: &[u8]) -> Option<Uuid> {
+    Some(Uuid::from_bytes(bytes.try_into().ok()?))
+}
+
+/// Reads a handle key (after its prefix byte).
+pub fn handle_of(bytes: &[u8]) -> Option<Handle> {
+    let (kind, number) = bytes.split_first()?;
+    Some(Handle {
+        kind: byte_kind(*kind)?,
+        number: u64_of(number)?,
+    })
+}

@@ -1,0 +1,373 @@
+//! The log: the only source of truth, as packed segments in the sled tree
+//! `log`.
+//!
+//! A segment's key is the seq of its first event (u64 big-endian); its
+//! value holds consecutive events in seq order (`codec::encode_segment`).
+//! An append writes new segments holding exactly the events it appends
+//! (one segment for a command; an import chunk is cut into segments of at
+//! most [`SEGMENT_EVENTS`] events and [`SEGMENT_BYTES`] bytes, written by
+//! one atomic `apply_batch`). Small segments at the tail are merged later
+//! ([`Log::merge_tail`]) by one atomic `apply_batch` that removes them and
+//! inserts the merged ones; merging copies event bytes, never re-encodes
+//! them.
+//!
+//! **Invariant:** segments are contiguous and gapless: the segment after
+//! key `k` holding `n` events has key `k + n`; the head is the last event
+//! of the last segment.
+
+use chrono::{DateTime, Utc};
+use sled::{IVec, Tree};
+
+use super::codec;
+use super::error::{Result, StoreError};
+use super::keys;
+use super::scan;
+use crate::domain::{Digest, EventRecord, Seq};
+
+/// The most events a segment holds (merged or appended).
+pub const SEGMENT_EVENTS: usize = 256;
+/// The most bytes a segment of several events takes (one larger event is
+/// a segment of its own, up to `codec::MAX_EVENT_BYTES`).
+pub const SEGMENT_BYTES: usize = 64 * 1024;
+/// How many small segments may gather at the tail before they are merged.
+pub const MERGE_AFTER: usize = 32;
+
+/// The head of the log: its last event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// the last seq (0 for an empty log)
+    pub seq: Seq,
+    /// the last hash ([`Digest::GENESIS`] for an empty log)
+    pub hash: Digest,
+    /// the last `recorded_at` (`None` for an empty log)
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+impl Head {
+    /// The head of an empty log.
+    pub const EMPTY: Head = Head {
+        seq: Seq::ZERO,
+        hash: Digest::GENESIS,
+        recorded_at: None,
+    };
+}
+
+/// The `log` tree.
+#[derive(Clone)]
+pub struct Log {
+    tree: Tree,
+}
+
+fn first_seq(key: &[u8]) -> Result<u64> {
+    keys::u64_of(key)
+        .ok_or_else(|| StoreError::corrupt("log", format!("key {key:02x?}"), "malformed key"))
+}
+
+/// The stored bytes of each event of a segment, borrowed.
+fn events_of(first: u64, value: &[u8]) -> Result<Vec<&[u8]>> {
+    codec::segment_events(value)
+        .map_err(|e| StoreError::corrupt("log", format!("seq {first}"), format!("segment: {e}")))
+}
+
+/// Decodes the event at `seq` from its stored bytes.
+pub fn decode_event_at(seq: u64, bytes: &[u8]) -> Result<EventRecord> {
+    let record = codec::decode_record(bytes)
+        .map_err(|e| StoreError::corrupt("log", format!("seq {seq}"), e))?;
+    if record.seq.0 != seq {
+        return Err(StoreError::corrupt(
+            "log",
+            format!("seq {seq}"),
+            format!("the event says it is seq {}", record.seq),
+        ));
+    }
+    Ok(record)
+}
+
+/// Decodes every event of the segment stored under `key`.
+pub fn decode_segment(key: &[u8], value: &[u8]) -> Result<Vec<EventRecord>> {
+    let first = first_seq(key)?;
+    events_of(first, value)?
+        .into_iter()
+        .zip(first..)
+        .map(|(bytes, seq)| decode_event_at(seq, bytes))
+        .collect()
+}
+
+/// Cuts stored events into segments: at most [`SEGMENT_EVENTS`] events and
+/// [`SEGMENT_BYTES`] bytes each (an event larger than that alone). Returns
+/// each segment's first index and its events.
+pub fn pack<'a>(events: &[&'a [u8]]) -> Vec<(usize, Vec<&'a [u8]>)> {
+    let mut out: Vec<(usize, Vec<&'a [u8]>)> = Vec::new();
+    let mut bytes = 0usize;
+    for (i, event) in events.iter().enumerate() {
+        let len = codec::segment_len([event.len()]);
+        let fits = out
+            .last()
+            .is_some_and(|(_, seg)| seg.len() < SEGMENT_EVENTS && bytes + len - 1 <= SEGMENT_BYTES);
+        if fits {
+            if let Some((_, seg)) = out.last_mut() {
+                seg.push(event);
+            }
+            bytes += len - 1;
+        } else {
+            out.push((i, vec![event]));
+            bytes = len;
+        }
+    }
+    out
+}
+
+impl Log {
+    /// The `log` tree of a database.
+    pub fn open(db: &sled::Db) -> Result<Self> {
+        Ok(Self {
+            tree: db.open_tree("log")?,
+        })
+    }
+
+    /// The sled tree, for scans.
+    pub fn tree(&self) -> &Tree {
+        &self.tree
+    }
+
+    /// True when the log holds no segment.
+    pub fn is_empty(&self) -> bool {
+        self.tree.is_empty()
+    }
+
+    /// The head: the last event of the last segment.
+    pub fn head(&self) -> Result<Head> {
+        let Some((key, value)) = self.tree.last()? else {
+            return Ok(Head::EMPTY);
+        };
+        let first = first_seq(&key)?;
+        let events = events_of(first, &value)?;
+        let last_seq = (first + index_u64(events.len())).saturating_sub(1);
+        let last = events.last().ok_or_else(|| {
+            StoreError::corrupt("log", format!("seq {first}"), "a segment without events")
+        })?;
+        let (seq, hash, recorded_at) = codec::event_head(last)
+            .map_err(|e| StoreError::corrupt("log", format!("seq {last_seq}"), e))?;
+        if seq.0 != last_seq {
+            return Err(StoreError::corrupt(
+                "log",
+                format!("seq {last_seq}"),
+                format!("the event says it is seq {seq}"),
+            ));
+        }
+        Ok(Head {
+            seq,
+            hash,
+            recorded_at: Some(recorded_at),
+        })
+    }
+
+    /// The segment that holds `seq`, if any: its key and value.
+    fn segment_of(&self, seq: Seq) -> Result<Option<(u64, IVec)>> {
+        match self.tree.range(..=keys::seq(seq)).next_back() {
+            None => Ok(None),
+            Some(kv) => {
+                let (k, v) = kv?;
+                Ok(Some((first_seq(&k)?, v)))
+            }
+        }
+    }
+
+    /// The event at `seq`.
+    pub fn event(&self, seq: Seq) -> Result<Option<EventRecord>> {
+        let Some((first, value)) = self.segment_of(seq)? else {
+            return Ok(None);
+        };
+        let events = events_of(first, &value)?;
+        let index = usize::try_from(seq.0 - first).unwrap_or(usize::MAX);
+        match events.get(index) {
+            None => Ok(None),
+            Some(bytes) => decode_event_at(seq.0, bytes).map(Some),
+        }
+    }
+
+    /// Events from `from` on, in seq order.
+    pub fn events_from(&self, from: Seq) -> impl Iterator<Item = Result<EventRecord>> + '_ {
+        let start = match self.tree.range(..=keys::seq(from)).next_back() {
+            Some(Ok((k, _))) => k.to_vec(),
+            _ => keys::seq(from).to_vec(),
+        };
+        self.tree
+            .range(start..)
+            .flat_map(move |kv| -> Vec<Result<EventRecord>> {
+                let decoded = kv
+                    .map_err(StoreError::from)
+                    .and_then(|(k, v)| decode_segment(&k, &v));
+                match decoded {
+                    Ok(records) => records
+                        .into_iter()
+                        .filter(|r| r.seq >= from)
+                        .map(Ok)
+                        .collect(),
+                    Err(e) => vec![Err(e)],
+                }
+            })
+    }
+
+    /// Reads the segments from the one holding `from` on, maps each with
+    /// `map` (key, value) on `workers` threads, and hands the values to
+    /// `visit` in seq order.
+    pub fn scan_ordered<T: Send>(
+        &self,
+        from: Seq,
+        workers: usize,
+        map: &(dyn Fn(&[u8], &[u8]) -> T + Sync),
+        visit: &mut dyn FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        let start = match self.segment_of(from) {
+            Ok(Some((first, _))) => keys::seq(Seq(first)),
+            _ => keys::seq(from),
+        };
+        scan::scan_ordered(&self.tree, &start, None, workers, map, visit)
+    }
+
+    /// Writes stored events whose first seq is `first` as new segments, in
+    /// one atomic batch. Nothing is durable until the caller syncs.
+    pub fn append(&self, first: Seq, events: &[&[u8]]) -> Result<usize> {
+        let mut batch = sled::Batch::default();
+        let packed = pack(events);
+        for (index, segment) in &packed {
+            let seq = first.0 + index_u64(*index);
+            let value = codec::encode_segment(segment.iter().copied())
+                .map_err(|e| StoreError::Encode(e.to_string()))?;
+            batch.insert(&keys::seq(Seq(seq)), value);
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(packed.len())
+    }
+
+    /// How many small segments (ones a merge could still fill) end the log,
+    /// counting back from the tail, up to `limit`.
+    pub fn small_tail(&self, limit: usize) -> Result<usize> {
+        let mut n = 0;
+        for kv in self.tree.iter().rev() {
+            let (k, v) = kv?;
+            let events = events_of(first_seq(&k)?, &v)?;
+            if events.len() >= SEGMENT_EVENTS || v.len() >= SEGMENT_BYTES / 2 {
+                break;
+            }
+            n += 1;
+            if n >= limit {
+                break;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Merges the small segments at the tail (at most `limit`) into as few
+    /// segments as the limits allow, by one atomic batch that removes them
+    /// and inserts the merged ones. Event bytes are copied as stored.
+    /// Returns how many segments were replaced.
+    pub fn merge_tail(&self, limit: usize) -> Result<usize> {
+        let mut tail: Vec<(IVec, IVec)> = Vec::new();
+        for kv in self.tree.iter().rev() {
+            let (k, v) = kv?;
+            let events = events_of(first_seq(&k)?, &v)?;
+            if events.len() >= SEGMENT_EVENTS || v.len() >= SEGMENT_BYTES / 2 {
+                break;
+            }
+            tail.push((k, v));
+            if tail.len() >= limit {
+                break;
+            }
+        }
+        if tail.len() < 2 {
+            return Ok(0);
+        }
+        tail.reverse();
+        let first = first_seq(&tail[0].0)?;
+        let mut events: Vec<&[u8]> = Vec::new();
+        let mut expected = first;
+        for (k, v) in &tail {
+            let at = first_seq(k)?;
+            if at != expected {
+                return Err(StoreError::corrupt(
+                    "log",
+                    format!("seq {at}"),
+                    format!("a gap: the previous segment ends before seq {expected}"),
+                ));
+            }
+            let these = events_of(at, v)?;
+            expected = at + index_u64(these.len());
+            events.extend(these);
+        }
+        let mut batch = sled::Batch::default();
+        for (k, _) in &tail {
+            batch.remove(k.clone());
+        }
+        for (index, segment) in pack(&events) {
+            let value = codec::encode_segment(segment.iter().copied())
+                .map_err(|e| StoreError::Encode(e.to_string()))?;
+            batch.insert(&keys::seq(Seq(first + index_u64(index))), value);
+        }
+        self.tree.apply_batch(batch)?;
+        super::crash_point("after-merge");
+        Ok(tail.len())
+    }
+
+    /// How many events the log holds and their stored bytes.
+    pub fn payload(&self) -> Result<(u64, u64)> {
+        let (mut events, mut bytes) = (0u64, 0u64);
+        for kv in self.tree.iter() {
+            let (k, v) = kv?;
+            for e in events_of(first_seq(&k)?, &v)? {
+                events += 1;
+                bytes += index_u64(e.len());
+            }
+        }
+        Ok((events, bytes))
+    }
+}
+
+fn index_u64(i: usize) -> u64 {
+    // Invariant: usize is at most 64 bits on every supported target.
+    u64::try_from(i).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_keeps_every_segment_within_its_limits_and_the_events_in_order() {
+        let small = vec![7u8; 200];
+        let large = vec![9u8; codec::MAX_EVENT_BYTES];
+        let mut events: Vec<&[u8]> = vec![small.as_slice(); 1000];
+        events.insert(500, large.as_slice());
+        let packed = pack(&events);
+        let mut next = 0;
+        for (first, segment) in &packed {
+            assert_eq!(*first, next, "segments are contiguous");
+            next += segment.len();
+            assert!(segment.len() <= SEGMENT_EVENTS);
+            let bytes = codec::segment_len(segment.iter().map(|e| e.len()));
+            assert!(segment.len() == 1 || bytes <= SEGMENT_BYTES + 1, "{bytes}");
+        }
+        assert_eq!(next, events.len());
+        let flat: Vec<&[u8]> = packed.into_iter().flat_map(|(_, s)| s).collect();
+        assert_eq!(flat, events);
+    }
+
+    #[test]
+    fn a_segment_gives_back_its_events_byte_for_byte_and_refuses_damage() {
+        let events: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; usize::from(i) * 10 + 1]).collect();
+        let segment = codec::encode_segment(events.iter().map(Vec::as_slice)).unwrap();
+        let back = codec::segment_events(&segment).unwrap();
+        assert_eq!(back, events.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        // cut short, a length past the end, a huge length, no event, another format
+        assert!(codec::segment_events(&segment[..segment.len() - 1]).is_err());
+        let mut huge = vec![codec::SEGMENT_FORMAT];
+        huge.extend_from_slice(&u32::MAX.to_be_bytes());
+        assert!(codec::segment_events(&huge).is_err());
+        assert!(codec::segment_events(&[codec::SEGMENT_FORMAT]).is_err());
+        let mut other = segment.clone();
+        other[0] = 99;
+        assert!(codec::segment_events(&other).is_err());
+        assert!(codec::encode_segment([vec![0u8; codec::MAX_EVENT_BYTES + 1].as_slice()]).is_err());
+    }
+}

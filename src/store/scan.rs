@@ -1,0 +1,113 @@
+//! The ordered parallel scan: one thread reads a sled range (sled's
+//! iterator does not gain from more), `workers` threads turn its entries
+//! into values (decoding is most of the cost), and the caller receives the
+//! values in key order on its own thread.
+
+use std::sync::Mutex;
+
+use sled::{IVec, Tree};
+
+use super::error::{Result, StoreError};
+
+/// How many threads the scans use: the cores, up to four.
+pub fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
+}
+
+/// Reads `tree` from key `from` up to (not including) `to`, maps each
+/// entry with `map` on `workers` threads, and hands the values to `visit`
+/// on this thread, in key order. Stops at the first error.
+pub fn scan_ordered<T: Send>(
+    tree: &Tree,
+    from: &[u8],
+    to: Option<&[u8]>,
+    workers: usize,
+    map: &(dyn Fn(&[u8], &[u8]) -> T + Sync),
+    visit: &mut dyn FnMut(T) -> Result<()>,
+) -> Result<()> {
+    use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+    const BLOCK: usize = 256;
+    type Numbered = (u64, Vec<(IVec, IVec)>);
+    let workers = workers.max(1);
+    let (raw_tx, raw_rx): (SyncSender<Numbered>, Receiver<Numbered>) = sync_channel(2 * workers);
+    let raw_rx = Mutex::new(raw_rx);
+    let (done_tx, done_rx) = sync_channel::<(u64, Result<Vec<T>>)>(2 * workers);
+    // Set when this thread stops early: the reader stops sending, and the
+    // workers drain (and drop) what is left until the reader hangs up.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let stopped = || stop.load(std::sync::atomic::Ordering::SeqCst);
+    std::thread::scope(|scope| {
+        let stopped = &stopped;
+        let reader = scope.spawn(move || -> Result<()> {
+            let mut block = Vec::with_capacity(BLOCK);
+            let mut number = 0u64;
+            let range = match to {
+                Some(to) => tree.range(from..to),
+                None => tree.range(from..),
+            };
+            for kv in range {
+                block.push(kv?);
+                if block.len() == BLOCK {
+                    if stopped() || raw_tx.send((number, std::mem::take(&mut block))).is_err() {
+                        return Ok(());
+                    }
+                    number += 1;
+                }
+            }
+            if !block.is_empty() && !stopped() {
+                let _ = raw_tx.send((number, block));
+            }
+            Ok(())
+        });
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let raw_rx = &raw_rx;
+            let stop = &stop;
+            scope.spawn(move || {
+                loop {
+                    let next = raw_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((number, raw))) = next else {
+                        break;
+                    };
+                    if stopped() {
+                        continue;
+                    }
+                    let values = raw.iter().map(|(k, v)| map(k, v)).collect();
+                    if done_tx.send((number, Ok(values))).is_err() {
+                        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut wanted = 0u64;
+        let mut outcome = Ok(());
+        for (number, values) in done_rx.iter() {
+            waiting.insert(number, values);
+            while let Some(values) = waiting.remove(&wanted) {
+                wanted += 1;
+                let delivered =
+                    values.and_then(|values| values.into_iter().try_for_each(&mut *visit));
+                if let Err(e) = delivered {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+            if outcome.is_err() {
+                break;
+            }
+        }
+        if outcome.is_err() {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        drop(done_rx);
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::corrupt("log", "*", "the reader thread failed")));
+        outcome.and(read)
+    })
+}

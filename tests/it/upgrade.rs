@@ -1,0 +1,96 @@
+//! `pactum upgrade` on a registry written by the code before the storage
+//! of segments and caches (`tests/registry-format-1/`, made by `pactum
+//! demo`): every other command refuses it with exit 2 naming the upgrade;
+//! the upgrade keeps every event byte for byte, verifies, and keeps the
+//! old folder.
+
+use std::path::Path;
+
+use crate::support::*;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A copy of the kept registry of format 1 (never the kept one itself).
+fn format1_registry() -> Cli {
+    let cli = Cli::new();
+    copy_dir(Path::new("tests/registry-format-1/registry"), &cli.db());
+    cli
+}
+
+#[test]
+fn commands_on_a_registry_of_format_1_exit_2_naming_the_upgrade() {
+    let cli = format1_registry();
+    for args in [
+        &["list"][..],
+        &["show", "C1"],
+        &["partner", "add", "Fès", "--kind", "commune"],
+        &["verify"],
+        &["export"],
+    ] {
+        let r = cli.run(args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("pactum"), "{}", r.stderr);
+        assert!(r.stderr.contains("upgrade"), "{args:?}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn upgrade_keeps_every_event_byte_for_byte_verifies_and_keeps_the_old_folder() {
+    let cli = format1_registry();
+    let before: Vec<u8> = std::fs::read(cli.db().join("db")).unwrap();
+    let r = cli.run(&["--format", "json", "upgrade"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let done = r.json();
+    let exported = std::fs::read_to_string("tests/registry-format-1/export.jsonl").unwrap();
+    assert_eq!(done["events"], exported.lines().count());
+    // the old folder is kept, untouched
+    let kept = std::path::PathBuf::from(done["kept"].as_str().unwrap());
+    assert_eq!(std::fs::read(kept.join("db")).unwrap(), before);
+    // same seqs, ids, entities, versions, times, hashes: the same export
+    let verify = cli.run(&["--format", "json", "verify"]).ok().json();
+    assert_eq!(verify["ok"], true);
+    assert_eq!(verify["events"], exported.lines().count());
+    let last: serde_json::Value = serde_json::from_str(exported.lines().last().unwrap()).unwrap();
+    assert!(
+        done["head"]
+            .as_str()
+            .unwrap()
+            .ends_with(last["hash"].as_str().unwrap()),
+        "{done}"
+    );
+    let r = cli.run(&["export", "--format", "jsonl"]).ok();
+    assert_eq!(r.stdout, exported);
+    // the registry works on: reads, and an append that extends its chain
+    cli.run(&["show", "C1"]).ok();
+    cli.run(&["partner", "add", "Agadir Ida Outanane", "--kind", "commune"])
+        .ok();
+    cli.run(&["verify"]).ok();
+    // a second upgrade has nothing to do
+    let again = cli.run(&["upgrade"]);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+}
+
+#[test]
+fn an_interrupted_upgrade_leaves_the_old_registry_and_is_refused_until_cleared() {
+    let cli = format1_registry();
+    let leftover = cli.db().with_file_name("registry.upgrading");
+    std::fs::create_dir_all(&leftover).unwrap();
+    let r = cli.run(&["upgrade"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("interrupted"), "{}", r.stderr);
+    assert_eq!(cli.run(&["list"]).code, 2);
+    std::fs::remove_dir_all(&leftover).unwrap();
+    cli.run(&["upgrade"]).ok();
+    cli.run(&["verify"]).ok();
+}
