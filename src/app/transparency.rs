@@ -496,7 +496,7 @@ impl Registry {
     /// (its watermark names another event) is recomputed from the start.
     pub fn merkle_catch_up(&self) -> Result<Frontier, AppError> {
         let store = self.store();
-        let _writer = store.writer()?;
+        let _writer = store.write_lock();
         let head = store.head()?;
         let state = match store.merkle_state() {
             Ok(s) => s,
@@ -633,7 +633,7 @@ impl Registry {
     /// Forgets and recomputes the Merkle tree (part of `rebuild`).
     pub fn rebuild_merkle(&self) -> Result<Frontier, AppError> {
         {
-            let _writer = self.store().writer()?;
+            let _writer = self.store().write_lock();
             self.store().clear_merkle()?;
         }
         self.merkle_catch_up()

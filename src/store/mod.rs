@@ -558,6 +558,13 @@ impl Store {
 
     // ------------------------------------------------------------ writes
 
+    /// The lock that serialises writers in this process, alone: for work
+    /// that writes a cache of its own (the Merkle tree) and must not run
+    /// beside an append, but appends nothing (so it merges no tail).
+    pub fn write_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.write_lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Starts a write: serialises writers in this process, merges the tail
     /// of the log if enough small segments have gathered there, and reads
     /// the head and the handle counters (the caches must be caught up).
