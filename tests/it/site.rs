@@ -1070,3 +1070,39 @@ fn a_convention_whose_signing_was_retracted_keeps_a_page_with_its_history_but_le
         .collect();
     assert!(hrefs.contains("conventions/C2.html"));
 }
+
+#[test]
+fn the_demo_site_carries_a_signed_checkpoint_and_the_proofs_of_every_event() {
+    let cli = demo_cli();
+    let site = cli.db().parent().unwrap().join("site");
+    let data = site.join("donnees");
+    let note = std::fs::read_to_string(data.join("checkpoint.txt")).unwrap();
+    let vkey = std::fs::read_to_string(data.join("cle-de-verification.txt")).unwrap();
+    let head = cli.json(&["verify", "--format", "json"])["events"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(note.lines().nth(1), Some(head.to_string().as_str()));
+    // the checkpoint checks offline against the key the site prints
+    let cp = cli.dir.path().join("cp.txt");
+    std::fs::write(&cp, &note).unwrap();
+    let proofs = data.join("preuves");
+    let mut proved = BTreeSet::new();
+    for entry in std::fs::read_dir(&proofs).unwrap() {
+        let path = entry.unwrap().path();
+        let r = cli.run(&[
+            "check-proof",
+            "--vkey",
+            vkey.trim(),
+            "--checkpoint",
+            cp.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 0, "{}: {}", path.display(), r.stderr);
+        let list: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for p in list.as_array().unwrap() {
+            proved.insert(p["seq"].as_u64().unwrap());
+        }
+    }
+    assert_eq!(proved, (1..=head).collect::<BTreeSet<u64>>());
+}
