@@ -40,8 +40,20 @@ fn write_site(
         .map_or_else(|| std::path::PathBuf::from("site"), |p| p.join("site"));
     let opened = inner.open(Access::Read)?;
     let point = inner.point(&opened, &PointArgs::default())?;
-    pactum::site::publish(&opened, point, None, &site_dir)
+    // A key made for this demo alone signs a checkpoint of the whole log,
+    // so that the site carries its proofs; the private key is never written
+    // anywhere, and the site shows the verifier key.
+    let key = pactum::transparency::SignerKey::generate(DEMO_KEY_NAME)?;
+    let body = opened.checkpoint_body(key.name(), None)?;
+    let checkpoint = pactum::site::CheckpointInput {
+        text: key.sign(&body)?,
+        vkey: key.verifier().to_string(),
+    };
+    pactum::site::publish(&opened, point, Some(&checkpoint), &site_dir)
 }
+
+/// The name of the key the demo makes to sign its checkpoint.
+const DEMO_KEY_NAME: &str = "pactum-demo";
 
 /// Runs `demo`.
 pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
@@ -164,6 +176,16 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
             },
         },
     )?;
+
+    heading(&inner, "5. The registry as a web site (pactum publish)")?;
+    let published = write_site(&inner, &path)?;
+    output::outln!(
+        "{} conventions, {} files, {} inclusion proofs against a checkpoint signed by a key made for this demo; open it in a browser:",
+        published.conventions,
+        published.files,
+        published.proofs
+    )?;
+    output::outln!("  {}", published.out.join("index.html").display())?;
 
     output::outln!("\nExplore it:")?;
     for example in [

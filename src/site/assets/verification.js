@@ -59,7 +59,13 @@
 
   // C2SP signed note with an Ed25519 key: NAME+hex(key hash)+base64(0x01 || key).
   async function verifyNote(note, vkey) {
-    const [name, keyHashHex, keyB64] = vkey.split("+");
+    // Only the first two '+' separate the parts: base64 has '+' of its own.
+    const first = vkey.indexOf("+");
+    const second = vkey.indexOf("+", first + 1);
+    if (first < 0 || second < 0) throw new Error("clé de vérification illisible");
+    const name = vkey.slice(0, first);
+    const keyHashHex = vkey.slice(first + 1, second);
+    const keyB64 = vkey.slice(second + 1);
     const key = unbase64(keyB64 || "");
     if (key.length !== 33 || key[0] !== 0x01) throw new Error("clé de vérification illisible");
     const publicKey = key.slice(1);
