@@ -39,8 +39,7 @@ pub struct CheckpointArgs {
 /// Reads a private key file.
 pub fn read_key(path: &Path) -> Result<SignerKey, AppError> {
     use std::os::unix::fs::MetadataExt;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| AppError::invalid(format!("cannot read {}: {e}", path.display())))?;
+    let text = super::read_small(path, super::SMALL_FILE)?;
     if let Ok(meta) = std::fs::metadata(path)
         && meta.mode() & 0o077 != 0
     {
