@@ -1431,3 +1431,45 @@ fn oversized_key_checkpoint_proof_and_log_files_are_refused_not_read_whole() {
     assert_eq!(r.code, 2, "log: {}", r.stderr);
     assert!(r.stderr.contains("longer than"), "log: {}", r.stderr);
 }
+
+#[test]
+fn key_names_and_origins_with_control_invisible_or_bidi_characters_are_refused() {
+    let s = signed_registry();
+    let dir = s.cli.dir.path();
+    for (i, name) in ["log\u{202E}gro.elpmaxe", "log\u{200B}name", "log\u{7}name"]
+        .iter()
+        .enumerate()
+    {
+        let out = dir.join(format!("k{i}.key"));
+        let r = s
+            .cli
+            .run(&["key", "generate", name, "--out", out.to_str().unwrap()]);
+        assert_eq!(r.code, 2, "{name:?}: {}", r.stderr);
+        assert!(!out.exists(), "{name:?}: no key file is written");
+        let r = s.cli.run(&["checkpoint", "--origin", name]);
+        assert_eq!(r.code, 2, "{name:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{name:?}: {}", r.stdout);
+    }
+}
+
+#[test]
+fn what_check_proof_echoes_from_a_file_is_escaped_and_short() {
+    let s = signed_registry();
+    let cp = s.checkpoint("cp.txt", None);
+    let long = format!("{}\u{202E}{}", "A".repeat(50), "B".repeat(5000));
+    let proof = s.write(
+        "bad.json",
+        &serde_json::json!({"seq": long, "leaf_index": 0}).to_string(),
+    );
+    let r = s.check(&cp, &proof);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(!r.stderr.contains('\u{202E}'), "{}", r.stderr);
+    assert!(r.stderr.to_lowercase().contains("\\u{202e}"), "{}", r.stderr);
+    assert!(!r.stderr.contains(&"B".repeat(200)), "{}", r.stderr);
+    // a signature line of the checkpoint is shown short too
+    let text = std::fs::read_to_string(&cp).unwrap();
+    let forged = s.write("forged.txt", &format!("{text}{}\n", "x".repeat(5000)));
+    let r = s.check(&forged, &proof);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains(&"x".repeat(200)), "{}", r.stderr);
+}

@@ -89,7 +89,10 @@ enum Proofs {
 fn parse_proofs(text: &str) -> Result<Proofs, TransparencyError> {
     let bad = |e: serde_json::Error| TransparencyError::ProofFailed {
         what: "the proof file".into(),
-        detail: format!("it is not a proof made by `pactum prove`: {e}"),
+        detail: format!(
+            "it is not a proof made by `pactum prove`: {}",
+            pactum::domain::text::shown(&e.to_string())
+        ),
     };
     let value: serde_json::Value = serde_json::from_str(text).map_err(bad)?;
     if value.get("first").is_some() {
