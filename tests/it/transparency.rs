@@ -1464,7 +1464,11 @@ fn what_check_proof_echoes_from_a_file_is_escaped_and_short() {
     let r = s.check(&cp, &proof);
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(!r.stderr.contains('\u{202E}'), "{}", r.stderr);
-    assert!(r.stderr.to_lowercase().contains("\\u{202e}"), "{}", r.stderr);
+    assert!(
+        r.stderr.to_lowercase().contains("\\u{202e}"),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains(&"B".repeat(200)), "{}", r.stderr);
     // a signature line of the checkpoint is shown short too
     let text = std::fs::read_to_string(&cp).unwrap();
