@@ -726,21 +726,47 @@ impl Registry {
     }
 }
 
+/// The longest line read from a copy of the log (one event of the export):
+/// the copy is streamed, and a line longer than this is refused.
+pub const COPY_LINE_MAX: u64 = 16 * 1024 * 1024;
+
 /// The leaves of the first `checkpoint.size` lines of a copy of the JSON
 /// Lines log (as published beside the checkpoint, or kept by a witness),
 /// after checking that they hash to the checkpoint's root: with it, `verify`
 /// names the first event of the registry that differs.
-pub fn copy_leaves(export: &str, checkpoint: &Checkpoint) -> Result<Vec<Hash>, AppError> {
+pub fn copy_leaves(
+    mut export: impl std::io::BufRead,
+    checkpoint: &Checkpoint,
+) -> Result<Vec<Hash>, AppError> {
+    use std::io::{BufRead as _, Read as _};
     let n = usize::try_from(checkpoint.size).unwrap_or(usize::MAX);
     let mut leaves = Vec::new();
-    for (i, line) in export
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .take(n)
-        .enumerate()
-    {
-        let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
-            AppError::invalid(format!("line {} of the copy is not JSON: {e}", i + 1))
+    let mut line = Vec::new();
+    let mut number = 0usize;
+    while leaves.len() < n {
+        line.clear();
+        number += 1;
+        let read = export
+            .by_ref()
+            .take(COPY_LINE_MAX + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| AppError::invalid(format!("cannot read the copy of the log: {e}")))?;
+        if read == 0 {
+            break;
+        }
+        if !u64::try_from(line.len()).is_ok_and(|l| l <= COPY_LINE_MAX) {
+            return Err(AppError::invalid(format!(
+                "line {number} of the copy is longer than {COPY_LINE_MAX} bytes: it is not an export of events"
+            )));
+        }
+        let text = std::str::from_utf8(&line).map_err(|_| {
+            AppError::invalid(format!("line {number} of the copy is not UTF-8 text"))
+        })?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            AppError::invalid(format!("line {number} of the copy is not JSON: {e}"))
         })?;
         leaves.push(transparency::leaf_hash_of(&transparency::canonical(
             &value,

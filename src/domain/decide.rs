@@ -282,6 +282,29 @@ pub enum Refusal {
         /// the successor that leads back to it
         successor: String,
     },
+    /// A successor that has itself ceased by the succession's date.
+    #[error("{successor} ceased on {on}; name its successors instead ({successors})")]
+    SuccessorCeased {
+        /// the successor
+        successor: String,
+        /// the date of its own succession
+        on: PartialDate,
+        /// its own successors
+        successors: String,
+    },
+    /// A succession dated on or before the partner received conventions by
+    /// succession: they would be left with a partner that had ceased.
+    #[error(
+        "{partner} received the conventions of {predecessor} by succession on {on}: it cannot cease on or before that date"
+    )]
+    CeasesBeforeReceiving {
+        /// the partner succeeded
+        partner: String,
+        /// the partner it succeeded
+        predecessor: String,
+        /// the date of that succession
+        on: PartialDate,
+    },
     /// A second succession of the same partner.
     #[error("{partner} was already succeeded on {on}")]
     AlreadySucceeded {
@@ -340,14 +363,21 @@ impl Command {
     /// not show (see [`target_in_timeline`]), which is then either refused
     /// (void, unknown, a retraction) or a correction of a void event.
     pub fn needs_stream(&self, timeline: Option<&AnyTimeline>) -> bool {
-        let target = match self {
-            Command::Correct { target, .. } => *target,
-            Command::Retract { target, .. } => Some(*target),
+        let (target, retract) = match self {
+            Command::Correct { target, .. } => (*target, false),
+            Command::Retract { target, .. } => (Some(*target), true),
             _ => return false,
         };
-        timeline
-            .and_then(|t| target_in_timeline(t, target))
-            .is_none()
+        match timeline.and_then(|t| target_in_timeline(t, target)) {
+            None => true,
+            // retracting a standing correction of a partner revives the
+            // payload before it, which is checked again from the stream
+            Some(found) => {
+                retract
+                    && found.event_type == EventType::Corrected
+                    && matches!(timeline, Some(AnyTimeline::Partner(_)))
+            }
+        }
     }
 }
 
@@ -508,7 +538,7 @@ pub fn decide(
                     on: standing.succeeded.effective_on,
                 });
             }
-            check_succession(*id, &payload.successors, dir)?;
+            check_succession(*id, payload, dir)?;
             Ok(Event::PartnerSucceeded(payload.clone()))
         }
         Command::SignConvention(_, payload) => {
@@ -640,14 +670,18 @@ fn check_parties_exist<'a>(
     Ok(())
 }
 
-/// The rules of a succession's successors: at least one, no repeats, each
-/// registered, never the partner itself, and none that leads back to the
-/// partner through the successions already recorded (a cycle).
+/// The rules of a succession: at least one successor, no repeats, each
+/// registered, never the partner itself, none that leads back to the
+/// partner through the successions already recorded (a cycle), none that
+/// has itself ceased by the succession's date, and no date on or before the
+/// day the partner itself received conventions by succession.
 fn check_succession(
     partner: PartnerId,
-    successors: &[PartnerId],
+    payload: &PartnerSucceeded,
     dir: &dyn Directory,
 ) -> Result<(), Refusal> {
+    let successors = &payload.successors;
+    let from = payload.effective_on.earliest();
     if successors.is_empty() {
         return Err(Refusal::NoSuccessor);
     }
@@ -665,6 +699,67 @@ fn check_succession(
                 partner: dir.label(partner.into()),
                 successor: dir.label((*q).into()),
             });
+        }
+        if let Some(ceased) = dir
+            .successions_of(*q)
+            .into_iter()
+            .find(|s| s.succeeded.effective_on.earliest() <= from)
+        {
+            return Err(Refusal::SuccessorCeased {
+                successor: dir.label((*q).into()),
+                on: ceased.succeeded.effective_on,
+                successors: ceased
+                    .succeeded
+                    .successors
+                    .iter()
+                    .map(|p| dir.label((*p).into()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    for r in dir.predecessors_of(partner) {
+        if let Some(received) = dir.successions_of(r).into_iter().find(|s| {
+            s.succeeded.successors.contains(&partner) && s.succeeded.effective_on.earliest() >= from
+        }) {
+            return Err(Refusal::CeasesBeforeReceiving {
+                partner: dir.label(partner.into()),
+                predecessor: dir.label(r.into()),
+                on: received.succeeded.effective_on,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Retracting a standing correction of a partner's succession revives the
+/// payload before it: that payload must pass the rules of a new succession.
+fn check_revived_succession(
+    partner: PartnerId,
+    correction: EventId,
+    subject: Subject<'_>,
+    dir: &dyn Directory,
+) -> Result<(), Refusal> {
+    let Some(AnyTimeline::Partner(now)) = subject.timeline else {
+        return Ok(());
+    };
+    let Some(last) = subject.stream.last() else {
+        return Ok(());
+    };
+    let Some(revived) = PartnerTimeline::replay(
+        partner,
+        subject.stream.iter().filter(|e| e.id != correction),
+        last.seq,
+    ) else {
+        return Ok(());
+    };
+    let before = now.successions();
+    for s in revived.successions() {
+        if !before
+            .iter()
+            .any(|b| b.id == s.id && b.succeeded == s.succeeded)
+        {
+            check_succession(partner, &s.succeeded, dir)?;
         }
     }
     Ok(())
@@ -834,9 +929,7 @@ fn decide_correction(
             check_name_free(&p.new_name, Some(id), dir)?;
             check_short_free(p.short_name.as_ref(), Some(id), dir)?
         }
-        (Event::PartnerSucceeded(p), EntityId::Partner(id)) => {
-            check_succession(id, &p.successors, dir)?
-        }
+        (Event::PartnerSucceeded(p), EntityId::Partner(id)) => check_succession(id, p, dir)?,
         (Event::ConventionSigned(s), EntityId::Convention(id)) => {
             check_signing(s, dir)?;
             // Every surviving dated fact must still follow the signing.
@@ -883,6 +976,9 @@ fn decide_retraction(
             event_type: target_type,
             action: "retracted",
         });
+    }
+    if let (EventType::Corrected, EntityId::Partner(partner)) = (target_type, entity) {
+        check_revived_succession(partner, target, subject, dir)?;
     }
     if let (EventType::PartnerRegistered, EntityId::Partner(partner)) = (target_type, entity) {
         let conventions = dir.conventions_naming(partner);

@@ -130,6 +130,29 @@ pub fn escape_for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
     escape_for_display(text, false)
 }
 
+/// Checks a one-line value given as input that is not stored as an event
+/// field (a signing key's name, a checkpoint's origin) by the rules of every
+/// input text: non-empty, no surrounding white space, no control and no
+/// [`is_hidden`] character (bidirectional controls included), at most
+/// `max` characters.
+pub fn check_plain_input(field: &'static str, value: &str, max: usize) -> Result<(), TextError> {
+    check(field, value, max)?;
+    check_input(field, value, false)
+}
+
+/// The longest piece of a read file that a message shows.
+pub const SHOWN_CHARS: usize = 80;
+
+/// A piece of a file as a message shows it: at most [`SHOWN_CHARS`]
+/// characters (then `…`), control and hidden characters escaped.
+pub fn shown(text: &str) -> String {
+    let mut out: String = text.chars().take(SHOWN_CHARS).collect();
+    if text.chars().nth(SHOWN_CHARS).is_some() {
+        out.push('…');
+    }
+    escape_for_terminal(&out).into_owned()
+}
+
 /// The stricter checks of input text (see the module comment).
 fn check_input(field: &'static str, value: &str, names: bool) -> Result<(), TextError> {
     if !value.is_ascii()

@@ -335,7 +335,7 @@ fn check_checkpoint(
             cp.size,
         )
     })?;
-    if cp.size == 0 || cp.size > head.0 {
+    if cp.size > head.0 {
         return Err(integrity(
             format!(
                 "the checkpoint is of {} events but the log holds {}",

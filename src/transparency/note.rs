@@ -43,7 +43,10 @@ pub fn check_name(name: &str) -> Result<(), TransparencyError> {
     if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+') {
         return Err(TransparencyError::malformed(
             "key name",
-            format!("'{name}' must be non-empty, without spaces or '+'"),
+            format!(
+                "'{}' must be non-empty, without spaces or '+'",
+                crate::domain::text::shown(name)
+            ),
         ));
     }
     if name.chars().any(char::is_control) {
@@ -295,19 +298,31 @@ impl Note {
         let (text, sigs) = (&note[..=split], &note[split + 2..]);
         let mut signatures = Vec::new();
         for line in sigs.lines() {
-            let rest = line
-                .strip_prefix(SIGNATURE_MARK)
-                .ok_or_else(|| bad(format!("'{line}' is not a signature line")))?;
-            let (name, sig) = rest
-                .split_once(' ')
-                .ok_or_else(|| bad(format!("'{line}' is not a signature line")))?;
+            let rest = line.strip_prefix(SIGNATURE_MARK).ok_or_else(|| {
+                bad(format!(
+                    "'{}' is not a signature line",
+                    crate::domain::text::shown(line)
+                ))
+            })?;
+            let (name, sig) = rest.split_once(' ').ok_or_else(|| {
+                bad(format!(
+                    "'{}' is not a signature line",
+                    crate::domain::text::shown(line)
+                ))
+            })?;
             check_name(name)?;
-            let bytes = B64
-                .decode(sig)
-                .map_err(|_| bad(format!("the signature of {name} is not base64")))?;
-            let (id, signature) = bytes
-                .split_first_chunk::<4>()
-                .ok_or_else(|| bad(format!("the signature of {name} is too short")))?;
+            let bytes = B64.decode(sig).map_err(|_| {
+                bad(format!(
+                    "the signature of {} is not base64",
+                    crate::domain::text::shown(name)
+                ))
+            })?;
+            let (id, signature) = bytes.split_first_chunk::<4>().ok_or_else(|| {
+                bad(format!(
+                    "the signature of {} is too short",
+                    crate::domain::text::shown(name)
+                ))
+            })?;
             signatures.push(NoteSignature {
                 name: name.to_owned(),
                 key_id: *id,

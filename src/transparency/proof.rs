@@ -32,7 +32,10 @@ mod b64_hashes {
                     .ok()
                     .and_then(|b| Hash::try_from(b).ok())
                     .ok_or_else(|| {
-                        serde::de::Error::custom(format!("'{t}' is not the base64 of 32 bytes"))
+                        serde::de::Error::custom(format!(
+                            "'{}' is not the base64 of 32 bytes",
+                            crate::domain::text::shown(t)
+                        ))
                     })
             })
             .collect()
@@ -90,8 +93,12 @@ impl InclusionProof {
                 self.leaf_index
             )));
         }
-        let value: serde_json::Value = serde_json::from_str(&self.leaf)
-            .map_err(|e| fail(format!("the leaf is not JSON: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(&self.leaf).map_err(|e| {
+            fail(format!(
+                "the leaf is not JSON: {}",
+                crate::domain::text::shown(&e.to_string())
+            ))
+        })?;
         if value.get("seq").and_then(serde_json::Value::as_u64) != Some(self.seq) {
             return Err(fail("the leaf is not the event with this seq".into()));
         }

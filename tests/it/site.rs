@@ -1106,3 +1106,45 @@ fn the_demo_site_carries_a_signed_checkpoint_and_the_proofs_of_every_event() {
     }
     assert_eq!(proved, (1..=head).collect::<BTreeSet<u64>>());
 }
+
+#[test]
+fn publish_accepts_a_checkpoint_of_size_zero_with_no_proof() {
+    let cli = Cli::with_convention("Un objectif");
+    let key = cli.dir.path().join("site.key");
+    let vkey = cli
+        .run(&[
+            "key",
+            "generate",
+            "example.org/pactum",
+            "--out",
+            key.to_str().unwrap(),
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    let note = cli
+        .run(&["checkpoint", "--key", key.to_str().unwrap(), "--size", "0"])
+        .ok()
+        .stdout;
+    let file = cli.dir.path().join("checkpoint.txt");
+    std::fs::write(&file, &note).unwrap();
+    let out = cli.dir.path().join("site");
+    let published = cli.json(&[
+        "publish",
+        "--out",
+        out.to_str().unwrap(),
+        "--checkpoint",
+        file.to_str().unwrap(),
+        "--vkey",
+        &vkey,
+    ]);
+    assert_eq!(published["proofs"], 0, "{published}");
+    let files = read_site(&out);
+    assert!(
+        !files.keys().any(|p| p.starts_with("donnees/preuves/")
+            && serde_json::from_slice::<Vec<serde_json::Value>>(&files[p])
+                .is_ok_and(|v| !v.is_empty())),
+        "no proof is published"
+    );
+}

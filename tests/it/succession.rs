@@ -689,3 +689,146 @@ fn partner_succeed_through_the_binary_marks_parties_in_every_view() {
     let export = cli.run(&["export"]).ok().stdout;
     assert!(export.contains("\"partner-succeeded\""), "{export}");
 }
+
+/// The last correction recorded in `partner`'s stream.
+fn last_correction(r: &Reg, partner: PartnerId) -> EventId {
+    r.registry
+        .store()
+        .stream(partner.into())
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| matches!(e.event, Event::Corrected(_)))
+        .expect("a correction")
+        .id
+}
+
+fn correct_successors(r: &Reg, partner: PartnerId, successors: &[PartnerId]) {
+    let fields = CorrectionFields {
+        successors: Some(successors.to_vec()),
+        ..Default::default()
+    };
+    r.exec(
+        Command::Correct {
+            entity: partner.into(),
+            target: Some(succession_event(r, partner)),
+            fields,
+        },
+        Some("wrong successor"),
+    )
+    .unwrap();
+}
+
+fn retract(r: &Reg, entity: EntityId, target: EventId) -> Result<Written, AppError> {
+    r.exec(
+        Command::Retract { entity, target },
+        Some("recorded in error"),
+    )
+}
+
+#[test]
+fn retracting_a_succession_correction_that_would_revive_a_cycle_is_refused() {
+    let r = Reg::new();
+    let [a, b, c] = regions(&r, &["A", "B", "C"])[..] else {
+        unreachable!()
+    };
+    succeed(&r, a, &[b], "2015").unwrap();
+    correct_successors(&r, a, &[c]);
+    // B may now be succeeded by A: A no longer names B
+    succeed(&r, b, &[a], "2010").unwrap();
+    let fix = last_correction(&r, a);
+    assert!(matches!(
+        refusal(retract(&r, a.into(), fix)),
+        Refusal::SuccessionCycle { .. }
+    ));
+    // nothing was recorded: A is still succeeded by C
+    assert_eq!(
+        r.registry
+            .store()
+            .stream(a.into())
+            .unwrap()
+            .last()
+            .unwrap()
+            .id,
+        fix
+    );
+}
+
+#[test]
+fn retracting_a_succession_correction_that_would_revive_a_retracted_successor_is_refused() {
+    let r = Reg::new();
+    let [a, x, y] = regions(&r, &["A", "X", "Y"])[..] else {
+        unreachable!()
+    };
+    succeed(&r, a, &[x], "2015").unwrap();
+    correct_successors(&r, a, &[y]);
+    let registration = r.registry.store().stream(x.into()).unwrap()[0].id;
+    retract(&r, x.into(), registration).unwrap();
+    let fix = last_correction(&r, a);
+    assert!(matches!(
+        refusal(retract(&r, a.into(), fix)),
+        Refusal::UnknownPartner(_) | Refusal::Retracted(_)
+    ));
+    // a correction whose revived payload is sound may still be retracted
+    let [z] = regions(&r, &["Z"])[..] else {
+        unreachable!()
+    };
+    correct_successors(&r, a, &[z]);
+    retract(&r, a.into(), last_correction(&r, a)).unwrap();
+}
+
+#[test]
+fn a_successor_that_has_itself_ceased_is_refused_naming_its_successors() {
+    let r = Reg::new();
+    let [p1, p3, p4] = regions(&r, &["P1", "P3", "P4"])[..] else {
+        unreachable!()
+    };
+    succeed(&r, p3, &[p4], "2015").unwrap();
+    // on or after P3's own succession: refused, naming P4
+    for date in ["2015", "2016"] {
+        let refused = refusal(succeed(&r, p1, &[p3], date));
+        assert!(
+            matches!(refused, Refusal::SuccessorCeased { .. }),
+            "{date}: {refused:?}"
+        );
+        let message = refused.to_string();
+        assert!(message.contains("ceased on 2015"), "{message}");
+        assert!(message.contains("name its successors instead"), "{message}");
+        assert!(message.contains("P4"), "{message}");
+    }
+    // before it: P3 was still there
+    succeed(&r, p1, &[p3], "2014").unwrap();
+    // and a correction cannot move it past P3's end
+    let fields = CorrectionFields {
+        effective_on: Some(pd("2016")),
+        ..Default::default()
+    };
+    assert!(matches!(
+        refusal(r.exec(
+            Command::Correct {
+                entity: p1.into(),
+                target: Some(succession_event(&r, p1)),
+                fields,
+            },
+            Some("fix"),
+        )),
+        Refusal::SuccessorCeased { .. }
+    ));
+}
+
+#[test]
+fn a_partner_cannot_cease_on_or_before_it_received_conventions_by_succession() {
+    let r = Reg::new();
+    let [p, q, s] = regions(&r, &["P", "Q", "S"])[..] else {
+        unreachable!()
+    };
+    succeed(&r, p, &[q], "2015").unwrap();
+    for date in ["2015", "2014"] {
+        let refused = refusal(succeed(&r, q, &[s], date));
+        assert!(
+            matches!(refused, Refusal::CeasesBeforeReceiving { .. }),
+            "{date}: {refused:?}"
+        );
+    }
+    succeed(&r, q, &[s], "2016").unwrap();
+}

@@ -1341,3 +1341,139 @@ fn the_tree_of_a_fixed_history_never_changes() {
     "#]]
     .assert_eq(&format!("{}\n{note}", key.verifier()));
 }
+
+/// A sparse file one byte larger than `bytes` (nothing is written to disk).
+fn sparse(dir: &std::path::Path, name: &str, bytes: u64) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(bytes + 1)
+        .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+#[test]
+fn oversized_key_checkpoint_proof_and_log_files_are_refused_not_read_whole() {
+    let s = signed_registry();
+    let dir = s.cli.dir.path();
+    let small = 64 * 1024;
+    let key = sparse(dir, "big.key", small);
+    let cp = sparse(dir, "big-cp.txt", small);
+    let vkey = sparse(dir, "big.vkey", small);
+    let proof = sparse(dir, "big.proof", 64 * 1024 * 1024);
+    let log = sparse(dir, "big.jsonl", 16 * 1024 * 1024);
+    let good_cp = s.checkpoint("cp.txt", None);
+    let p = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let runs: Vec<(&str, Vec<String>)> = vec![
+        ("key", vec!["checkpoint".into(), "--key".into(), p(&key)]),
+        (
+            "checkpoint",
+            vec![
+                "check-proof".into(),
+                "--vkey".into(),
+                s.vkey.clone(),
+                "--checkpoint".into(),
+                p(&cp),
+                p(&proof),
+            ],
+        ),
+        (
+            "vkey",
+            vec![
+                "check-proof".into(),
+                "--vkey".into(),
+                p(&vkey),
+                "--checkpoint".into(),
+                p(&good_cp),
+                p(&proof),
+            ],
+        ),
+        (
+            "proof",
+            vec![
+                "check-proof".into(),
+                "--vkey".into(),
+                s.vkey.clone(),
+                "--checkpoint".into(),
+                p(&good_cp),
+                p(&proof),
+            ],
+        ),
+        (
+            "publish checkpoint",
+            vec![
+                "publish".into(),
+                "--out".into(),
+                p(&dir.join("site")),
+                "--checkpoint".into(),
+                p(&cp),
+                "--vkey".into(),
+                s.vkey.clone(),
+            ],
+        ),
+    ];
+    for (what, args) in runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = s.cli.run(&args);
+        assert_eq!(r.code, 2, "{what}: {}", r.stderr);
+        assert!(r.stderr.contains("is larger than"), "{what}: {}", r.stderr);
+    }
+    let r = s.cli.run(&[
+        "verify",
+        "--checkpoint",
+        &p(&good_cp),
+        "--vkey",
+        &s.vkey,
+        "--log",
+        &p(&log),
+    ]);
+    assert_eq!(r.code, 2, "log: {}", r.stderr);
+    assert!(r.stderr.contains("longer than"), "log: {}", r.stderr);
+}
+
+#[test]
+fn key_names_and_origins_with_control_invisible_or_bidi_characters_are_refused() {
+    let s = signed_registry();
+    let dir = s.cli.dir.path();
+    for (i, name) in ["log\u{202E}gro.elpmaxe", "log\u{200B}name", "log\u{7}name"]
+        .iter()
+        .enumerate()
+    {
+        let out = dir.join(format!("k{i}.key"));
+        let r = s
+            .cli
+            .run(&["key", "generate", name, "--out", out.to_str().unwrap()]);
+        assert_eq!(r.code, 2, "{name:?}: {}", r.stderr);
+        assert!(!out.exists(), "{name:?}: no key file is written");
+        let r = s.cli.run(&["checkpoint", "--origin", name]);
+        assert_eq!(r.code, 2, "{name:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{name:?}: {}", r.stdout);
+    }
+}
+
+#[test]
+fn what_check_proof_echoes_from_a_file_is_escaped_and_short() {
+    let s = signed_registry();
+    let cp = s.checkpoint("cp.txt", None);
+    let long = format!("{}\u{202E}{}", "A".repeat(50), "B".repeat(5000));
+    let proof = s.write(
+        "bad.json",
+        &serde_json::json!({"seq": long, "leaf_index": 0}).to_string(),
+    );
+    let r = s.check(&cp, &proof);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(!r.stderr.contains('\u{202E}'), "{}", r.stderr);
+    assert!(
+        r.stderr.to_lowercase().contains("\\u{202e}"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(&"B".repeat(200)), "{}", r.stderr);
+    // a signature line of the checkpoint is shown short too
+    let text = std::fs::read_to_string(&cp).unwrap();
+    let forged = s.write("forged.txt", &format!("{text}{}\n", "x".repeat(5000)));
+    let r = s.check(&forged, &proof);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains(&"x".repeat(200)), "{}", r.stderr);
+}

@@ -1,7 +1,6 @@
 //! `pactum check-proof`: check proofs against a signed checkpoint, offline,
 //! without a registry.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -46,9 +45,7 @@ pub fn verifier_key(text: &str) -> Result<VerifierKey, AppError> {
         Err(e) => {
             let path = Path::new(text);
             if path.is_file() {
-                let content = std::fs::read_to_string(path).map_err(|e| {
-                    AppError::invalid(format!("cannot read {}: {e}", path.display()))
-                })?;
+                let content = super::read_small(path, super::SMALL_FILE)?;
                 Ok(VerifierKey::parse(&content)?)
             } else {
                 Err(e.into())
@@ -57,22 +54,16 @@ pub fn verifier_key(text: &str) -> Result<VerifierKey, AppError> {
     }
 }
 
-fn read(path: &Path) -> Result<String, AppError> {
-    let mut text = String::new();
+fn read(path: &Path, max_bytes: u64) -> Result<String, AppError> {
     if path.as_os_str() == "-" {
-        std::io::stdin()
-            .take(64 << 20)
-            .read_to_string(&mut text)
-            .map_err(|e| AppError::invalid(format!("cannot read stdin: {e}")))?;
-        return Ok(text);
+        return super::read_capped(std::io::stdin(), "stdin", max_bytes);
     }
-    std::fs::read_to_string(path)
-        .map_err(|e| AppError::invalid(format!("cannot read {}: {e}", path.display())))
+    super::read_small(path, max_bytes)
 }
 
 /// Reads a checkpoint file and checks its signature by `key`.
 pub fn verified_checkpoint(path: &Path, key: &VerifierKey) -> Result<Checkpoint, AppError> {
-    let text = read(path)?;
+    let text = read(path, super::SMALL_FILE)?;
     let checkpoint = Checkpoint::parse(&text).map_err(|e| in_file(path, e))?;
     checkpoint.verify(key).map_err(|e| in_file(path, e))?;
     Ok(checkpoint)
@@ -98,7 +89,10 @@ enum Proofs {
 fn parse_proofs(text: &str) -> Result<Proofs, TransparencyError> {
     let bad = |e: serde_json::Error| TransparencyError::ProofFailed {
         what: "the proof file".into(),
-        detail: format!("it is not a proof made by `pactum prove`: {e}"),
+        detail: format!(
+            "it is not a proof made by `pactum prove`: {}",
+            pactum::domain::text::shown(&e.to_string())
+        ),
     };
     let value: serde_json::Value = serde_json::from_str(text).map_err(bad)?;
     if value.get("first").is_some() {
@@ -125,7 +119,7 @@ fn parse_proofs(text: &str) -> Result<Proofs, TransparencyError> {
 pub fn run(ctx: &Context, a: CheckProofArgs) -> Result<(), AppError> {
     let key = verifier_key(&a.vkey)?;
     let checkpoint = verified_checkpoint(&a.checkpoint, &key)?;
-    let proofs = parse_proofs(&read(&a.proof)?)?;
+    let proofs = parse_proofs(&read(&a.proof, super::PROOF_FILE)?)?;
     let json = matches!(ctx.out.format, Format::Json | Format::Jsonl);
     match proofs {
         Proofs::Consistency(p) => {

@@ -39,8 +39,7 @@ pub struct CheckpointArgs {
 /// Reads a private key file.
 pub fn read_key(path: &Path) -> Result<SignerKey, AppError> {
     use std::os::unix::fs::MetadataExt;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| AppError::invalid(format!("cannot read {}: {e}", path.display())))?;
+    let text = super::read_small(path, super::SMALL_FILE)?;
     if let Ok(meta) = std::fs::metadata(path)
         && meta.mode() & 0o077 != 0
     {
@@ -57,7 +56,11 @@ pub fn read_key(path: &Path) -> Result<SignerKey, AppError> {
 pub fn run(ctx: &Context, a: CheckpointArgs) -> Result<(), AppError> {
     let key = a.key.as_deref().map(read_key).transpose()?;
     let origin = match (&a.origin, &key) {
-        (Some(o), _) => o.clone(),
+        (Some(o), _) => {
+            pactum::domain::text::check_plain_input("--origin", o, super::key::MAX_NAME_CHARS)
+                .map_err(|e| AppError::invalid(e.to_string()))?;
+            o.clone()
+        }
         (None, Some(k)) => k.name().to_owned(),
         (None, None) => DEFAULT_ORIGIN.to_owned(),
     };

@@ -43,6 +43,9 @@ pub struct GenerateArgs {
     pub out: PathBuf,
 }
 
+/// The longest key name (and so default checkpoint origin), in characters.
+pub const MAX_NAME_CHARS: usize = 300;
+
 /// Runs `key`.
 pub fn run(ctx: &Context, command: KeyCommand) -> Result<(), AppError> {
     match command {
@@ -77,6 +80,8 @@ fn create_secret(ctx: &Context, path: &Path, text: &str) -> Result<(), AppError>
 }
 
 fn generate(ctx: &Context, a: GenerateArgs) -> Result<(), AppError> {
+    pactum::domain::text::check_plain_input("key name", &a.name, MAX_NAME_CHARS)
+        .map_err(|e| AppError::invalid(e.to_string()))?;
     let key = SignerKey::generate(&a.name)?;
     create_secret(ctx, &a.out, &key.to_private_line())?;
     let vkey = key.verifier().to_string();

@@ -114,3 +114,39 @@ pub fn print_written(
     };
     output::after_commit(printed, &format!("event #{}", written.seq))
 }
+
+/// The most bytes read from a key, verifier key or checkpoint file.
+pub const SMALL_FILE: u64 = 64 * 1024;
+/// The most bytes read from a proof file (a proof of every event of a large log).
+pub const PROOF_FILE: u64 = 64 * 1024 * 1024;
+
+/// Reads a text file that should be small, refusing (exit 2) one larger than
+/// `max_bytes` without reading past the limit: a file such as `/dev/zero`
+/// given by mistake ends the command, not the machine's memory.
+pub fn read_small(path: &std::path::Path, max_bytes: u64) -> Result<String, AppError> {
+    let shown = path.display();
+    let file = std::fs::File::open(path)
+        .map_err(|e| AppError::invalid(format!("cannot read {shown}: {e}")))?;
+    read_capped(file, &shown.to_string(), max_bytes)
+}
+
+/// Reads at most `max_bytes` of text from `source` (named `shown` in messages).
+pub fn read_capped(
+    source: impl std::io::Read,
+    shown: &str,
+    max_bytes: u64,
+) -> Result<String, AppError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    source
+        .take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| AppError::invalid(format!("cannot read {shown}: {e}")))?;
+    if !u64::try_from(bytes.len()).is_ok_and(|n| n <= max_bytes) {
+        return Err(AppError::invalid(format!(
+            "{shown} is larger than {max_bytes} bytes"
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| AppError::invalid(format!("cannot read {shown}: it is not UTF-8 text")))
+}

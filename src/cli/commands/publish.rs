@@ -49,9 +49,7 @@ pub struct PublishArgs {
 pub fn run(ctx: &Context, a: PublishArgs) -> Result<(), AppError> {
     let checkpoint = match (&a.checkpoint, &a.vkey) {
         (Some(path), Some(vkey)) => Some(CheckpointInput {
-            text: std::fs::read_to_string(path).map_err(|e| {
-                AppError::invalid(format!("--checkpoint: cannot read {}: {e}", path.display()))
-            })?,
+            text: super::read_small(path, super::SMALL_FILE)?,
             vkey: vkey.trim().to_owned(),
         }),
         _ => None,

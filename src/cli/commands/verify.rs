@@ -63,9 +63,10 @@ pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
     };
     let copy = match (&a.log, &checkpoint) {
         (Some(path), Some(c)) => {
-            let text = std::fs::read_to_string(path)
+            let file = std::fs::File::open(path)
                 .map_err(|e| AppError::invalid(format!("cannot read {}: {e}", path.display())))?;
-            Some(pactum::app::transparency::copy_leaves(&text, c)?)
+            let reader = std::io::BufReader::new(file);
+            Some(pactum::app::transparency::copy_leaves(reader, c)?)
         }
         _ => None,
     };
