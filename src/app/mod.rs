@@ -207,7 +207,7 @@ impl AppError {
         }
     }
 
-    /// The process exit code (design §6).
+    /// The process exit code (`docs/cli.md`, "Exit codes").
     pub fn exit_code(&self) -> i32 {
         match self {
             AppError::Invalid { .. } => 2,

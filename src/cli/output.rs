@@ -324,7 +324,7 @@ pub fn partner_ref_json(p: &Party) -> Json {
     })
 }
 
-/// The convention shape of design §6.
+/// The convention shape of `docs/formats.md`, "JSON output".
 pub fn convention_json(v: &ConventionView) -> Json {
     let s = &v.state;
     json!({
@@ -342,7 +342,7 @@ pub fn convention_json(v: &ConventionView) -> Json {
     })
 }
 
-/// The partner shape of design §6.
+/// The partner shape of `docs/formats.md`, "JSON output".
 pub fn partner_json(v: &PartnerView) -> Json {
     let s = &v.state;
     json!({
@@ -419,7 +419,7 @@ pub fn changes_json(registry: &Registry, changes: &[Change]) -> Json {
     )
 }
 
-/// The history entry shape of design §6.
+/// The history entry shape of `docs/formats.md`, "JSON output".
 pub fn history_json(registry: &Registry, e: &HistoryEntry) -> Json {
     let r = &e.record;
     json!({
@@ -441,7 +441,7 @@ pub fn history_json(registry: &Registry, e: &HistoryEntry) -> Json {
     })
 }
 
-/// The blame entry shape of design §6.
+/// The blame entry shape of `docs/formats.md`, "JSON output".
 pub fn blame_json(registry: &Registry, b: &BlameEntry) -> Json {
     let r = &b.record;
     json!({

@@ -1,4 +1,4 @@
-//! Audit folds (design §4, "Audit"): the field-by-field changes each event
+//! Audit folds (`docs/model.md` §5): the field-by-field changes each event
 //! made, and which event last set each field.
 //!
 //! An event's `changes` are the difference between the entity's state with

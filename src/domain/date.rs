@@ -3,7 +3,7 @@
 //! The 2009 lists give years only, so every dated fact in pactum is a period
 //! rather than a day. A [`PartialDate`] remembers the precision it was given
 //! with, prints itself back the same way, and exposes the first and last day
-//! of the period it covers (design §2, "Partial dates").
+//! of the period it covers (`docs/model.md` §2).
 
 use std::fmt;
 use std::str::FromStr;

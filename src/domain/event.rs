@@ -1,4 +1,4 @@
-//! The events of the log (design §3): one past-tense variant per fact, the
+//! The events of the log (`docs/events.md`): one past-tense variant per fact, the
 //! corrections that patch an earlier event field by field, and the envelope
 //! every stored event carries.
 //!
@@ -504,7 +504,7 @@ impl Patch {
     }
 }
 
-/// An event as stored: the fact and its envelope (design §3).
+/// An event as stored: the fact and its envelope (`docs/events.md`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventRecord {
     /// position in the log, from 1, gapless

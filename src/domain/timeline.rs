@@ -1,4 +1,4 @@
-//! Folding (design §4), in two steps.
+//! Folding (`docs/model.md` §3–4), in two steps.
 //!
 //! 1. *Record time*: an entity's events up to log position T are resolved
 //!    into a [`Timeline`]: void events dropped, every surviving event's
@@ -196,7 +196,7 @@ impl<I: Copy, B: Payload, F: Payload + Dated> Timeline<I, B, F> {
     }
 
     /// Resolves a stream (oldest first) at log position `t`: the folding of
-    /// design §4 steps 1–3. `None` when no event of the stream is at or
+    /// `docs/model.md` §3 steps 1–3. `None` when no event of the stream is at or
     /// before `t`.
     pub fn replay<'a>(
         id: I,
@@ -296,7 +296,7 @@ impl<I: Copy, B: Payload, F: Payload + Dated> Timeline<I, B, F> {
 }
 
 impl PartnerTimeline {
-    /// The partner at valid date `d` (design §4 steps 4–6). Partners have no
+    /// The partner at valid date `d` (`docs/model.md` §3 steps 4–6). Partners have no
     /// valid-time start: a registered, non-void partner exists at every D.
     /// It is succeeded from the first surviving succession that has begun
     /// by D (decide allows one; a later one plays no part).
@@ -412,7 +412,7 @@ impl ConventionTimeline {
         self.state_at_with(d, &[])
     }
 
-    /// The convention at valid date `d` (design §4 steps 4–6, status and
+    /// The convention at valid date `d` (`docs/model.md` §3 steps 4–6, status and
     /// succession): the signing gives the first set of parties; then, in
     /// one pass in order of `(effective_on.earliest, seq)`, its amendments
     /// and terminations and the `successions` of partners (those that do

@@ -1,4 +1,4 @@
-//! Folding, rule by rule (design §4): each test gives a small stream,
+//! Folding, rule by rule (`docs/model.md` §3–4): each test gives a small stream,
 //! folds it at a point (D, T), and checks the view.
 
 use pactum::domain::*;

@@ -1,7 +1,7 @@
 //! Folding two ways: random histories (corrections, retractions, partial
 //! dates, out-of-order effective dates) folded by the production code
 //! (incremental `record`, with a replay where it asks for one, then
-//! `state_at`) and by a naive reference written straight from design §4
+//! `state_at`) and by a naive reference written straight from `docs/model.md` §3–4
 //! must give the same view at every (D, T). And what decide reads of a
 //! correction's or retraction's target from the timeline is what the raw
 //! stream says of it.
