@@ -97,6 +97,9 @@ struct GenConvention {
     parties: Vec<PartnerId>,
     /// amendments written (event id once known), and whether retracted
     amendments: Vec<(Option<EventId>, bool)>,
+    /// the expiry years its amendments set: each is new, so that no
+    /// amendment sets the expiry the convention already has (refused)
+    expiries: Vec<i32>,
     ended: bool,
 }
 
@@ -200,6 +203,7 @@ impl Workload {
             last_year: year,
             parties: parties.clone(),
             amendments: Vec::new(),
+            expiries: Vec::new(),
             ended: false,
         });
         Command::SignConvention(
@@ -239,9 +243,14 @@ impl Workload {
                 added.push(p);
             }
         }
-        let term = year + 5 + self.rng.i32(0..10);
-        let expiry = (what >= 7 || added.is_empty() && objectives.is_none())
-            .then(|| ExpiryChange::Set(pd(&format!("{term}"))));
+        let mut term = year + 5 + self.rng.i32(0..10);
+        while self.conventions[c].expiries.contains(&term) {
+            term += 1;
+        }
+        let expiry = (what >= 7 || added.is_empty() && objectives.is_none()).then(|| {
+            self.conventions[c].expiries.push(term);
+            ExpiryChange::Set(pd(&format!("{term}")))
+        });
         let effective_on = date(&mut self.rng, year);
         let conv = &mut self.conventions[c];
         conv.last_year = conv.last_year.max(year + 15);
