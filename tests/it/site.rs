@@ -1110,19 +1110,7 @@ fn the_demo_site_carries_a_signed_checkpoint_and_the_proofs_of_every_event() {
 #[test]
 fn publish_accepts_a_checkpoint_of_size_zero_with_no_proof() {
     let cli = Cli::with_convention("Un objectif");
-    let key = cli.dir.path().join("site.key");
-    let vkey = cli
-        .run(&[
-            "key",
-            "generate",
-            "example.org/pactum",
-            "--out",
-            key.to_str().unwrap(),
-        ])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
+    let (key, vkey) = cli.generate_key("example.org/pactum", "site.key");
     let note = cli
         .run(&["checkpoint", "--key", key.to_str().unwrap(), "--size", "0"])
         .ok()

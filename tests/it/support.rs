@@ -314,6 +314,19 @@ impl Cli {
         self.run_in(&self.db(), args)
     }
 
+    /// `pactum key generate NAME` into a file of the test's folder: the
+    /// private key's path and the verifier key printed.
+    pub fn generate_key(&self, name: &str, file: &str) -> (PathBuf, String) {
+        let key = self.dir.path().join(file);
+        let vkey = self
+            .run(&["key", "generate", name, "--out", key.to_str().unwrap()])
+            .ok()
+            .stdout
+            .trim()
+            .to_owned();
+        (key, vkey)
+    }
+
     pub fn run_in(&self, db: &Path, args: &[&str]) -> Run {
         let output = assert_cmd::Command::cargo_bin("pactum")
             .unwrap()

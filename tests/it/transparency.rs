@@ -808,19 +808,7 @@ fn signed_registry() -> Signed {
         "Révisés",
     ])
     .ok();
-    let key = cli.dir.path().join("registry.key");
-    let vkey = cli
-        .run(&[
-            "key",
-            "generate",
-            "example.org/pactum",
-            "--out",
-            key.to_str().unwrap(),
-        ])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
+    let (key, vkey) = cli.generate_key("example.org/pactum", "registry.key");
     Signed { cli, vkey, key }
 }
 
