@@ -43,13 +43,39 @@ const SYNC_AFTER: u64 = 1024;
 /// The canonical leaf of an event: its JSON Lines export line in RFC 8785
 /// form.
 pub fn leaf_line(record: &EventRecord) -> Result<String, StoreError> {
-    transparency::canonical(&jsonl::to_value(record))
+    transparency::canonical_of_ascii_keys(jsonl::to_value(record))
         .map_err(|e| corrupt("events", format!("seq {}", record.seq), e.to_string()))
 }
 
 /// The leaf hash of an event.
 pub fn leaf_of(record: &EventRecord) -> Result<Hash, StoreError> {
     leaf_line(record).map(|l| transparency::leaf_hash_of(&l))
+}
+
+/// The leaf hashes of `records`, in order, hashed on the scans' worker
+/// threads when there are many.
+fn leaves_in_parallel(records: &[EventRecord]) -> Result<Vec<Hash>, StoreError> {
+    const ALONE: usize = 64;
+    let workers = crate::store::workers();
+    if records.len() < ALONE || workers < 2 {
+        return records.iter().map(leaf_of).collect();
+    }
+    let chunk = records.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let mut chunks = records.chunks(chunk);
+        let mine = chunks.next().unwrap_or_default();
+        let others: Vec<_> = chunks
+            .map(|c| scope.spawn(move || c.iter().map(leaf_of).collect::<Result<Vec<_>, _>>()))
+            .collect();
+        let mut out: Vec<Hash> = mine.iter().map(leaf_of).collect::<Result<_, _>>()?;
+        for other in others {
+            let leaves = other
+                .join()
+                .map_err(|_| corrupt("merkle", "leaves", "a worker thread failed"))??;
+            out.extend(leaves);
+        }
+        Ok(out)
+    })
 }
 
 fn tile_width() -> u64 {
@@ -561,16 +587,17 @@ impl Registry {
             full_tiles: Vec::new(),
         };
         let mut last = (from, hash);
-        let map = |key: &[u8], value: &[u8]| -> Result<Vec<(Seq, Digest, Hash)>, StoreError> {
-            crate::store::log::decode_segment(key, value)?
-                .iter()
-                .map(|r| Ok((r.seq, r.hash, leaf_of(r)?)))
-                .collect()
-        };
         let mut failure: Option<AppError> = None;
         let from_next = from
             .next()
             .ok_or_else(|| AppError::Other("the log is full".into()))?;
+        let map = |key: &[u8], value: &[u8]| -> Result<Vec<(Seq, Digest, Hash)>, StoreError> {
+            crate::store::log::decode_segment(key, value)?
+                .iter()
+                .filter(|r| r.seq >= from_next)
+                .map(|r| Ok((r.seq, r.hash, leaf_of(r)?)))
+                .collect()
+        };
         store
             .log()
             .scan_ordered(from_next, crate::store::workers(), &map, &mut |segment| {
@@ -606,6 +633,54 @@ impl Registry {
             store.sync()?;
         }
         Ok(folder.frontier)
+    }
+
+    /// After a durable append of `records`: folds them into the Merkle tree
+    /// if it stands just before them (the usual case: no log read, each
+    /// leaf hashed once), else catches it up from the log
+    /// ([`Registry::merkle_after_append`]).
+    pub(crate) fn merkle_after_commit(&self, records: &[EventRecord]) {
+        match self.merkle_extend(records) {
+            Ok(true) => {}
+            Ok(false) => self.merkle_after_append(u64::try_from(records.len()).unwrap_or(u64::MAX)),
+            Err(e) => tracing::warn!(error = %e, "the Merkle tree is not up to date"),
+        }
+    }
+
+    /// Folds `records` into the stored tree when it ends just before them;
+    /// false (and nothing written) when it does not.
+    fn merkle_extend(&self, records: &[EventRecord]) -> Result<bool, AppError> {
+        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+            return Ok(true);
+        };
+        let store = self.store();
+        let _writer = store.write_lock();
+        let Some(state) = store.merkle_state()? else {
+            return Ok(false);
+        };
+        // the chain hash of the event the tree ends at is the first new
+        // event's `prev_hash`: the tree is this log's, up to there
+        if state.through.next() != Some(first.seq) || state.through_hash != first.prev_hash {
+            return Ok(false);
+        }
+        let Some(frontier) = Frontier::from_parts(state.through.0, state.frontier) else {
+            return Ok(false);
+        };
+        let leaves = leaves_in_parallel(records)?;
+        let tile_index = frontier.size() / RUN / tile_width();
+        let tile = store.merkle_tile(tile_index)?.unwrap_or_default();
+        let mut folder = Folder {
+            frontier,
+            tile_index,
+            tile,
+            tile_changed: false,
+            full_tiles: Vec::new(),
+        };
+        for leaf in leaves {
+            folder.push(leaf)?;
+        }
+        folder.write(store, last.seq, last.hash)?;
+        Ok(true)
     }
 
     /// After a durable append of `appended` events: brings the Merkle tree

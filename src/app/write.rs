@@ -226,6 +226,7 @@ impl Registry {
         dry_run: bool,
     ) -> Result<Vec<Written>, Vec<(usize, AppError)>> {
         let one = |e: AppError| vec![(0usize, e)];
+        let started = std::time::Instant::now();
         self.ensure_caught_up().map_err(one)?;
         let mut writer = self.store().writer().map_err(|e| one(e.into()))?;
         let mut projector = Projector::new(self.store());
@@ -243,10 +244,18 @@ impl Registry {
         if dry_run {
             return Ok(written);
         }
+        let decided = started.elapsed();
         let writes = projector.writes().map_err(|e| one(e.into()))?;
-        writer.commit(&writes).map_err(|e| one(e.into()))?;
-        self.merkle_after_append(u64::try_from(written.len()).unwrap_or(u64::MAX));
-        tracing::debug!(events = written.len(), "committed");
+        let records = writer.commit(&writes).map_err(|e| one(e.into()))?;
+        let committed = started.elapsed();
+        self.merkle_after_commit(&records);
+        tracing::debug!(
+            events = written.len(),
+            decided_us = decided.as_micros(),
+            durable_us = committed.saturating_sub(decided).as_micros(),
+            total_us = started.elapsed().as_micros(),
+            "committed"
+        );
         Ok(written)
     }
 

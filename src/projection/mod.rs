@@ -522,7 +522,7 @@ pub fn compare(
 ) -> Result<u64> {
     let mut want = derivation.entries(tree).peekable();
     let mut compared = 0;
-    for kv in store.caches().scan_prefix(tree.prefix()) {
+    for kv in store.caches().tree()?.scan_prefix(tree.prefix()) {
         let (k, v) = kv?;
         compared += 1;
         loop {
@@ -638,7 +638,7 @@ pub fn per_tree<T: Send>(
 /// were written or removed.
 fn fix_tree(store: &Store, derivation: &Derivation, tree: Derived) -> Result<u64> {
     const CHUNK: usize = 1024;
-    let sled_tree = store.caches().tree();
+    let sled_tree = store.caches().tree()?;
     let mut count = 0u64;
     // Batches of a bounded size: sled holds on to memory given to very
     // large batches.
@@ -692,11 +692,11 @@ pub fn rebuild_trees(
 /// Removes every entry of some caches (for measurements and tests of a
 /// rebuild from nothing).
 pub fn clear(store: &Store, trees: &[Derived]) -> Result<()> {
-    let tree = store.caches().tree();
+    let tree = store.caches().tree()?;
     for cache in trees {
         let mut batch = sled::Batch::default();
         let mut in_batch = 0;
-        for kv in store.caches().scan_prefix(cache.prefix()) {
+        for kv in tree.scan_prefix(cache.prefix()) {
             let (k, _) = kv?;
             batch.remove(k);
             in_batch += 1;

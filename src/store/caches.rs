@@ -10,7 +10,8 @@
 //!   exact at.
 //!
 //! The caches are written after the log append is durable, all of them
-//! with the watermark in one atomic `apply_batch`, and never synced on
+//! with the watermark at once, through a [`Deferred`] map that reaches
+//! sled in one atomic `apply_batch` for many appends, and never synced on
 //! their own: a crash loses at most the last writes, which are recomputed
 //! from the log, from the watermark on (`projection::catch_up`).
 //!
@@ -25,6 +26,7 @@ use sled::{IVec, Tree};
 use uuid::Uuid;
 
 use super::codec;
+use super::deferred::Deferred;
 use super::error::{Result, StoreError};
 use super::keys;
 use super::scan;
@@ -79,21 +81,22 @@ pub enum CacheWrite {
 }
 
 impl CacheWrite {
-    fn add_to(&self, batch: &mut sled::Batch) {
+    /// The key this write changes, and its new value (`None`: removed).
+    fn entry(&self) -> (Vec<u8>, Option<Vec<u8>>) {
         match self {
-            CacheWrite::Doc(entity, bytes) => {
-                batch.insert(&keys::doc(*entity)[..], bytes.as_slice())
-            }
-            CacheWrite::Handle(handle, entity) => {
-                batch.insert(&keys::handle(*handle)[..], &entity.uuid().as_bytes()[..])
-            }
-            CacheWrite::PutName(e) => {
-                batch.insert(keys::name(&e.key, e.partner), &[u8::from(e.current)])
-            }
-            CacheWrite::DeleteName { key, partner } => batch.remove(keys::name(key, *partner)),
-            CacheWrite::PutParty(p, c) => batch.insert(&keys::party(*p, *c)[..], &[]),
-            CacheWrite::DeleteParty(p, c) => batch.remove(&keys::party(*p, *c)[..]),
-            CacheWrite::Put(k, v) => batch.insert(k.as_slice(), v.as_slice()),
+            CacheWrite::Doc(entity, bytes) => (keys::doc(*entity).to_vec(), Some(bytes.clone())),
+            CacheWrite::Handle(handle, entity) => (
+                keys::handle(*handle).to_vec(),
+                Some(entity.uuid().as_bytes().to_vec()),
+            ),
+            CacheWrite::PutName(e) => (
+                keys::name(&e.key, e.partner),
+                Some(vec![u8::from(e.current)]),
+            ),
+            CacheWrite::DeleteName { key, partner } => (keys::name(key, *partner), None),
+            CacheWrite::PutParty(p, c) => (keys::party(*p, *c).to_vec(), Some(Vec::new())),
+            CacheWrite::DeleteParty(p, c) => (keys::party(*p, *c).to_vec(), None),
+            CacheWrite::Put(k, v) => (k.clone(), Some(v.clone())),
         }
     }
 }
@@ -101,7 +104,7 @@ impl CacheWrite {
 /// The `cache` tree.
 #[derive(Clone)]
 pub struct Caches {
-    tree: Tree,
+    tree: Deferred,
 }
 
 /// The end (exclusive) of a key prefix's range.
@@ -146,30 +149,36 @@ impl Caches {
     /// The `cache` tree of a database.
     pub fn open(db: &sled::Db) -> Result<Self> {
         Ok(Self {
-            tree: db.open_tree("cache")?,
+            tree: Deferred::new(db.open_tree("cache")?),
         })
     }
 
-    /// The sled tree, for comparisons with a rebuild.
-    pub fn tree(&self) -> &Tree {
-        &self.tree
+    /// The sled tree, every pending write given to it first: for
+    /// comparisons with a rebuild and for the rebuild's own writes.
+    pub fn tree(&self) -> Result<&Tree> {
+        self.tree.persisted_tree()
     }
 
-    /// Applies `writes` and sets the watermark, in one atomic batch.
+    /// Gives the pending writes to sled (not synced); true if there were
+    /// any.
+    pub fn persist(&self) -> Result<bool> {
+        self.tree.persist()
+    }
+
+    /// Applies `writes` and sets the watermark, at once.
     pub fn write<'w>(
         &self,
         writes: impl IntoIterator<Item = &'w CacheWrite>,
         through: Option<(Seq, Digest)>,
     ) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for w in writes {
-            w.add_to(&mut batch);
-        }
-        if let Some((seq, hash)) = through {
-            batch.insert(keys::WATERMARK, &keys::watermark_value(seq, &hash)[..]);
-        }
-        self.tree.apply_batch(batch)?;
-        Ok(())
+        let watermark = through.map(|(seq, hash)| {
+            (
+                keys::WATERMARK.to_vec(),
+                Some(keys::watermark_value(seq, &hash).to_vec()),
+            )
+        });
+        self.tree
+            .apply(writes.into_iter().map(CacheWrite::entry).chain(watermark))
     }
 
     /// The log position the caches are exact at (`None`: never written).
@@ -192,31 +201,38 @@ impl Caches {
 
     /// Marks a rebuild as started (the caller syncs).
     pub fn begin_rebuild(&self) -> Result<()> {
-        self.tree.insert(keys::REBUILDING, &[1])?;
+        self.tree
+            .apply([(keys::REBUILDING.to_vec(), Some(vec![1]))])?;
+        self.tree.persist()?;
         Ok(())
     }
 
     /// Marks a rebuild as finished, with this cache format.
     pub fn finish_rebuild(&self) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        batch.insert(keys::CACHE_FORMAT, &[codec::PROJECTION_VERSION]);
-        batch.remove(keys::REBUILDING);
-        self.tree.apply_batch(batch)?;
+        self.tree.apply([
+            (
+                keys::CACHE_FORMAT.to_vec(),
+                Some(vec![codec::PROJECTION_VERSION]),
+            ),
+            (keys::REBUILDING.to_vec(), None),
+        ])?;
+        self.tree.persist()?;
         Ok(())
     }
 
     /// Records the cache format of a new registry.
     pub fn init(&self) -> Result<()> {
-        self.tree
-            .insert(keys::CACHE_FORMAT, &[codec::PROJECTION_VERSION])?;
+        self.tree.apply([(
+            keys::CACHE_FORMAT.to_vec(),
+            Some(vec![codec::PROJECTION_VERSION]),
+        )])?;
+        self.tree.persist()?;
         Ok(())
     }
 
     /// The entries under a key prefix, in key order.
-    pub fn scan_prefix(&self, prefix: &[u8]) -> impl Iterator<Item = Result<(IVec, IVec)>> + '_ {
-        self.tree
-            .scan_prefix(prefix)
-            .map(|kv| kv.map_err(StoreError::from))
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(IVec, IVec)>> {
+        self.tree.scan_prefix(prefix)
     }
 
     /// An entity's document.
@@ -262,17 +278,15 @@ impl Caches {
 
     /// How many entities of a kind have a handle: the last handle's number.
     pub fn count(&self, kind: EntityKind) -> Result<u64> {
-        match self.tree.scan_prefix(keys::handles_of(kind)).next_back() {
+        match self.tree.last_under(&keys::handles_of(kind))? {
             None => Ok(0),
-            Some(kv) => {
-                let (k, _) = kv?;
-                k.get(1..)
-                    .and_then(keys::handle_of)
-                    .map(|h| h.number)
-                    .ok_or_else(|| {
-                        StoreError::corrupt("handles", format!("{k:02x?}"), "malformed key")
-                    })
-            }
+            Some((k, _)) => k
+                .get(1..)
+                .and_then(keys::handle_of)
+                .map(|h| h.number)
+                .ok_or_else(|| {
+                    StoreError::corrupt("handles", format!("{k:02x?}"), "malformed key")
+                }),
         }
     }
 
@@ -285,7 +299,8 @@ impl Caches {
                 .filter_map(|i| u8::from_str_radix(hex_prefix.get(2 * i..2 * i + 2)?, 16).ok()),
         );
         let mut out = Vec::new();
-        for kv in self.tree.scan_prefix(&prefix) {
+        // a short prefix may match every document: read sled lazily
+        for kv in self.tree.persisted_tree()?.scan_prefix(&prefix) {
             let (k, _) = kv?;
             if let Some(u) = k.get(1..).and_then(keys::uuid_of)
                 && u.simple().to_string().starts_with(hex_prefix)
@@ -307,11 +322,9 @@ impl Caches {
             prefix.push(0);
         }
         self.tree
-            .scan_prefix(prefix)
-            .map(|kv| {
-                let (k, v) = kv?;
-                name_entry(&k, &v)
-            })
+            .scan_prefix(&prefix)?
+            .iter()
+            .map(|(k, v)| name_entry(k, v))
             .collect()
     }
 
@@ -320,9 +333,9 @@ impl Caches {
         let mut prefix = vec![keys::PARTY];
         prefix.extend_from_slice(partner.as_bytes());
         self.tree
-            .scan_prefix(prefix)
-            .map(|kv| {
-                let (k, _) = kv?;
+            .scan_prefix(&prefix)?
+            .iter()
+            .map(|(k, _)| {
                 k.get(17..)
                     .and_then(keys::uuid_of)
                     .map(ConventionId)
@@ -359,7 +372,7 @@ impl Caches {
         let mut out = Vec::new();
         let end = prefix_end(&[keys::DOC]);
         scan::scan_ordered(
-            &self.tree,
+            self.tree.persisted_tree()?,
             &[keys::DOC],
             end.as_deref(),
             workers,

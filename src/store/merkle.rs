@@ -12,20 +12,18 @@
 //! `tlog-tiles` (hashes at height 8); the leaf hashes (level 0) are not
 //! stored but recomputed from the log, 256 events at most per proof.
 //!
-//! **Invariant:** the state and the tiles it needs are written together in
-//! one atomic batch, after the events are durable and without a sync of
+//! **Invariant:** the state and the tiles it needs are written together
+//! (through the store's `Deferred` map, so in one atomic batch), after the events are durable and without a sync of
 //! their own: a crash leaves an older, still exact, watermark.
 //!
 //! This is the whole interface the transparency layer has to the store:
 //! [`Store::merkle_state`], [`Store::merkle_tile`], [`Store::merkle_tiles`],
 //! [`Store::put_merkle`] and [`Store::clear_merkle`].
 
-use sled::Tree;
-
 use super::{Result, Store, StoreError};
 use crate::domain::{Digest, Seq};
 
-const TREE: &str = "merkle";
+pub(crate) const TREE: &str = "merkle";
 const STATE: &[u8] = b"state";
 const TILE: u8 = b't';
 
@@ -82,13 +80,9 @@ impl MerkleState {
 }
 
 impl Store {
-    fn merkle_tree(&self) -> Result<Tree> {
-        Ok(self.db.open_tree(TREE)?)
-    }
-
     /// Where the Merkle cache stands; `None` when it was never written.
     pub fn merkle_state(&self) -> Result<Option<MerkleState>> {
-        match self.merkle_tree()?.get(STATE)? {
+        match self.merkle.get(STATE)? {
             None => Ok(None),
             Some(v) => MerkleState::decode(&v)
                 .map(Some)
@@ -98,7 +92,7 @@ impl Store {
 
     /// Tile `index` (the heads of the 256-leaf subtrees `256·index …`).
     pub fn merkle_tile(&self, index: u64) -> Result<Option<Vec<[u8; 32]>>> {
-        match self.merkle_tree()?.get(tile_key(index))? {
+        match self.merkle.get(&tile_key(index))? {
             None => Ok(None),
             Some(v) => hashes_of(&v)
                 .filter(|h| h.len() <= TILE_WIDTH)
@@ -111,7 +105,7 @@ impl Store {
     /// the state (as an error), for `verify`.
     pub fn merkle_tiles(&self) -> Result<Vec<(u64, Vec<[u8; 32]>)>> {
         let mut out = Vec::new();
-        for kv in self.merkle_tree()?.iter() {
+        for kv in self.merkle.persisted_tree()?.iter() {
             let (k, v) = kv?;
             if k.as_ref() == STATE {
                 continue;
@@ -129,21 +123,20 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes the state and the tiles it changed, in one atomic batch (no
-    /// sync: the next durable append or `sync` carries it).
+    /// Writes the state and the tiles it changed, at once (no sync: it
+    /// reaches sled with the caches' pending writes, and the next durable
+    /// append or `sync` carries it).
     pub fn put_merkle(&self, state: &MerkleState, tiles: &[(u64, Vec<[u8; 32]>)]) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for (index, hashes) in tiles {
-            batch.insert(&tile_key(*index), hashes.concat());
-        }
-        batch.insert(STATE, state.encode());
-        self.merkle_tree()?.apply_batch(batch)?;
-        Ok(())
+        self.merkle.apply(
+            tiles
+                .iter()
+                .map(|(index, hashes)| (tile_key(*index).to_vec(), Some(hashes.concat())))
+                .chain([(STATE.to_vec(), Some(state.encode()))]),
+        )
     }
 
     /// Forgets the Merkle cache (before recomputing it from the log).
     pub fn clear_merkle(&self) -> Result<()> {
-        self.merkle_tree()?.clear()?;
-        Ok(())
+        self.merkle.clear()
     }
 }

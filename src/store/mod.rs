@@ -7,6 +7,8 @@
 //! - `log.rs`: the log as packed segments, its head, reads and tail merges;
 //! - `caches.rs`: the caches (documents, handles, names, parties) and their
 //!   watermark, in one tree;
+//! - `deferred.rs`: cache writes held in memory until they are worth a
+//!   sled write;
 //! - `writer.rs`: sealing and committing events (the write path, step by
 //!   step);
 //! - `durable.rs`: flush and `fdatasync` of sled's files;
@@ -25,6 +27,7 @@
 
 pub mod caches;
 pub mod codec;
+pub mod deferred;
 pub mod durable;
 pub mod error;
 pub mod folder;
@@ -92,6 +95,7 @@ pub struct Store {
     caches: caches::Caches,
     durable: durable::Durable,
     head_file: head_file::HeadFile,
+    merkle: deferred::Deferred,
     write_lock: Mutex<()>,
     caches_behind: AtomicBool,
     /// how many small segments end the log, once known
@@ -104,8 +108,10 @@ pub fn exists(path: &Path) -> bool {
 }
 
 impl Drop for Store {
+    /// Gives the caches' pending writes to sled and writes them out (not
+    /// synced: they are caches), and removes the owner file.
     fn drop(&mut self) {
-        self.folder.release_owner();
+        self.release_owner();
     }
 }
 
@@ -203,6 +209,7 @@ impl Store {
             caches: caches::Caches::open(&db)?,
             durable: durable::Durable::new(&folder)?,
             head_file: head_file::HeadFile::new(),
+            merkle: deferred::Deferred::new(db.open_tree(merkle::TREE)?),
             db,
             path: path.to_path_buf(),
             folder,
@@ -245,10 +252,29 @@ impl Store {
         head_file::read(&self.folder)
     }
 
-    /// Removes the owner file now (the process is about to exit without
-    /// dropping the store).
+    /// Writes the caches' pending writes out (not synced) and removes the
+    /// owner file: the process is about to exit (and may not drop the
+    /// store). A failure is logged: the caches are caught up by the next
+    /// process.
     pub fn release_owner(&self) {
+        match self.persist_caches() {
+            Ok(true) => {
+                if let Err(e) = self.db.flush() {
+                    tracing::warn!(error = %e, "the caches could not be written out");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "the caches could not be written"),
+        }
         self.folder.release_owner();
+    }
+
+    /// Gives every cache write held in memory to sled (not synced); true
+    /// if there was any.
+    pub fn persist_caches(&self) -> Result<bool> {
+        let caches = self.caches.persist()?;
+        let merkle = self.merkle.persist()?;
+        Ok(caches || merkle)
     }
 
     /// Fails when the log does not reach the acknowledged head recorded
@@ -303,8 +329,9 @@ impl Store {
         Ok(self.db.size_on_disk()?)
     }
 
-    /// Makes everything written so far durable.
+    /// Makes everything written so far durable, caches included.
     pub fn sync(&self) -> Result<()> {
+        self.persist_caches()?;
         self.durable.sync(&self.db)
     }
 

@@ -193,11 +193,12 @@ impl<'s> Writer<'s> {
     /// writes `derived` (and the handles of new entities) to the caches
     /// with the new watermark. Once the log is durable the commit has
     /// succeeded: a failure to write the caches is logged, and the caches
-    /// are caught up before the next decision.
-    pub fn commit(self, derived: &[CacheWrite]) -> Result<()> {
+    /// are caught up before the next decision. Returns the records
+    /// committed.
+    pub fn commit(self, derived: &[CacheWrite]) -> Result<Vec<EventRecord>> {
         let records = &self.sealed.records;
         let (Some(first), Some(last)) = (records.first(), records.last()) else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let store = self.store;
         if store.log.head()? != self.head {
@@ -227,6 +228,6 @@ impl<'s> Writer<'s> {
             tracing::warn!(error = %e, "the caches could not be written; they will be caught up");
             store.mark_caches_behind();
         }
-        Ok(())
+        Ok(self.sealed.records)
     }
 }

@@ -425,3 +425,48 @@ fn a_json_lines_recorded_at_finer_than_a_microsecond_is_refused() {
     let refused = pactum::transfer::jsonl::from_line(&finer).unwrap_err();
     assert!(refused.contains("microsecond"), "{refused}");
 }
+
+/// The leaf of the transparency log is written by `serde_json` with the keys
+/// sorted, not by the general RFC 8785 canonicaliser: on every variant, and
+/// with texts holding every kind of character JSON escapes or does not, the
+/// two must agree byte for byte.
+#[test]
+fn every_event_variants_leaf_is_its_rfc_8785_form() {
+    let texts = [
+        "plain",
+        "quote \" backslash \\ slash /",
+        "tab\tnewline\ncr\rformfeed\u{c}backspace\u{8}",
+        "control \u{1} \u{1f} \u{7f} del",
+        "accents éèàç, Fès-Meknès, ⵜⴰⵎⴰⵣⵉⵖⵜ, العربية",
+        "astral 😀 𝄞 and U+2028 \u{2028} U+2029 \u{2029}",
+        "\u{e000} private use, \u{fffd} replacement",
+    ];
+    for (name, record) in samples() {
+        for text in texts {
+            // the value alone, with every character (control ones too)
+            let value = serde_json::json!({"z": text, "a": [text, {"y": 1, "b": text}]});
+            assert_eq!(
+                pactum::transparency::canonical_of_ascii_keys(value.clone()).unwrap(),
+                pactum::transparency::canonical(&value).unwrap(),
+                "{text:?}"
+            );
+            // and inside an event, where its text types allow it
+            let Ok(actor) = Actor::stored(text) else {
+                continue;
+            };
+            let mut r = record.clone();
+            r.actor = actor;
+            let general =
+                pactum::transparency::canonical(&pactum::transfer::jsonl::to_value(&r)).unwrap();
+            let fast = pactum::app::transparency::leaf_line(&r).unwrap();
+            assert_eq!(fast, general, "{name} with {text:?}");
+        }
+        let general =
+            pactum::transparency::canonical(&pactum::transfer::jsonl::to_value(&record)).unwrap();
+        assert_eq!(
+            pactum::app::transparency::leaf_line(&record).unwrap(),
+            general,
+            "{name}"
+        );
+    }
+}
