@@ -92,7 +92,7 @@ impl Store {
 
     /// Tile `index` (the heads of the 256-leaf subtrees `256·index …`).
     pub fn merkle_tile(&self, index: u64) -> Result<Option<Vec<[u8; 32]>>> {
-        match self.merkle.get(&tile_key(index))? {
+        match self.merkle.get(tile_key(index))? {
             None => Ok(None),
             Some(v) => hashes_of(&v)
                 .filter(|h| h.len() <= TILE_WIDTH)
