@@ -18,7 +18,6 @@ use super::{AppError, Registry};
 use crate::domain::{Digest, EventRecord, Seq};
 use crate::store::merkle::{MerkleState, TILE_WIDTH};
 use crate::store::{Store, StoreError};
-use crate::transfer::jsonl;
 use crate::transparency::merkle::{self, Leaves, Subtrees};
 use crate::transparency::{
     self, Checkpoint, ConsistencyProof, Frontier, Hash, InclusionProof, TransparencyError,
@@ -43,8 +42,8 @@ const SYNC_AFTER: u64 = 1024;
 /// The canonical leaf of an event: its JSON Lines export line in RFC 8785
 /// form.
 pub fn leaf_line(record: &EventRecord) -> Result<String, StoreError> {
-    transparency::canonical_of_ascii_keys(jsonl::to_value(record))
-        .map_err(|e| corrupt("events", format!("seq {}", record.seq), e.to_string()))
+    crate::transfer::leaf::canonical_line(record)
+        .map_err(|e| corrupt("events", format!("seq {}", record.seq), e))
 }
 
 /// The leaf hash of an event.

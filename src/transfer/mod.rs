@@ -8,6 +8,7 @@
 pub mod csv;
 pub mod fixtures;
 pub mod jsonl;
+pub mod leaf;
 pub mod report;
 
 use std::fmt;

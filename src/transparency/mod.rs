@@ -107,32 +107,6 @@ fn check_exact(value: &serde_json::Value) -> Result<(), TransparencyError> {
     }
 }
 
-/// [`canonical`] for a value whose object keys are all ASCII (as every key
-/// of an event's JSON Lines form is), without the general canonicaliser's
-/// cost: the keys are sorted in place and `serde_json` writes the rest.
-/// For such values the two agree byte for byte: ASCII keys sort the same as
-/// UTF-16 code units, integers (the only numbers allowed) print the same,
-/// and `serde_json` escapes strings exactly as RFC 8785 does (`\"`, `\\`,
-/// the short forms `\b \t \n \f \r`, other control characters as
-/// lower-case `\u00xx`, everything else as it is). A key that is not ASCII
-/// sends the value to [`canonical`].
-pub fn canonical_of_ascii_keys(mut value: serde_json::Value) -> Result<String, TransparencyError> {
-    fn ascii_keys(v: &serde_json::Value) -> bool {
-        match v {
-            serde_json::Value::Array(a) => a.iter().all(ascii_keys),
-            serde_json::Value::Object(o) => o.iter().all(|(k, v)| k.is_ascii() && ascii_keys(v)),
-            serde_json::Value::Number(n) => n.is_u64() || n.is_i64(),
-            _ => true,
-        }
-    }
-    if !ascii_keys(&value) {
-        return canonical(&value);
-    }
-    check_exact(&value)?;
-    value.sort_all_objects();
-    serde_json::to_string(&value).map_err(|e| TransparencyError::malformed("leaf", e.to_string()))
-}
-
 /// The leaf hash of a canonical line.
 pub fn leaf_hash_of(canonical_line: &str) -> Hash {
     merkle::leaf_hash(canonical_line.as_bytes())
