@@ -533,11 +533,9 @@ fn main() {
         let commands: Vec<(Command, WriteMeta)> = (0..size)
             .map(|_| (workload.command(&registry), meta()))
             .collect();
-        let written = registry
-            .execute_batch(commands, false)
-            .unwrap_or_else(|errors| {
-                panic!("the workload made an invalid command: {:?}", errors.first())
-            });
+        let written = registry.execute_batch(commands).unwrap_or_else(|errors| {
+            panic!("the workload made an invalid command: {:?}", errors.first())
+        });
         workload.ack(&written);
         written_total += size;
         progress.set_position(written_total);

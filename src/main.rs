@@ -54,9 +54,9 @@ fn main() -> ExitCode {
             let _ = writeln!(
                 stderr,
                 "error: {}",
-                pactum::domain::text::escape_for_display(&e.to_string(), true)
+                pactum::domain::text::escape_for_display(&cli::error::message(&e), true)
             );
-            if let Some(hint) = e.hint() {
+            if let Some(hint) = cli::error::hint(&e) {
                 let _ = writeln!(
                     stderr,
                     "hint: {}",

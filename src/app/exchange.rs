@@ -245,23 +245,27 @@ impl Registry {
         if commands.is_empty() {
             return Ok(summary);
         }
-        self.execute_batch(commands, dry_run)
-            .map_err(|mut errors| {
-                // A failure of the store (a full disk, a conflict, damage) is
-                // not a fault of the file's rows: it is reported as itself.
-                if let Some(i) = errors
-                    .iter()
-                    .position(|(_, e)| !matches!(e.exit_code(), 2 | 3))
-                {
-                    return errors.swap_remove(i).1;
-                }
-                bad_rows(
-                    errors
-                        .into_iter()
-                        .map(|(i, e)| (lines.get(i).copied().unwrap_or(0), e.to_string()))
-                        .collect(),
-                )
-            })?;
+        let decided = if dry_run {
+            self.decide_batch(commands)
+        } else {
+            self.execute_batch(commands)
+        };
+        decided.map_err(|mut errors| {
+            // A failure of the store (a full disk, a conflict, damage) is
+            // not a fault of the file's rows: it is reported as itself.
+            if let Some(i) = errors
+                .iter()
+                .position(|(_, e)| !matches!(e.exit_code(), 2 | 3))
+            {
+                return errors.swap_remove(i).1;
+            }
+            bad_rows(
+                errors
+                    .into_iter()
+                    .map(|(i, e)| (lines.get(i).copied().unwrap_or(0), e.to_string()))
+                    .collect(),
+            )
+        })?;
         Ok(summary)
     }
 

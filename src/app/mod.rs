@@ -31,9 +31,11 @@ use uuid::Uuid;
 use crate::domain::decide::{Refusal, RefusalClass};
 use crate::domain::{EntityId, Handle, Seq};
 use crate::projection;
-use crate::store::{OpenOptions, Store, StoreError};
+use crate::store::{OpenOptions, Store};
 
+pub use crate::store::StoreError;
 pub use read::{ConventionFilter, ConventionView, PartnerView, Party, Point, Snapshot};
+pub use resolve::{DATE_FORMS, WHEN_FORMS};
 pub use write::{WriteMeta, Written};
 
 /// What time it is. The store stamps events with it; "today" is the
@@ -263,50 +265,6 @@ impl AppError {
     /// not a failure of the command, which ends quietly with exit 0.
     pub fn is_closed_pipe(&self) -> bool {
         matches!(self, AppError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
-    }
-
-    /// What the user could do about it, when there is something.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            AppError::Invalid { hint, .. }
-            | AppError::NotFound { hint, .. }
-            | AppError::Conflict { hint, .. }
-            | AppError::Refused { hint, .. } => hint.clone(),
-            AppError::Ambiguous { candidates, .. } => Some(format!(
-                "it matches {}; name one by its handle",
-                candidates.join(", ")
-            )),
-            AppError::Store(StoreError::InUse { holder, .. }) => Some(match holder {
-                Some(h) => format!(
-                    "it is held by {h}; wait for it to finish, or pass --wait SECONDS"
-                ),
-                None => "another pactum process holds it; pass --wait SECONDS to wait".into(),
-            }),
-            AppError::Store(StoreError::Conflict { actual, .. }) => Some(format!(
-                "the stream is at version {actual}: look again (pactum history) and retry with --expect-version {actual}"
-            )),
-            AppError::Store(StoreError::Missing(path)) => Some(format!(
-                "create it with `pactum --db {} partner add …`, `pactum --db {} import FILE`, or `pactum demo --db {}`",
-                path.display(),
-                path.display(),
-                path.display()
-            )),
-            AppError::Store(StoreError::Folder { hint, .. }) => Some(hint.clone()),
-            AppError::Store(StoreError::DiskFull { .. }) => Some(
-                "nothing was recorded by this command; free some space on that disk and run it again (the registry needs no repair)".into(),
-            ),
-            AppError::Store(StoreError::Permission { .. }) => Some(
-                "pactum needs to read and write the registry folder and every file in it, even for a read command (sled opens its files for writing and locks them): run as the user who owns the registry, or give --db a registry of your own".into(),
-            ),
-            AppError::Store(StoreError::Upgrade { path, .. }) => Some(format!(
-                "convert it with `pactum --db {} upgrade` (the registry as it is now is kept beside the new one)",
-                path.display()
-            )),
-            AppError::Store(StoreError::Corrupt { .. }) => Some(
-                "run `pactum verify` for a full report; `pactum rebuild` repairs damaged projections, not damaged events".into(),
-            ),
-            _ => None,
-        }
     }
 }
 

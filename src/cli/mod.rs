@@ -5,6 +5,7 @@
 //! (whose doc comments are the help text) and one `run` function.
 
 pub mod commands;
+pub mod error;
 pub mod output;
 
 use std::cell::RefCell;
@@ -533,7 +534,7 @@ mod tests {
         assert!(weak.upgrade().is_some(), "left open at the end");
         assert!(matches!(
             context(db).open(Access::Read),
-            Err(AppError::Store(pactum::store::StoreError::InUse { .. }))
+            Err(AppError::Store(pactum::app::StoreError::InUse { .. }))
         ));
         let other = tempfile::tempdir().expect("temp dir");
         let writer = context(other.path().join("registry"));

@@ -145,25 +145,7 @@ pub fn run(ctx: &Context, a: CorrectArgs) -> Result<(), AppError> {
     fields.successors = resolve_all(&a.successors)?;
     let target = match &a.event {
         None => None,
-        Some(text) => {
-            let record = registry.resolve_event(text)?;
-            if record.entity != entity {
-                return Err(AppError::Refused {
-                    refusal: pactum::domain::decide::Refusal::EventOfAnotherEntity {
-                        event: text.clone(),
-                        owner: registry.label(record.entity),
-                        entity: registry.label(entity),
-                    },
-                    hint: Some(format!(
-                        "correct it through {}",
-                        registry
-                            .handle(record.entity)
-                            .map_or_else(|_| record.entity.to_string(), |h| h.to_string())
-                    )),
-                });
-            }
-            Some(record.id)
-        }
+        Some(text) => Some(registry.resolve_event(text)?.id),
     };
     let command = Command::Correct {
         entity,
