@@ -376,6 +376,12 @@ impl Registry {
         Ok(appended)
     }
 
+    /// Writes the conventions of the view at `point` as CSV.
+    pub fn export_csv(&self, point: Point, out: &mut dyn Write) -> Result<(), AppError> {
+        let rows = self.export_rows(point)?;
+        csvf::write(&rows, out).map_err(AppError::Output)
+    }
+
     /// Writes the whole log as JSON Lines (up to log position `t`).
     pub fn export_jsonl(
         &self,

@@ -13,6 +13,8 @@
 pub mod audit;
 pub mod demo;
 pub mod exchange;
+pub mod formats;
+pub mod info;
 pub mod outfile;
 pub mod read;
 pub mod resolve;
@@ -31,9 +33,10 @@ use uuid::Uuid;
 use crate::domain::decide::{Refusal, RefusalClass};
 use crate::domain::{EntityId, Handle, Seq};
 use crate::projection;
-use crate::store::{OpenOptions, Store};
+use crate::store::Store;
 
-pub use crate::store::StoreError;
+pub use crate::store::{DEFAULT_CACHE_BYTES, OpenOptions, StoreError};
+pub use info::{RegistryInfo, registry_exists, registry_holds_file};
 pub use read::{ConventionFilter, ConventionView, PartnerView, Party, Point, Snapshot};
 pub use resolve::{DATE_FORMS, WHEN_FORMS};
 pub use write::{WriteMeta, Written};
@@ -366,5 +369,10 @@ impl Registry {
     /// The seq of the head.
     pub fn head_seq(&self) -> Result<Seq, AppError> {
         Ok(self.store.head()?.seq)
+    }
+
+    /// The log positions of an entity's events, in order.
+    pub fn stream_seqs(&self, entity: EntityId) -> Result<Vec<Seq>, AppError> {
+        Ok(self.store.stream_seqs(entity)?)
     }
 }

@@ -17,9 +17,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use output::{Format, Out};
-use pactum::app::{AppError, Point, RandomIds, Registry, Repair, SystemClock, WriteMeta};
+use pactum::app::{
+    AppError, DEFAULT_CACHE_BYTES, OpenOptions, Point, RandomIds, Registry, Repair, SystemClock,
+    WriteMeta,
+};
 use pactum::domain::{Actor, Reason, Source};
-use pactum::store::{DEFAULT_CACHE_BYTES, OpenOptions};
 
 const GROUPED_HELP: &str = "\
 Record:
@@ -206,7 +208,7 @@ impl Drop for Context {
         for registry in self.read_only.take() {
             // the owner file is removed all the same: it names a process
             // that is about to end
-            registry.store().release_owner();
+            registry.release_owner();
             std::mem::forget(registry);
         }
     }
@@ -259,11 +261,7 @@ impl Context {
     pub fn open(&self, access: Access) -> Result<Rc<Registry>, AppError> {
         let path = self.db_path()?;
         if access == Access::Read
-            && let Some(open) = self
-                .read_only
-                .borrow()
-                .iter()
-                .find(|r| r.store().path() == path)
+            && let Some(open) = self.read_only.borrow().iter().find(|r| r.path() == path)
         {
             return Ok(Rc::clone(open));
         }
@@ -426,7 +424,7 @@ fn refuse_stdout_inside(registry: &std::path::Path) -> Result<(), AppError> {
     if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
         return Ok(());
     }
-    if pactum::store::folder::Folder::at(registry).holds(stat.st_dev, stat.st_ino) {
+    if pactum::app::registry_holds_file(registry, stat.st_dev, stat.st_ino) {
         return Err(AppError::invalid_with(
             format!(
                 "standard output is a file inside the registry folder {}",

@@ -224,7 +224,7 @@ pub fn print(out: &Out, report: &Report) -> Result<(), AppError> {
             for row in &report.rows.rows {
                 w.write_record(
                     row.iter()
-                        .map(|c| pactum::transfer::csv::neutralise_cell(&c.text).into_owned()),
+                        .map(|c| pactum::app::formats::neutralise_cell(&c.text).into_owned()),
                 )
                 .map_err(csv_error)?;
             }
@@ -237,7 +237,7 @@ pub fn print(out: &Out, report: &Report) -> Result<(), AppError> {
             for row in &report.rows.rows {
                 t.add_row(
                     row.iter()
-                        .map(|c| pactum::transfer::report::markdown_cell(&c.text)),
+                        .map(|c| pactum::app::formats::markdown_cell(&c.text)),
                 );
             }
             writeln!(lock, "{t}").map_err(io_error)?;

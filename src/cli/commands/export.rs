@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, a: ExportArgs) -> Result<(), AppError> {
     // beside its target, then renamed into place only once the export has
     // succeeded: a failed export leaves any old file whole.
     let mut file = match &a.output {
-        Some(path) => Some(OutputFile::create(path, &[registry.store().path()])?),
+        Some(path) => Some(OutputFile::create(path, &[registry.path()])?),
         None => None,
     };
     let mut stdout = None;
@@ -57,9 +57,7 @@ pub fn run(ctx: &Context, a: ExportArgs) -> Result<(), AppError> {
             tracing::info!(events = n, "exported");
         }
         Format::Csv => {
-            let rows = registry.export_rows(point)?;
-            pactum::transfer::csv::write(&rows, &mut *sink)
-                .map_err(crate::cli::output::io_error)?;
+            registry.export_csv(point, &mut *sink)?;
         }
         other => {
             return Err(AppError::invalid_with(

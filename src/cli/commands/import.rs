@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, a: ImportArgs) -> Result<(), AppError> {
     // Into a registry that does not exist yet, the file is first checked
     // against an empty one in a throwaway folder: a refused import (or a
     // dry run) creates nothing at the real path.
-    if !pactum::store::exists(&path) {
+    if !pactum::app::registry_exists(&path) {
         let scratch = tempfile::tempdir().map_err(|e| AppError::Other(e.to_string()))?;
         let empty = ctx
             .at(scratch.path().join("registry"))

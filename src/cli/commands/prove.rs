@@ -44,7 +44,7 @@ fn seqs(registry: &pactum::app::Registry, target: &str) -> Result<Vec<Seq>, AppE
         return Ok(vec![Seq(n)]);
     }
     match registry.resolve_entity(target) {
-        Ok(entity) => Ok(registry.store().stream_seqs(entity)?),
+        Ok(entity) => Ok(registry.stream_seqs(entity)?),
         Err(AppError::NotFound { .. }) if registry.resolve_event(target).is_ok() => {
             Ok(vec![registry.resolve_event(target)?.seq])
         }

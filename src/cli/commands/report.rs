@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::cli::output::{self, Format, Report, Rows};
 use crate::cli::{Access, Context, PointArgs};
 use pactum::app::AppError;
-use pactum::transfer::report::{self, partner_cell};
+use pactum::app::formats::{self as report, partner_cell};
 
 /// The lists as the directorate publishes them: grouped by section with the
 /// French headings and columns of the 2009 page, international partners

@@ -5,7 +5,7 @@ use clap::Args;
 use crate::cli::Context;
 use crate::cli::output::{self, Format};
 use pactum::app::AppError;
-use pactum::store::{DEFAULT_CACHE_BYTES, OpenOptions};
+use pactum::app::{DEFAULT_CACHE_BYTES, OpenOptions};
 
 /// Convert a registry written by an earlier pactum to the current format.
 ///

@@ -130,7 +130,7 @@ pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
     if report.ok() {
         Ok(())
     } else {
-        Err(AppError::Store(pactum::store::StoreError::Corrupt {
+        Err(AppError::Store(pactum::app::StoreError::Corrupt {
             tree: "registry",
             at: output::count(report.problems.len(), "place"),
             detail: "verify found problems (listed above)".into(),
