@@ -4,12 +4,10 @@
 
 #![forbid(unsafe_code)]
 
-mod cli;
-
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use pactum::cli;
 use tracing_subscriber::EnvFilter;
 
 fn init_tracing(verbose: u8, quiet: bool) {
@@ -38,9 +36,9 @@ fn init_tracing(verbose: u8, quiet: bool) {
 }
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let (cli, name) = cli::parse();
     init_tracing(cli.global.verbose, cli.global.quiet);
-    match cli::run(cli) {
+    match cli::run(cli, &name) {
         Ok(()) => ExitCode::SUCCESS,
         // the reader of the output went away (`pactum list | head -1`):
         // nothing is wrong, and nothing more can be said to it

@@ -5,8 +5,8 @@
 //! name no flag and no command; this module alone turns them into advice
 //! such as "pass --wait SECONDS" or "`pactum history C12` shows its event".
 
-use pactum::app::{AppError, DATE_FORMS, StoreError};
-use pactum::domain::decide::{CorrectionField, Refusal};
+use crate::app::{AppError, DATE_FORMS, StoreError};
+use crate::domain::decide::{CorrectionField, Refusal};
 
 /// The `correct` flag that gives a correction field.
 pub fn flag(field: CorrectionField) -> &'static str {

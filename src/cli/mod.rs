@@ -14,57 +14,89 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use output::{Format, Out};
-use pactum::app::{
+use crate::app::{
     AppError, DEFAULT_CACHE_BYTES, OpenOptions, Point, RandomIds, Registry, Repair, SystemClock,
     WriteMeta,
 };
-use pactum::domain::{Actor, Reason, Source};
+use crate::domain::{Actor, Reason, Source};
+use output::{Format, Out};
 
-const GROUPED_HELP: &str = "\
-Record:
-  partner      Register, rename, list and show partners
-  sign         Record the signing of a convention
-  amend        Record an amendment (avenant) that takes effect on a date
-  terminate    Record the end of a convention
-  correct      Fix the record of an event that was wrong
-  retract      Void an event that should never have been recorded
+/// The groups of commands in the help, in order: a heading and the names of
+/// its commands. What each command does is its own `about`, read from
+/// clap's tree; a test checks that every command stands in one group.
+const GROUPS: &[(&str, &[&str])] = &[
+    (
+        "Record",
+        &[
+            "partner",
+            "sign",
+            "amend",
+            "terminate",
+            "correct",
+            "retract",
+        ],
+    ),
+    ("Read", &["list", "show", "due", "report"]),
+    ("Audit", &["history", "blame", "log", "diff"]),
+    ("Exchange", &["import", "export", "demo", "publish"]),
+    ("Integrity", &["verify", "rebuild", "upgrade", "info"]),
+    (
+        "Transparency",
+        &["key", "checkpoint", "prove", "check-proof"],
+    ),
+    ("Shell", &["completions", "man"]),
+];
 
-Read:
-  list         List conventions, as of a date, with filters
-  show         Show one convention
-  due          Conventions whose expiry falls in the next days
-  report       The published lists, grouped by section
+/// The names of the commands, group by group, as the help lists them.
+pub fn grouped_names() -> impl Iterator<Item = &'static str> {
+    GROUPS.iter().flat_map(|(_, names)| names.iter().copied())
+}
 
-Audit:
-  history      Every event of an entry, with the fields it changed
-  blame        Which event last set each field of an entry
-  log          The global event log
-  diff         What changed between two points of view
+/// The help's list of commands by group: each command's name and what it
+/// does, from clap's tree.
+fn grouped_help(command: &clap::Command) -> String {
+    let width = command
+        .get_subcommands()
+        .map(|c| c.get_name().len())
+        .max()
+        .unwrap_or(0);
+    let groups: Vec<String> = GROUPS
+        .iter()
+        .map(|(heading, names)| {
+            let lines: Vec<String> = names
+                .iter()
+                .filter_map(|name| command.find_subcommand(name))
+                .map(|c| {
+                    let about = c.get_about().map(ToString::to_string).unwrap_or_default();
+                    format!("  {:<width$}  {about}", c.get_name())
+                })
+                .collect();
+            format!("{heading}:\n{}", lines.join("\n"))
+        })
+        .collect();
+    groups.join("\n\n")
+}
 
-Exchange:
-  import       Import a CSV list or a JSON Lines event log
-  export       Export the event log (JSON Lines) or a view (CSV)
-  demo         Build a registry from the 2009 lists and tour it
-  publish      Write the registry as a static transparency web site
+/// The command line as clap builds it from [`Cli`], with the commands
+/// listed by group in the help.
+pub fn command() -> clap::Command {
+    let command = Cli::command();
+    let grouped = grouped_help(&command);
+    command.after_help(grouped.clone()).after_long_help(grouped)
+}
 
-Integrity:
-  verify       Check the hash chain, the indexes and the projections
-  rebuild      Rebuild every projection and index from the log
-  upgrade      Convert a registry written by an earlier pactum
-  info         Where the registry is, its size and its head
-
-Transparency:
-  key          Make the key pair that signs checkpoints
-  checkpoint   The signed head of the log's Merkle tree
-  prove        Inclusion and consistency proofs (RFC 9162)
-  check-proof  Check proofs against a signed checkpoint, offline
-
-Shell:
-  completions  Print a shell completion script
-  man          Print the man page";
+/// Parses the process's arguments (exiting with clap's message and code
+/// when they do not parse), and names the command they run.
+pub fn parse() -> (Cli, String) {
+    let mut command = command();
+    let mut matches = command.get_matches_mut();
+    let name = matches.subcommand_name().unwrap_or_default().to_owned();
+    let cli =
+        Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut command).exit());
+    (cli, name)
+}
 
 /// pactum: an event-sourced registry of partnership conventions.
 ///
@@ -78,9 +110,7 @@ Shell:
     propagate_version = true,
     disable_help_subcommand = true,
     subcommand_help_heading = "Commands",
-    help_template = "{before-help}{about-with-newline}\n{usage-heading} {usage}\n\n{after-help}\n\nOptions:\n{options}",
-    after_help = GROUPED_HELP,
-    after_long_help = GROUPED_HELP,
+    help_template = "{before-help}{about-with-newline}\n{usage-heading} {usage}\n\n{after-help}\n\nOptions:\n{options}"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -388,8 +418,8 @@ fn parse_wait(s: &str) -> Result<Duration, String> {
     }
 }
 
-/// Runs a parsed command line.
-pub fn run(cli: Cli) -> Result<(), AppError> {
+/// Runs a parsed command line; `name` is the command's (for the log).
+pub fn run(cli: Cli, name: &str) -> Result<(), AppError> {
     let out = Out::new(cli.global.format);
     let ctx = Context {
         global: cli.global,
@@ -398,7 +428,7 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
     };
     let span = tracing::info_span!(
         "command",
-        name = command_name(&cli.command),
+        name,
         db = tracing::field::Empty,
         events = tracing::field::Empty
     );
@@ -424,7 +454,7 @@ fn refuse_stdout_inside(registry: &std::path::Path) -> Result<(), AppError> {
     if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
         return Ok(());
     }
-    if pactum::app::registry_holds_file(registry, stat.st_dev, stat.st_ino) {
+    if crate::app::registry_holds_file(registry, stat.st_dev, stat.st_ino) {
         return Err(AppError::invalid_with(
             format!(
                 "standard output is a file inside the registry folder {}",
@@ -469,39 +499,6 @@ fn run_command(ctx: &Context, command: Command) -> Result<(), AppError> {
     }
 }
 
-fn command_name(c: &Command) -> &'static str {
-    match c {
-        Command::Partner(_) => "partner",
-        Command::Sign(_) => "sign",
-        Command::Amend(_) => "amend",
-        Command::Terminate(_) => "terminate",
-        Command::Correct(_) => "correct",
-        Command::Retract(_) => "retract",
-        Command::List(_) => "list",
-        Command::Show(_) => "show",
-        Command::History(_) => "history",
-        Command::Blame(_) => "blame",
-        Command::Log(_) => "log",
-        Command::Diff(_) => "diff",
-        Command::Due(_) => "due",
-        Command::Report(_) => "report",
-        Command::Import(_) => "import",
-        Command::Export(_) => "export",
-        Command::Demo(_) => "demo",
-        Command::Publish(_) => "publish",
-        Command::Verify(_) => "verify",
-        Command::Rebuild(_) => "rebuild",
-        Command::Upgrade(_) => "upgrade",
-        Command::Info(_) => "info",
-        Command::Key(_) => "key",
-        Command::Checkpoint(_) => "checkpoint",
-        Command::Prove(_) => "prove",
-        Command::CheckProof(_) => "check-proof",
-        Command::Completions(_) => "completions",
-        Command::Man(_) => "man",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,7 +529,7 @@ mod tests {
         assert!(weak.upgrade().is_some(), "left open at the end");
         assert!(matches!(
             context(db).open(Access::Read),
-            Err(AppError::Store(pactum::app::StoreError::InUse { .. }))
+            Err(AppError::Store(crate::app::StoreError::InUse { .. }))
         ));
         let other = tempfile::tempdir().expect("temp dir");
         let writer = context(other.path().join("registry"));

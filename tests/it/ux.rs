@@ -281,31 +281,48 @@ fn help_groups_the_commands_and_shows_examples() {
     }
 }
 
-/// Every command path, from clap's own tree.
+/// Every command path, from clap's own tree, in the order of the grouped
+/// help (a command's own commands after it).
 fn subcommands() -> Vec<String> {
-    let cli = Cli::new();
-    let help = cli.run(&["--help"]).ok().stdout;
+    fn walk(command: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+        for sub in command.get_subcommands().filter(|c| !c.is_hide_set()) {
+            let path = format!("{prefix}{}", sub.get_name());
+            walk(sub, &format!("{path} "), out);
+            out.push(path);
+        }
+    }
+    let command = pactum::cli::command();
     let mut out = Vec::new();
-    let groups = help.split("Record:").nth(1).unwrap_or_default();
-    let groups = groups.split("Options:").next().unwrap_or_default();
-    for line in groups.lines() {
-        let Some(word) = line
-            .strip_prefix("  ")
-            .and_then(|l| l.split_whitespace().next())
-        else {
-            continue;
-        };
-        if !word.chars().all(|c| c.is_ascii_lowercase()) || out.iter().any(|o: &String| o == word) {
-            continue;
-        }
-        if word == "partner" {
-            for sub in ["add", "rename", "list", "show"] {
-                out.push(format!("partner {sub}"));
-            }
-        }
-        out.push(word.to_owned());
+    for name in pactum::cli::grouped_names() {
+        let sub = command
+            .find_subcommand(name)
+            .unwrap_or_else(|| panic!("the help groups {name}, which clap does not know"));
+        walk(sub, &format!("{name} "), &mut out);
+        out.push(name.to_owned());
     }
     out
+}
+
+#[test]
+fn clap_finds_the_command_line_well_formed() {
+    pactum::cli::command().debug_assert();
+}
+
+#[test]
+fn the_grouped_help_lists_every_command_once() {
+    let command = pactum::cli::command();
+    let mut grouped: Vec<&str> = pactum::cli::grouped_names().collect();
+    let mut known: Vec<&str> = command
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| c.get_name())
+        .collect();
+    let before = grouped.len();
+    grouped.sort_unstable();
+    grouped.dedup();
+    assert_eq!(grouped.len(), before, "a command stands in two groups");
+    known.sort_unstable();
+    assert_eq!(grouped, known);
 }
 
 /// Compares a generated page with the one in `docs/`, or writes it with

@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::{date, opt_date, opt_text, print_written, word};
+use crate::app::AppError;
 use crate::cli::{Access, Context, WriteArgs};
-use pactum::app::AppError;
-use pactum::domain::decide::Command;
-use pactum::domain::{AmendmentRef, ConventionAmended, ExpiryChange, Instrument, Objectives};
+use crate::domain::decide::Command;
+use crate::domain::{AmendmentRef, ConventionAmended, ExpiryChange, Instrument, Objectives};
 
 /// Record an amendment (avenant) that changes a convention from a date on.
 ///
@@ -14,7 +14,10 @@ use pactum::domain::{AmendmentRef, ConventionAmended, ExpiryChange, Instrument, 
 ///   pactum amend C34 --effective 2012-03 --add-partner "Agadir" \
 ///     --amendment-ref "Avenant n°1" --reason "extension to a second commune"
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Record an amendment (avenant) that takes effect on a date"
+)]
 pub struct AmendArgs {
     /// The convention (C12 or its id)
     pub convention: String,

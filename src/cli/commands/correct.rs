@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::{country, date, opt_date, opt_text, print_written, word};
+use crate::app::AppError;
 use crate::cli::{Access, Context, WriteArgs};
-use pactum::app::AppError;
-use pactum::domain::decide::{Command, CorrectionFields};
-use pactum::domain::{
+use crate::domain::decide::{Command, CorrectionFields};
+use crate::domain::{
     AmendmentRef, Instrument, Objectives, OfficialRef, PartnerKind, PartnerName, ShortName,
     TerminationKind,
 };
@@ -27,7 +27,10 @@ use pactum::domain::{
 ///   pactum correct C38 --event '#57' --effective 2012-04 --reason "wrong month"
 ///   pactum correct "Meknès-Tafilalet" --event '#240' --successor "Fès-Meknès" --successor "Drâa-Tafilalet" --reason "a successor was missing"
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Fix the record of an event that was wrong"
+)]
 pub struct CorrectArgs {
     /// The entry whose record is fixed (C12, P7, an id, or a partner's name)
     pub entity: String,

@@ -2,9 +2,9 @@
 
 use clap::Args;
 
+use crate::app::AppError;
 use crate::cli::output::{self, Format};
 use crate::cli::{Access, Context, PointArgs};
-use pactum::app::AppError;
 
 /// Build a registry from the 2009 lists (imported as published, then the
 /// clerk's corrections, then what happened to the partners since, each
@@ -20,7 +20,10 @@ use pactum::app::AppError;
 ///   pactum demo
 ///   pactum demo --db /tmp/pactum-demo
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Build a registry from the 2009 lists and tour it"
+)]
 pub struct DemoArgs {}
 
 fn heading(ctx: &Context, title: &str) -> Result<(), AppError> {
@@ -34,7 +37,7 @@ fn heading(ctx: &Context, title: &str) -> Result<(), AppError> {
 fn write_site(
     inner: &Context,
     registry: &std::path::Path,
-) -> Result<pactum::site::Published, AppError> {
+) -> Result<crate::site::Published, AppError> {
     let site_dir = registry
         .parent()
         .map_or_else(|| std::path::PathBuf::from("site"), |p| p.join("site"));
@@ -43,13 +46,13 @@ fn write_site(
     // A key made for this demo alone signs a checkpoint of the whole log,
     // so that the site carries its proofs; the private key is never written
     // anywhere, and the site shows the verifier key.
-    let key = pactum::transparency::SignerKey::generate(DEMO_KEY_NAME)?;
+    let key = crate::transparency::SignerKey::generate(DEMO_KEY_NAME)?;
     let body = opened.checkpoint_body(key.name(), None)?;
-    let checkpoint = pactum::site::CheckpointInput {
+    let checkpoint = crate::site::CheckpointInput {
         text: key.sign(&body)?,
         vkey: key.verifier().to_string(),
     };
-    pactum::site::publish(&opened, point, Some(&checkpoint), &site_dir)
+    crate::site::publish(&opened, point, Some(&checkpoint), &site_dir)
 }
 
 /// The name of the key the demo makes to sign its checkpoint.

@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::date;
+use crate::app::AppError;
+use crate::app::audit::DiffKind;
 use crate::cli::output::{self, Report, Rows, colored};
 use crate::cli::{Access, Context};
-use pactum::app::AppError;
-use pactum::app::audit::DiffKind;
 use serde_json::json;
 
 /// What changed between two points of view: entries added, removed and
@@ -18,7 +18,9 @@ use serde_json::json;
 ///   pactum diff --recorded-from 2009-09-30 --recorded-to '#120'
 ///   pactum diff --as-of-from 2005 --as-of-to 2009
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("axis").required(true).multiple(true)
+#[command(
+    about = "What changed between two points of view",
+    group(clap::ArgGroup::new("axis").required(true).multiple(true)
     .args(["recorded_from", "recorded_to", "as_of_from", "as_of_to"])))]
 pub struct DiffArgs {
     /// Record time of the first view (timestamp, date, or #N)

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::app::AppError;
+use crate::app::outfile::OutputFile;
 use crate::cli::output::Format;
 use crate::cli::{Access, Context, PointArgs};
-use pactum::app::AppError;
-use pactum::app::outfile::OutputFile;
 
 /// Export the event log as JSON Lines (`--format jsonl`, the default:
 /// lossless, `import` reproduces it exactly), or the conventions of a view
@@ -18,7 +18,10 @@ use pactum::app::outfile::OutputFile;
 ///   pactum export --output registry.jsonl
 ///   pactum export --format csv --as-of 2009-12-31 --output conventions-2009.csv
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Export the event log (JSON Lines) or a view (CSV)"
+)]
 pub struct ExportArgs {
     /// Write to this file instead of stdout
     #[arg(long, short, value_name = "FILE")]

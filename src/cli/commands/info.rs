@@ -3,9 +3,9 @@
 use clap::Args;
 use serde_json::json;
 
+use crate::app::AppError;
 use crate::cli::output::{self, Report, Rows};
 use crate::cli::{Access, Context};
-use pactum::app::AppError;
 
 /// Where the registry is, its size on disk, its counts of partners,
 /// conventions and events, its head (seq and hash) and its format.
@@ -13,7 +13,10 @@ use pactum::app::AppError;
 /// Example:
 ///   pactum info
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Where the registry is, its size and its head"
+)]
 pub struct InfoArgs {}
 
 /// Runs `info`.

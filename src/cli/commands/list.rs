@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::{opt_date, word};
+use crate::app::{AppError, ConventionFilter, ConventionView};
 use crate::cli::output::{self, Report, Rows, colored};
 use crate::cli::{Access, Context, PointArgs};
-use pactum::app::{AppError, ConventionFilter, ConventionView};
-use pactum::domain::{Instrument, PartnerKind, Status};
+use crate::domain::{Instrument, PartnerKind, Status};
 
 /// List conventions that exist at a point of view, whatever their status.
 ///
@@ -15,7 +15,10 @@ use pactum::domain::{Instrument, PartnerKind, Status};
 ///   pactum list --kind region --status in-force
 ///   pactum list --search "agenda 21" --recorded-as-of 2009-09-30
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "List conventions, as of a date, with filters"
+)]
 pub struct ListArgs {
     /// Only conventions with this party on the date (P7, an id, or a name), directly or by succession
     #[arg(long, value_name = "P")]

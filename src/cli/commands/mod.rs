@@ -33,9 +33,9 @@ use std::str::FromStr;
 
 use super::Context;
 use super::output::{self, Format, Report, Rows};
-use pactum::app::{AppError, Registry, Written};
-use pactum::domain::PartialDate;
-use pactum::domain::text::TextError;
+use crate::app::{AppError, Registry, Written};
+use crate::domain::PartialDate;
+use crate::domain::text::TextError;
 
 /// Parses one of the domain's vocabularies for clap (`--kind`, `--instrument`, …).
 pub fn word<T: FromStr>(text: &str) -> Result<T, String>
@@ -64,16 +64,16 @@ pub fn opt_text<T>(
 }
 
 /// Checks an optional country code given to `--country`.
-pub fn country(value: Option<&str>) -> Result<Option<pactum::domain::CountryCode>, AppError> {
+pub fn country(value: Option<&str>) -> Result<Option<crate::domain::CountryCode>, AppError> {
     value
-        .map(|c| pactum::domain::CountryCode::new(c.trim()))
+        .map(|c| crate::domain::CountryCode::new(c.trim()))
         .transpose()
         .map_err(|e| AppError::invalid(format!("--country: {e}")))
 }
 
 /// Parses a date given to `flag`.
 pub fn date(flag: &str, value: &str) -> Result<PartialDate, AppError> {
-    pactum::app::resolve::parse_date(flag, value)
+    crate::app::resolve::parse_date(flag, value)
 }
 
 /// Parses an optional date given to `flag`.

@@ -3,18 +3,22 @@
 use clap::{Args, Subcommand};
 
 use super::{country, date, opt_text, print_written, text, word};
+use crate::app::AppError;
 use crate::cli::output::{self, Report, Rows, colored};
 use crate::cli::{Access, Context, PointArgs, WriteArgs};
-use pactum::app::AppError;
-use pactum::domain::decide::Command;
-use pactum::domain::{
+use crate::domain::decide::Command;
+use crate::domain::{
     PartnerId, PartnerKind, PartnerName, PartnerRegistered, PartnerRenamed, PartnerStatus,
     PartnerSucceeded, ShortName,
 };
 
-/// Partners: the institutions the directorate signs with.
+/// Partners: the institutions the directorate signs with (the short
+/// `about` lists the commands; a one-paragraph doc comment would be both).
 #[derive(Debug, Subcommand)]
-#[command(verbatim_doc_comment)]
+#[command(
+    about = "Register, rename, list and show partners",
+    long_about = "Partners: the institutions the directorate signs with."
+)]
 pub enum PartnerCommand {
     /// Register a partner
     ///
@@ -209,7 +213,7 @@ fn list(ctx: &Context, a: ListArgs) -> Result<(), AppError> {
     output::print(&ctx.out, &report)
 }
 
-fn partner_rows(partners: &[pactum::app::PartnerView]) -> Rows {
+fn partner_rows(partners: &[crate::app::PartnerView]) -> Rows {
     Rows {
         headers: vec!["handle", "name", "short", "kind", "country", "status"],
         rows: partners
@@ -239,7 +243,7 @@ fn partner_rows(partners: &[pactum::app::PartnerView]) -> Rows {
 }
 
 /// `active`, or `succeeded 2015-09-04 by P60, P61`.
-fn status_text(p: &pactum::app::PartnerView) -> String {
+fn status_text(p: &crate::app::PartnerView) -> String {
     let s = &p.state;
     match (s.status, s.succeeded_on) {
         (PartnerStatus::Succeeded, Some(on)) => format!(

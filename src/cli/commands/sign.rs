@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::{date, opt_date, opt_text, print_written, text, word};
+use crate::app::AppError;
 use crate::cli::{Access, Context, WriteArgs};
-use pactum::app::AppError;
-use pactum::domain::decide::Command;
-use pactum::domain::{ConventionId, ConventionSigned, Instrument, Objectives, OfficialRef};
+use crate::domain::decide::Command;
+use crate::domain::{ConventionId, ConventionSigned, Instrument, Objectives, OfficialRef};
 
 /// Record the signing of a convention.
 ///
@@ -14,7 +14,7 @@ use pactum::domain::{ConventionId, ConventionSigned, Instrument, Objectives, Off
 ///   pactum sign --partner "Agadir" --date 2005 --instrument convention \
 ///     --objectives "La mise en œuvre et accompagnement du processus Agenda 21"
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, about = "Record the signing of a convention")]
 pub struct SignArgs {
     /// The parties (handles, ids or names); at least one
     #[arg(long = "partner", value_name = "P", required = true, num_args = 1..)]

@@ -3,17 +3,17 @@
 use clap::Args;
 
 use super::{date, print_written};
+use crate::app::AppError;
 use crate::cli::{Access, Context, WriteArgs};
-use pactum::app::AppError;
-use pactum::domain::decide::Command;
-use pactum::domain::{ConventionTerminated, TerminationKind};
+use crate::domain::decide::Command;
+use crate::domain::{ConventionTerminated, TerminationKind};
 
 /// Record the end of a convention: terminated by the parties, or expired.
 ///
 /// Example:
 ///   pactum terminate C9 --effective 2014-12-31 --expired --reason "reached its term"
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, about = "Record the end of a convention")]
 pub struct TerminateArgs {
     /// The convention (C12 or its id)
     pub convention: String,
