@@ -3,8 +3,8 @@
 //! `script`) and never in a pipe, hints, help, completions, and the
 //! generated reference pages in `docs/`, which fail here when stale.
 //!
-//! Snapshots are refreshed with `UPDATE_EXPECT=1 cargo test`; the generated
-//! pages with `PACTUM_BLESS=1 cargo test`.
+//! Snapshots, the generated pages among them, are refreshed with
+//! `UPDATE_EXPECT=1 cargo test`.
 
 use std::path::Path;
 use std::process::Command;
@@ -325,21 +325,6 @@ fn the_grouped_help_lists_every_command_once() {
     assert_eq!(grouped, known);
 }
 
-/// Compares a generated page with the one in `docs/`, or writes it with
-/// `PACTUM_BLESS=1`.
-fn fresh(path: &str, generated: &str) {
-    if std::env::var_os("PACTUM_BLESS").is_some() {
-        std::fs::create_dir_all(Path::new(path).parent().unwrap()).unwrap();
-        std::fs::write(path, generated).unwrap();
-        return;
-    }
-    let kept = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        kept == generated,
-        "{path} is stale: regenerate it with `PACTUM_BLESS=1 cargo test --test it docs`"
-    );
-}
-
 #[test]
 fn docs_cli_md_and_the_man_page_are_up_to_date() {
     let cli = Cli::new();
@@ -347,7 +332,7 @@ fn docs_cli_md_and_the_man_page_are_up_to_date() {
     let mut page = String::from(
         "# Command-line reference\n\n\
          Generated from the help texts (`pactum … --help`) by the test suite, which fails\n\
-         when this page is stale; regenerate it with `PACTUM_BLESS=1 cargo test --test it docs`.\n\n\
+         when this page is stale; regenerate it with `UPDATE_EXPECT=1 cargo test --test it docs`.\n\n\
          Exit codes: 0 ok; 2 bad usage or invalid input; 3 reference not found or ambiguous;\n\
          4 conflict (version moved, registry in use); 5 integrity failure; 1 anything else.\n\n\
          Environment: `PACTUM_DB` (the registry folder, as `--db`), `PACTUM_ACTOR` (who records,\n\
@@ -365,14 +350,15 @@ fn docs_cli_md_and_the_man_page_are_up_to_date() {
             run(&args)
         ));
     }
-    fresh("docs/cli.md", &page);
+    // the same snapshots as every other output: `UPDATE_EXPECT=1` rewrites them
+    expect_file!["../../docs/cli.md"].assert_eq(&page);
     let man = run(&["man"]);
     assert!(
         man.starts_with(".ie") || man.contains(".TH"),
         "not roff: {}",
         &man[..80.min(man.len())]
     );
-    fresh("docs/man/pactum.1", &man);
+    expect_file!["../../docs/man/pactum.1"].assert_eq(&man);
 }
 
 #[test]
