@@ -38,7 +38,7 @@ use crate::store::Store;
 pub use crate::store::{DEFAULT_CACHE_BYTES, OpenOptions, StoreError};
 pub use info::{RegistryInfo, registry_exists, registry_holds_file};
 pub use read::{ConventionFilter, ConventionView, PartnerView, Party, Point, Snapshot};
-pub use resolve::{DATE_FORMS, WHEN_FORMS};
+pub use resolve::{DATE_FORMS, WHEN_FORMS, read_date};
 pub use write::{WriteMeta, Written};
 
 /// What time it is. The store stamps events with it; "today" is the

@@ -26,12 +26,16 @@ pub const WHEN_FORMS: &str = "give an RFC 3339 timestamp (2024-05-01T12:00:00Z),
 
 /// Parses a date given to `flag`.
 pub fn parse_date(flag: &str, text: &str) -> Result<PartialDate, AppError> {
-    text.trim().parse().map_err(|e| {
-        let message = match e {
-            crate::domain::DateError::Shape(_) => format!("{flag}: {e}"),
-            _ => format!("{flag}: '{}': {e}", text.trim()),
-        };
-        AppError::invalid_with(message, DATE_FORMS)
+    read_date(text)
+        .map_err(|detail| AppError::invalid_with(format!("{flag}: {detail}"), DATE_FORMS))
+}
+
+/// Parses a date as typed, or says what is wrong with it (the accepted
+/// forms are [`DATE_FORMS`]).
+pub fn read_date(text: &str) -> Result<PartialDate, String> {
+    text.trim().parse().map_err(|e| match e {
+        crate::domain::DateError::Shape(_) => e.to_string(),
+        _ => format!("'{}': {e}", text.trim()),
     })
 }
 
@@ -329,14 +333,11 @@ impl Registry {
     /// last day; default today) and log position (default the head).
     pub fn point(
         &self,
-        as_of: Option<&str>,
+        as_of: Option<PartialDate>,
         recorded_as_of: Option<&str>,
     ) -> Result<Point, AppError> {
         let head = self.store().head()?.seq;
-        let valid = match as_of {
-            Some(text) => Some(parse_date("--as-of", text)?.latest()),
-            None => None,
-        };
+        let valid = as_of.map(|d| d.latest());
         let recorded = match recorded_as_of {
             Some(text) => self.resolve_when(text)?,
             None => head,

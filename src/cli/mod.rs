@@ -20,7 +20,7 @@ use crate::app::{
     AppError, DEFAULT_CACHE_BYTES, OpenOptions, Point, RandomIds, Registry, Repair, SystemClock,
     WriteMeta,
 };
-use crate::domain::{Actor, Reason, Source};
+use crate::domain::{Actor, PartialDate, Reason, Source};
 use output::{Format, Out};
 
 /// The groups of commands in the help, in order: a heading and the names of
@@ -87,15 +87,39 @@ pub fn command() -> clap::Command {
     command.after_help(grouped.clone()).after_long_help(grouped)
 }
 
-/// Parses the process's arguments (exiting with clap's message and code
-/// when they do not parse), and names the command they run.
-pub fn parse() -> (Cli, String) {
+/// Parses the process's arguments, and names the command they run. A
+/// value refused by one of the command line's own parsers (a date, a
+/// text) is an error like any other, said as `--flag: what is wrong`;
+/// clap's other errors, `--help` and `--version` end the process here, as
+/// clap ends it.
+pub fn parse() -> Result<(Cli, String), AppError> {
     let mut command = command();
-    let mut matches = command.get_matches_mut();
+    let mut matches = command
+        .try_get_matches_from_mut(std::env::args_os())
+        .map_err(|e| refused_value(&e).unwrap_or_else(|| e.exit()))?;
     let name = matches.subcommand_name().unwrap_or_default().to_owned();
     let cli =
         Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut command).exit());
-    (cli, name)
+    Ok((cli, name))
+}
+
+/// The error for a value one of [`commands`]' value parsers refused,
+/// named by its flag.
+fn refused_value(error: &clap::Error) -> Option<AppError> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::ValueValidation {
+        return None;
+    }
+    let bad = std::error::Error::source(error)?.downcast_ref::<commands::BadValue>()?;
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    // "--date <DATE>": the flag, without its value's name
+    let flag = arg.split(' ').next().unwrap_or(arg);
+    Some(AppError::Invalid {
+        message: format!("{flag}: {}", bad.detail),
+        hint: bad.hint.map(str::to_owned),
+    })
 }
 
 /// pactum: an event-sourced registry of partnership conventions.
@@ -192,8 +216,8 @@ pub enum Command {
 #[derive(Debug, Args, Clone, Default)]
 pub struct PointArgs {
     /// Valid time: the registry as it stood in the world on this date (YYYY, YYYY-MM or YYYY-MM-DD; a year or month means its last day) [default: today]
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = commands::date)]
+    pub as_of: Option<PartialDate>,
 
     /// Record time: the registry as it was recorded at this moment (RFC 3339 timestamp, a date meaning the end of that day UTC, or #N for log position N) [default: now]
     #[arg(long, value_name = "WHEN")]
@@ -204,12 +228,12 @@ pub struct PointArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct WriteArgs {
     /// The document or publication the fact comes from
-    #[arg(long, value_name = "TEXT")]
-    pub source: Option<String>,
+    #[arg(long, value_name = "TEXT", value_parser = commands::text(Source::new))]
+    pub source: Option<Source>,
 
     /// Why this is recorded (required for corrections, retractions and terminations)
-    #[arg(long, value_name = "TEXT")]
-    pub reason: Option<String>,
+    #[arg(long, value_name = "TEXT", value_parser = commands::text(Reason::new))]
+    pub reason: Option<Reason>,
 
     /// Refuse the write unless the entry is at this version (what you looked at)
     #[arg(long, value_name = "N")]
@@ -354,29 +378,17 @@ impl Context {
 
     /// The envelope of a write, checked.
     pub fn write_meta(&self, args: &WriteArgs) -> Result<WriteMeta, AppError> {
-        let reason = args
-            .reason
-            .as_deref()
-            .map(|r| Reason::new(r.trim()))
-            .transpose()
-            .map_err(|e| AppError::invalid(format!("--reason: {e}")))?;
-        let source = args
-            .source
-            .as_deref()
-            .map(|s| Source::new(s.trim()))
-            .transpose()
-            .map_err(|e| AppError::invalid(format!("--source: {e}")))?;
         Ok(WriteMeta {
             actor: self.actor()?,
-            reason,
-            source,
+            reason: args.reason.clone(),
+            source: args.source.clone(),
             expect_version: args.expect_version,
         })
     }
 
     /// Resolves the point of view of a read.
     pub fn point(&self, registry: &Registry, args: &PointArgs) -> Result<Point, AppError> {
-        registry.point(args.as_of.as_deref(), args.recorded_as_of.as_deref())
+        registry.point(args.as_of, args.recorded_as_of.as_deref())
     }
 
     /// A progress bar on stderr, drawn only when stderr is a terminal and

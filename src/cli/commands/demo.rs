@@ -5,6 +5,7 @@ use clap::Args;
 use crate::app::AppError;
 use crate::cli::output::{self, Format};
 use crate::cli::{Access, Context, PointArgs};
+use crate::domain::PartialDate;
 
 /// Build a registry from the 2009 lists (imported as published, then the
 /// clerk's corrections, then what happened to the partners since, each
@@ -144,7 +145,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
             signed_to: None,
             search: None,
             point: PointArgs {
-                as_of: Some("2005".into()),
+                as_of: PartialDate::year(2005).ok(),
                 recorded_as_of: Some(format!("#{}", summary.imported_at)),
             },
         },
@@ -174,7 +175,7 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
             signed_to: None,
             search: None,
             point: PointArgs {
-                as_of: Some("2016".into()),
+                as_of: PartialDate::year(2016).ok(),
                 recorded_as_of: None,
             },
         },
