@@ -64,6 +64,17 @@ fn list_show_history_and_report_read_the_same_on_every_run() {
     expect_file!["snapshots/report-2009.txt"].assert_eq(&text);
 }
 
+#[test]
+fn the_demo_tour_reads_the_same_on_every_run() {
+    let cli = Cli::new();
+    let tour = cli.run(&["demo"]).ok().stdout;
+    let folder = cli.db().parent().unwrap().display().to_string();
+    // the report is of today
+    let today = regex::Regex::new(r"situation au \d{4}-\d{2}-\d{2}").unwrap();
+    let tour = today.replace(&tour, "situation au <today>");
+    expect_file!["snapshots/demo.txt"].assert_eq(&redact(&tour.replace(&folder, "<folder>")));
+}
+
 /// Runs `pactum` under a pseudo-terminal (`script`), stdout and stderr both
 /// going to it; returns what the terminal received.
 fn on_a_terminal(db: &Path, args: &str, env: &[(&str, &str)]) -> String {

@@ -3,6 +3,7 @@
 use clap::Args;
 
 use crate::app::AppError;
+use crate::app::demo::DemoSummary;
 use crate::cli::output::{self, Format};
 use crate::cli::{Access, Context, PointArgs};
 use crate::domain::PartialDate;
@@ -96,6 +97,23 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
         )?;
         return Ok(());
     }
+    print_what_was_built(&db, &summary)?;
+    tour(&inner, &summary)?;
+    heading(&inner, "5. The registry as a web site (pactum publish)")?;
+    let published = write_site(&inner, &path)?;
+    output::outln!(
+        "{} conventions, {} files, {} inclusion proofs against a checkpoint signed by a key made for this demo; open it in a browser:",
+        published.conventions,
+        published.files,
+        published.proofs
+    )?;
+    output::outln!("  {}", published.out.join("index.html").display())?;
+    print_what_to_try(&db, &summary)
+}
+
+/// The registry's folder and its three parts: the lists, the corrections,
+/// the history since.
+fn print_what_was_built(db: &str, summary: &DemoSummary) -> Result<(), AppError> {
     output::outln!("pactum demo: a registry built from the 2009 lists")?;
     output::outln!("  registry     {db}")?;
     output::outln!(
@@ -114,83 +132,65 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
         "  #{}–        {} events since 2009, each with its source (new regions and successions of 2015, university merger of 2014, water and forests agency of 2022)",
         summary.corrected_at.0 + 1,
         summary.history
-    )?;
+    )
+}
 
+/// The tour: four reads of the registry, each run as its command runs.
+fn tour(inner: &Context, summary: &DemoSummary) -> Result<(), AppError> {
     heading(
-        &inner,
+        inner,
         "1. The report today (corrected spellings, successors named with their predecessors)",
     )?;
     super::report::run(
-        &inner,
+        inner,
         super::report::ReportArgs {
             point: PointArgs::default(),
         },
     )?;
-
     heading(
-        &inner,
+        inner,
         &format!(
             "2. The registry as of 2005, as published (pactum list --as-of 2005 --recorded-as-of '#{}')",
             summary.imported_at
         ),
     )?;
     super::list::run(
-        &inner,
+        inner,
         super::list::ListArgs {
-            partner: None,
-            kind: None,
-            instrument: None,
-            status: None,
-            signed_from: None,
-            signed_to: None,
-            search: None,
             point: PointArgs {
                 as_of: PartialDate::year(2005).ok(),
                 recorded_as_of: Some(format!("#{}", summary.imported_at)),
             },
+            ..super::list::ListArgs::default()
         },
     )?;
-
-    heading(&inner, "3. How one entry changed (pactum history Figuig)")?;
+    heading(inner, "3. How one entry changed (pactum history Figuig)")?;
     super::history::run(
-        &inner,
+        inner,
         super::history::HistoryArgs {
             entity: "Figuig".into(),
             point: PointArgs::default(),
         },
     )?;
-
     heading(
-        &inner,
+        inner,
         "4. What Fès-Meknès has by succession (pactum list --as-of 2016 --partner \"Fès-Meknès\")",
     )?;
     super::list::run(
-        &inner,
+        inner,
         super::list::ListArgs {
             partner: Some("Fès-Meknès".into()),
-            kind: None,
-            instrument: None,
-            status: None,
-            signed_from: None,
-            signed_to: None,
-            search: None,
             point: PointArgs {
                 as_of: PartialDate::year(2016).ok(),
                 recorded_as_of: None,
             },
+            ..super::list::ListArgs::default()
         },
-    )?;
+    )
+}
 
-    heading(&inner, "5. The registry as a web site (pactum publish)")?;
-    let published = write_site(&inner, &path)?;
-    output::outln!(
-        "{} conventions, {} files, {} inclusion proofs against a checkpoint signed by a key made for this demo; open it in a browser:",
-        published.conventions,
-        published.files,
-        published.proofs
-    )?;
-    output::outln!("  {}", published.out.join("index.html").display())?;
-
+/// Commands to explore the registry with afterwards.
+fn print_what_to_try(db: &str, summary: &DemoSummary) -> Result<(), AppError> {
     output::outln!("\nExplore it:")?;
     for example in [
         "list --as-of 2009-06-01".to_owned(),

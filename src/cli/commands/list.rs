@@ -14,7 +14,7 @@ use crate::domain::{Instrument, PartialDate, PartnerKind, Status};
 ///   pactum list --as-of 2005
 ///   pactum list --kind region --status in-force
 ///   pactum list --search "agenda 21" --recorded-as-of 2009-09-30
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 #[command(
     verbatim_doc_comment,
     about = "List conventions, as of a date, with filters"
