@@ -580,7 +580,7 @@ fn check_jsonl(text: &str, head: &Head) -> Result<u64, AppError> {
                 "the registry is not empty and its log (#{} {}) is not a prefix of this file",
                 head.seq, head.hash
             ),
-            "an event log is imported into an empty registry (or into one holding an earlier part of the same log); use --db PATH for a new folder",
+            super::Advice::LogIntoEmptyRegistry,
         ));
     }
     Ok(count)

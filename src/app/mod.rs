@@ -126,6 +126,65 @@ impl IdSource for SequentialIds {
     }
 }
 
+/// What an error says the user could do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hint {
+    /// advice in words of the registry alone
+    Text(String),
+    /// advice that names the command line's commands or flags, which the
+    /// command line words
+    Advice(Advice),
+}
+
+impl From<String> for Hint {
+    fn from(text: String) -> Self {
+        Hint::Text(text)
+    }
+}
+
+impl From<&str> for Hint {
+    fn from(text: &str) -> Self {
+        Hint::Text(text.to_owned())
+    }
+}
+
+impl From<Advice> for Hint {
+    fn from(advice: Advice) -> Self {
+        Hint::Advice(advice)
+    }
+}
+
+/// Advice this layer cannot word: it names what would help, the command
+/// line says how to do it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Advice {
+    /// a convention is named by its handle; the conventions can be listed
+    NameConventions,
+    /// a partner is named by its handle or name; the partners can be listed
+    NamePartners,
+    /// the partners can be listed
+    ListPartners,
+    /// an entity's events can be listed, with their ids
+    ListEvents,
+    /// an entity's every event can be seen, whatever the date
+    SeeEveryEvent,
+    /// the entity moved since it was read: look again, then retry at this
+    /// version
+    LookAgain {
+        /// the entity's handle
+        handle: String,
+        /// the version it is at
+        version: u64,
+    },
+    /// the demo needs an empty registry: a new folder
+    DemoInNewFolder,
+    /// an event log goes into an empty registry (or one holding an
+    /// earlier part of it)
+    LogIntoEmptyRegistry,
+    /// a tree size goes up to the head
+    SizeUpToHead,
+}
+
 /// Errors of the application layer; each has one exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -135,7 +194,7 @@ pub enum AppError {
         /// what is wrong
         message: String,
         /// what to do
-        hint: Option<String>,
+        hint: Option<Hint>,
     },
     /// A command refused by the rules (exit 2 or 3).
     #[error("{refusal}")]
@@ -143,7 +202,7 @@ pub enum AppError {
         /// why
         refusal: Refusal,
         /// what to do
-        hint: Option<String>,
+        hint: Option<Hint>,
     },
     /// A reference to nothing (exit 3).
     #[error("{message}")]
@@ -151,7 +210,7 @@ pub enum AppError {
         /// what was not found
         message: String,
         /// the closest matches, or what to do
-        hint: Option<String>,
+        hint: Option<Hint>,
     },
     /// A reference to several things (exit 3).
     #[error("{message}")]
@@ -167,7 +226,7 @@ pub enum AppError {
         /// what moved
         message: String,
         /// what to do
-        hint: Option<String>,
+        hint: Option<Hint>,
     },
     /// A store error (exit code by kind).
     #[error(transparent)]
@@ -205,7 +264,7 @@ impl AppError {
     }
 
     /// An invalid-input error with a hint.
-    pub fn invalid_with(message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub fn invalid_with(message: impl Into<String>, hint: impl Into<Hint>) -> Self {
         AppError::Invalid {
             message: message.into(),
             hint: Some(hint.into()),

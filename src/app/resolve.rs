@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use uuid::Uuid;
 
 use super::read::Point;
-use super::{AppError, Registry};
+use super::{Advice, AppError, Registry};
 use crate::domain::decide::Refusal;
 use crate::domain::{
     ConventionId, EntityId, EntityKind, EventId, EventRecord, Handle, PartialDate, PartnerId, Seq,
@@ -115,13 +115,8 @@ impl Registry {
                 expected: expected.noun(),
             },
             hint: Some(match expected {
-                EntityKind::Convention => {
-                    "conventions are named C1, C2, …; `pactum list` shows them".into()
-                }
-                EntityKind::Partner => {
-                    "partners are named P1, P2, … or by name; `pactum partner list` shows them"
-                        .into()
-                }
+                EntityKind::Convention => Advice::NameConventions.into(),
+                EntityKind::Partner => Advice::NamePartners.into(),
             }),
         }
     }
@@ -137,7 +132,7 @@ impl Registry {
                 AppError::NotFound {
                     message: format!("no {} {handle}", handle.kind.noun()),
                     hint: Some(if count == 0 {
-                        format!("the registry has no {} yet", handle.kind.noun())
+                        format!("the registry has no {} yet", handle.kind.noun()).into()
                     } else {
                         format!(
                             "{} handles run from {}1 to {}{count}",
@@ -145,6 +140,7 @@ impl Registry {
                             handle.kind.letter(),
                             handle.kind.letter()
                         )
+                        .into()
                     }),
                 }
             });
@@ -247,9 +243,9 @@ impl Registry {
                 Err(AppError::NotFound {
                     message: format!("no partner named '{text}'"),
                     hint: Some(if close.is_empty() {
-                        "`pactum partner list` shows every partner".into()
+                        Advice::ListPartners.into()
                     } else {
-                        format!("did you mean {}?", close.join(" or "))
+                        format!("did you mean {}?", close.join(" or ")).into()
                     }),
                 })
             }
@@ -265,7 +261,7 @@ impl Registry {
         let text = text.trim();
         let not_found = |what: String| AppError::NotFound {
             message: format!("no event {what}"),
-            hint: Some("`pactum history ENTITY` lists an entity's events with their ids".into()),
+            hint: Some(Advice::ListEvents.into()),
         };
         if let Some(n) = text.strip_prefix('#') {
             let seq: u64 = n.parse().map_err(|_| {

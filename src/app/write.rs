@@ -275,11 +275,15 @@ impl Registry {
                     "{} is at version {version}, not {expected}",
                     self.label(entity)
                 ),
-                hint: Some(format!(
-                    "someone recorded a change since you looked: check it (`pactum history {}`) and retry with --expect-version {version}",
-                    self.handle(entity)
-                        .map_or_else(|_| entity.to_string(), |h| h.to_string())
-                )),
+                hint: Some(
+                    super::Advice::LookAgain {
+                        handle: self
+                            .handle(entity)
+                            .map_or_else(|_| entity.to_string(), |h| h.to_string()),
+                        version,
+                    }
+                    .into(),
+                ),
             });
         }
         let dir = Dir {

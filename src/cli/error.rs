@@ -5,7 +5,7 @@
 //! name no flag and no command; this module alone turns them into advice
 //! such as "pass --wait SECONDS" or "`pactum history C12` shows its event".
 
-use crate::app::{AppError, DATE_FORMS, StoreError};
+use crate::app::{Advice, AppError, DATE_FORMS, Hint, StoreError};
 use crate::domain::decide::{CorrectionField, Refusal};
 
 /// The `correct` flag that gives a correction field.
@@ -57,6 +57,8 @@ pub fn message(error: &AppError) -> String {
                 "give at least one new value to correct ({})",
                 flags(accepted)
             ),
+            Refusal::ReasonRequired(_) => format!("{refusal} (--reason)"),
+            Refusal::NoSuccessor => format!("{refusal} (--successor)"),
             other => other.to_string(),
         },
         other => other.to_string(),
@@ -68,8 +70,10 @@ pub fn hint(error: &AppError) -> Option<String> {
     match error {
         AppError::Invalid { hint, .. }
         | AppError::NotFound { hint, .. }
-        | AppError::Conflict { hint, .. } => hint.clone(),
-        AppError::Refused { hint, refusal } => hint.clone().or_else(|| refusal_hint(refusal)),
+        | AppError::Conflict { hint, .. } => hint.as_ref().map(say),
+        AppError::Refused { hint, refusal } => {
+            hint.as_ref().map(say).or_else(|| refusal_hint(refusal))
+        }
         AppError::Ambiguous { candidates, .. } => Some(format!(
             "it matches {}; name one by its handle",
             candidates.join(", ")
@@ -78,6 +82,38 @@ pub fn hint(error: &AppError) -> Option<String> {
         _ => None,
     }
 }
+
+/// A hint in the command line's words.
+fn say(hint: &Hint) -> String {
+    match hint {
+        Hint::Text(text) => text.clone(),
+        Hint::Advice(advice) => advise(advice),
+    }
+}
+
+/// What to run, for advice the layers below name.
+fn advise(advice: &Advice) -> String {
+    match advice {
+        Advice::NameConventions => "conventions are named C1, C2, …; `pactum list` shows them".into(),
+        Advice::NamePartners => {
+            "partners are named P1, P2, … or by name; `pactum partner list` shows them".into()
+        }
+        Advice::ListPartners => "`pactum partner list` shows every partner".into(),
+        Advice::ListEvents => LIST_EVENTS.into(),
+        Advice::SeeEveryEvent => "`pactum history` shows every event, whatever the date".into(),
+        Advice::LookAgain { handle, version } => format!(
+            "someone recorded a change since you looked: check it (`pactum history {handle}`) and retry with --expect-version {version}"
+        ),
+        Advice::DemoInNewFolder => {
+            "run `pactum demo` without --db (it makes a new folder), or give a new folder".into()
+        }
+        Advice::LogIntoEmptyRegistry => "an event log is imported into an empty registry (or into one holding an earlier part of the same log); use --db PATH for a new folder".into(),
+        Advice::SizeUpToHead => "give a --size no larger than the head (pactum info)".into(),
+    }
+}
+
+/// How to find an event's id.
+const LIST_EVENTS: &str = "`pactum history ENTITY` lists an entity's events with their ids";
 
 /// The first word of an entity's label: its handle (`P7 'Agence du Nord'`
 /// gives `P7`).
@@ -105,7 +141,7 @@ fn refusal_hint(refusal: &Refusal) -> Option<String> {
             "to correct an amendment, rename or termination, name it with --event ID".into()
         }
         Refusal::AlreadyVoid { .. } => "`pactum history ENTITY` shows which events are void".into(),
-        Refusal::NoSuchEvent(_) => "`pactum history ENTITY` lists an entity's events with their ids".into(),
+        Refusal::NoSuchEvent(_) => LIST_EVENTS.into(),
         Refusal::EventOfAnotherEntity { owner, .. } => {
             format!("correct it through {}", handle_of(owner))
         }

@@ -118,7 +118,7 @@ fn refused_value(error: &clap::Error) -> Option<AppError> {
     let flag = arg.split(' ').next().unwrap_or(arg);
     Some(AppError::Invalid {
         message: format!("{flag}: {}", bad.detail),
-        hint: bad.hint.map(str::to_owned),
+        hint: bad.hint.map(Into::into),
     })
 }
 

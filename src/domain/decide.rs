@@ -216,7 +216,7 @@ pub enum Refusal {
     #[error("the amendment would leave the convention with no party")]
     NoPartyLeft,
     /// A command that needs a reason got none.
-    #[error("{} needs a reason (--reason)", .0.in_words())]
+    #[error("{} needs a reason", .0.in_words())]
     ReasonRequired(EventType),
     /// The event named is not in the log.
     #[error("event {0} does not exist")]
@@ -272,7 +272,7 @@ pub enum Refusal {
     #[error("the correction changes nothing: the record already says that")]
     NothingToCorrect,
     /// A succession with no successor.
-    #[error("a succession needs at least one successor (--successor)")]
+    #[error("a succession needs at least one successor")]
     NoSuccessor,
     /// A partner named as its own successor.
     #[error("{0} cannot succeed itself")]
