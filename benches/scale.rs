@@ -564,7 +564,9 @@ fn main() {
 
     // 3. Reads, in process.
     let mid = format!("{}", 2008);
-    let point = registry.point(Some(&mid), None).expect("point");
+    let point = registry
+        .point(Some(mid.parse().expect("a date")), None)
+        .expect("point");
     let list_ms = median(
         (0..5)
             .map(|_| {
@@ -598,7 +600,11 @@ fn main() {
         };
         let t = Instant::now();
         let view = registry
-            .snapshot(registry.point(Some("2015-06-30"), None).expect("point"))
+            .snapshot(
+                registry
+                    .point(Some("2015-06-30".parse().expect("a date")), None)
+                    .expect("point"),
+            )
             .convention(id)
             .expect("show");
         show.push(t.elapsed().as_secs_f64() * 1e6);
