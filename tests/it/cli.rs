@@ -653,6 +653,52 @@ const BAD: &[Bad] = &[
         code: 2,
         says: "unrecognized",
     },
+    // values parsed by clap, said as the command line says every error
+    Bad {
+        args: &["retract", "#2", "--reason", "  "],
+        code: 2,
+        says: "--reason: ",
+    },
+    Bad {
+        args: &[
+            "partner",
+            "add",
+            "Rabat",
+            "--kind",
+            "commune",
+            "--country",
+            "ZZZ",
+        ],
+        code: 2,
+        says: "--country: ",
+    },
+    Bad {
+        args: &["list", "--as-of", "2009-13"],
+        code: 2,
+        says: "--as-of: ",
+    },
+    Bad {
+        args: &["correct", "C1", "--to", "a\u{1b}b", "--reason", "r"],
+        code: 2,
+        says: "--name: ",
+    },
+    Bad {
+        args: &["diff", "--as-of-from", "2009", "--as-of-to", "soon"],
+        code: 2,
+        says: "--as-of-to: ",
+    },
+    Bad {
+        args: &[
+            "amend",
+            "C1",
+            "--effective",
+            "2010",
+            "--source",
+            "\u{202e}x",
+        ],
+        code: 2,
+        says: "--source: ",
+    },
 ];
 
 /// One command line as a shell shows it, its arguments quoted where needed.
