@@ -533,11 +533,9 @@ fn main() {
         let commands: Vec<(Command, WriteMeta)> = (0..size)
             .map(|_| (workload.command(&registry), meta()))
             .collect();
-        let written = registry
-            .execute_batch(commands, false)
-            .unwrap_or_else(|errors| {
-                panic!("the workload made an invalid command: {:?}", errors.first())
-            });
+        let written = registry.execute_batch(commands).unwrap_or_else(|errors| {
+            panic!("the workload made an invalid command: {:?}", errors.first())
+        });
         workload.ack(&written);
         written_total += size;
         progress.set_position(written_total);
@@ -566,7 +564,9 @@ fn main() {
 
     // 3. Reads, in process.
     let mid = format!("{}", 2008);
-    let point = registry.point(Some(&mid), None).expect("point");
+    let point = registry
+        .point(Some(mid.parse().expect("a date")), None)
+        .expect("point");
     let list_ms = median(
         (0..5)
             .map(|_| {
@@ -600,7 +600,11 @@ fn main() {
         };
         let t = Instant::now();
         let view = registry
-            .snapshot(registry.point(Some("2015-06-30"), None).expect("point"))
+            .snapshot(
+                registry
+                    .point(Some("2015-06-30".parse().expect("a date")), None)
+                    .expect("point"),
+            )
             .convention(id)
             .expect("show");
         show.push(t.elapsed().as_secs_f64() * 1e6);

@@ -4,12 +4,10 @@
 
 #![forbid(unsafe_code)]
 
-mod cli;
-
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use pactum::cli;
 use tracing_subscriber::EnvFilter;
 
 fn init_tracing(verbose: u8, quiet: bool) {
@@ -38,32 +36,39 @@ fn init_tracing(verbose: u8, quiet: bool) {
 }
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let (cli, name) = match cli::parse() {
+        Ok(parsed) => parsed,
+        Err(e) => return failed(&e),
+    };
     init_tracing(cli.global.verbose, cli.global.quiet);
-    match cli::run(cli) {
+    match cli::run(cli, &name) {
         Ok(()) => ExitCode::SUCCESS,
         // the reader of the output went away (`pactum list | head -1`):
         // nothing is wrong, and nothing more can be said to it
         Err(e) if e.is_closed_pipe() => ExitCode::SUCCESS,
-        Err(e) => {
-            // Messages quote what the user (or a file) gave: every control
-            // or invisible character in them is shown escaped, so that no
-            // input can drive the terminal. A failure to write to stderr
-            // is ignored: the exit code still says what happened.
-            let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(
-                stderr,
-                "error: {}",
-                pactum::domain::text::escape_for_display(&e.to_string(), true)
-            );
-            if let Some(hint) = e.hint() {
-                let _ = writeln!(
-                    stderr,
-                    "hint: {}",
-                    pactum::domain::text::escape_for_display(&hint, true)
-                );
-            }
-            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
-        }
+        Err(e) => failed(&e),
     }
+}
+
+/// Says what went wrong on stderr, and what could be done about it; the
+/// error's exit code.
+fn failed(e: &pactum::app::AppError) -> ExitCode {
+    // Messages quote what the user (or a file) gave: every control or
+    // invisible character in them is shown escaped, so that no input can
+    // drive the terminal. A failure to write to stderr is ignored: the
+    // exit code still says what happened.
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(
+        stderr,
+        "error: {}",
+        pactum::domain::text::escape_for_display(&cli::error::message(e), true)
+    );
+    if let Some(hint) = cli::error::hint(e) {
+        let _ = writeln!(
+            stderr,
+            "hint: {}",
+            pactum::domain::text::escape_for_display(&hint, true)
+        );
+    }
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
 }

@@ -161,7 +161,7 @@ impl Registry {
                     point.valid,
                     point.recorded
                 ),
-                hint: Some("`pactum history` shows every event, whatever the date".into()),
+                hint: Some(super::Advice::SeeEveryEvent.into()),
             })?;
         Ok(lines
             .into_iter()

@@ -50,7 +50,7 @@ impl Registry {
         if self.store().head()?.seq != Seq::ZERO {
             return Err(AppError::invalid_with(
                 "the demo needs an empty registry",
-                "run `pactum demo` without --db (it makes a new folder), or give a new folder",
+                super::Advice::DemoInNewFolder,
             ));
         }
         let import = self.import_csv(

@@ -15,10 +15,11 @@ use super::{AppError, Registry, WriteMeta, Written};
 use crate::domain::decide::{Command, CorrectionFields};
 use crate::domain::{
     AnyTimeline, ConventionId, ConventionSigned, ConventionTerminated, EntityId, EntityKind, Event,
-    Instrument, Objectives, PartnerId, PartnerRegistered, Patch, Reason, Seq, Status, fold_key,
+    Instrument, Objectives, PartnerId, PartnerKind, PartnerName, PartnerRegistered, Patch, Reason,
+    Seq, Status, fold_key,
 };
 use crate::projection::Projector;
-use crate::store::codec;
+use crate::store::{Head, codec};
 use crate::transfer::Section;
 use crate::transfer::csv::{self as csvf, ExportRow};
 use crate::transfer::fixtures::{CorrectionRow, Target};
@@ -153,116 +154,68 @@ impl Registry {
                 errors.into_iter().map(|e| (e.line, e.message)).collect(),
             ));
         }
-        let mut catalog = self.catalog()?;
-        let mut summary = ImportSummary {
-            rows: rows.len(),
-            ..ImportSummary::default()
+        let mut plan = CsvPlan {
+            registry: self,
+            meta,
+            catalog: self.catalog()?,
+            summary: ImportSummary {
+                rows: rows.len(),
+                ..ImportSummary::default()
+            },
+            commands: Vec::new(),
+            lines: Vec::new(),
+            kinds: HashMap::new(),
+            problems: Vec::new(),
         };
-        let mut commands: Vec<(Command, WriteMeta)> = Vec::new();
-        let mut lines: Vec<u64> = Vec::new();
-        let mut kinds: HashMap<PartnerId, (crate::domain::PartnerKind, u64)> = HashMap::new();
-        let mut problems = Vec::new();
         for row in &rows {
-            let mut parties = Vec::with_capacity(row.partners.len());
-            for (name, kind) in &row.partners {
-                let key = fold_key(name.as_str());
-                let id = match catalog.partners.get(&key) {
-                    Some(id) => *id,
-                    None => {
-                        let id = PartnerId(self.new_id());
-                        catalog.partners.insert(key, id);
-                        kinds.insert(id, (*kind, row.line));
-                        commands.push((
-                            Command::RegisterPartner(
-                                id,
-                                PartnerRegistered {
-                                    name: name.clone(),
-                                    kind: *kind,
-                                    short_name: None,
-                                    country: None,
-                                },
-                            ),
-                            meta.clone(),
-                        ));
-                        lines.push(row.line);
-                        summary.partners_created += 1;
-                        id
-                    }
-                };
-                if let Some((first, at)) = kinds.get(&id)
-                    && first != kind
-                {
-                    problems.push((
-                        row.line,
-                        format!("'{name}' is a {kind} here but a {first} on line {at}"),
-                    ));
-                }
-                parties.push(id);
-            }
-            let payload = ConventionSigned {
-                instrument: row.instrument,
-                parties,
-                signed_on: row.signed_on,
-                objectives: row.objectives.clone(),
-                expires_on: row.expires_on,
-                official_ref: row.official_ref.clone(),
-            };
-            let key = content_key(&payload);
-            if let Some(existing) = catalog.conventions.get(&key) {
-                summary.rows_matched += 1;
-                summary.row_conventions.push(*existing);
-                continue;
-            }
-            let id = ConventionId(self.new_id());
-            catalog.conventions.insert(key, id);
-            summary.row_conventions.push(id);
-            summary.conventions_created += 1;
-            commands.push((Command::SignConvention(id, payload), meta.clone()));
-            lines.push(row.line);
-            if let Some((kind, on)) = row.ended {
-                let mut end_meta = meta.clone();
-                end_meta.reason = Some(
-                    Reason::new(format!("the imported list gives it as {kind} on {on}"))
-                        .map_err(|e| AppError::Other(e.to_string()))?,
-                );
-                commands.push((
-                    Command::TerminateConvention(
-                        id,
-                        ConventionTerminated {
-                            effective_on: on,
-                            kind,
-                        },
-                    ),
-                    end_meta,
-                ));
-                lines.push(row.line);
-            }
+            plan.row(row)?;
         }
+        let CsvPlan {
+            mut summary,
+            commands,
+            lines,
+            problems,
+            ..
+        } = plan;
         if !problems.is_empty() {
             return Err(bad_rows(problems));
         }
         summary.events = commands.len();
-        if commands.is_empty() {
-            return Ok(summary);
+        if !commands.is_empty() {
+            self.record_rows(commands, &lines, dry_run)?;
         }
-        self.execute_batch(commands, dry_run)
-            .map_err(|mut errors| {
-                // A failure of the store (a full disk, a conflict, damage) is
-                // not a fault of the file's rows: it is reported as itself.
-                if let Some(i) = errors
-                    .iter()
-                    .position(|(_, e)| !matches!(e.exit_code(), 2 | 3))
-                {
-                    return errors.swap_remove(i).1;
-                }
-                bad_rows(
-                    errors
-                        .into_iter()
-                        .map(|(i, e)| (lines.get(i).copied().unwrap_or(0), e.to_string()))
-                        .collect(),
-                )
-            })?;
         Ok(summary)
+    }
+
+    /// Records (or, dry, decides) the commands of a file's rows in one
+    /// batch; `lines` gives each command's line in the file.
+    fn record_rows(
+        &self,
+        commands: Vec<(Command, WriteMeta)>,
+        lines: &[u64],
+        dry_run: bool,
+    ) -> Result<(), AppError> {
+        let decided = if dry_run {
+            self.decide_batch(commands)
+        } else {
+            self.execute_batch(commands)
+        };
+        decided.map(drop).map_err(|mut errors| {
+            // A failure of the store (a full disk, a conflict, damage) is
+            // not a fault of the file's rows: it is reported as itself.
+            if let Some(i) = errors
+                .iter()
+                .position(|(_, e)| !matches!(e.exit_code(), 2 | 3))
+            {
+                return errors.swap_remove(i).1;
+            }
+            bad_rows(
+                errors
+                    .into_iter()
+                    .map(|(i, e)| (lines.get(i).copied().unwrap_or(0), e.to_string()))
+                    .collect(),
+            )
+        })
     }
 
     /// Imports a JSON Lines event log, reproducing it exactly (same ids,
@@ -274,7 +227,6 @@ impl Registry {
     /// ones), so an import interrupted midway leaves a sound, shorter log,
     /// and running it again finishes it.
     pub fn import_jsonl(&self, input: &[u8], dry_run: bool) -> Result<usize, AppError> {
-        const CHUNK: usize = 2_000;
         let text = std::str::from_utf8(input).map_err(|e| {
             let line = input[..e.valid_up_to()]
                 .iter()
@@ -287,75 +239,23 @@ impl Registry {
             )])
         })?;
         let head = self.store().head()?;
-        let lines = || {
-            text.lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-                .map(|(i, l)| (u64::try_from(i + 1).unwrap_or(u64::MAX), l))
-        };
-        // Pass 1: check everything, keeping only what the checks need.
-        // The per-event checks are verify's own (`LogCheck`): a log this
-        // accepts, verify accepts.
-        let mut problems = Vec::new();
-        let mut checks = crate::domain::logcheck::LogCheck::new();
-        let mut line_of_seq: HashMap<Seq, u64> = HashMap::new();
-        let mut count = 0u64;
-        let mut joins_head = head.seq == Seq::ZERO;
-        for (n, line) in lines() {
-            let record = match jsonl::from_line(line) {
-                Ok(r) => r,
-                Err(e) => {
-                    problems.push((n, e));
-                    continue;
-                }
-            };
-            count += 1;
-            line_of_seq.entry(record.seq).or_insert(n);
-            for problem in checks.chain(record.seq, record.prev_hash, record.hash) {
-                problems.push((n, problem));
-            }
-            match codec::record_body(&record) {
-                Ok(body) if codec::chain_hash(&record.prev_hash, &body) == record.hash => {}
-                Ok(_) => problems.push((
-                    n,
-                    "hash does not match the event (altered or truncated export)".into(),
-                )),
-                Err(e) => problems.push((n, e.to_string())),
-            }
-            for problem in checks.event(&record) {
-                problems.push((n, problem));
-            }
-            if record.seq == head.seq && record.hash == head.hash {
-                joins_head = true;
-            }
-        }
-        for (seq, problem) in checks.finish() {
-            problems.push((line_of_seq.get(&seq).copied().unwrap_or(0), problem));
-        }
-        if count == 0 && problems.is_empty() {
-            problems.push((1, "the file has no event".into()));
-        }
-        if !problems.is_empty() {
-            return Err(bad_rows(problems));
-        }
-        if !joins_head {
-            return Err(AppError::invalid_with(
-                format!(
-                    "the registry is not empty and its log (#{} {}) is not a prefix of this file",
-                    head.seq, head.hash
-                ),
-                "an event log is imported into an empty registry (or into one holding an earlier part of the same log); use --db PATH for a new folder",
-            ));
-        }
+        let count = check_jsonl(text, &head)?;
         let appended = usize::try_from(count - head.seq.0).unwrap_or(usize::MAX);
         if dry_run {
             return Ok(appended);
         }
-        drop(line_of_seq);
-        // Pass 2: append what is past the head, chunk by chunk.
-        let mut pending = lines()
+        self.append_jsonl(text, head.seq)?;
+        self.merkle_after_append(u64::try_from(appended).unwrap_or(u64::MAX));
+        Ok(appended)
+    }
+
+    /// Appends the events of a checked JSON Lines log that are past `head`,
+    /// in transactions of 2,000.
+    fn append_jsonl(&self, text: &str, head: Seq) -> Result<(), AppError> {
+        const CHUNK: usize = 2_000;
+        let mut pending = jsonl_lines(text)
             .filter_map(|(_, line)| jsonl::from_line(line).ok())
-            .filter(|r| r.seq > head.seq)
+            .filter(|r| r.seq > head)
             .peekable();
         while pending.peek().is_some() {
             self.ensure_caught_up()?;
@@ -368,8 +268,13 @@ impl Registry {
             let writes = projector.writes()?;
             writer.commit(&writes)?;
         }
-        self.merkle_after_append(u64::try_from(appended).unwrap_or(u64::MAX));
-        Ok(appended)
+        Ok(())
+    }
+
+    /// Writes the conventions of the view at `point` as CSV.
+    pub fn export_csv(&self, point: Point, out: &mut dyn Write) -> Result<(), AppError> {
+        let rows = self.export_rows(point)?;
+        csvf::write(&rows, out).map_err(AppError::Output)
     }
 
     /// Writes the whole log as JSON Lines (up to log position `t`).
@@ -509,6 +414,176 @@ impl Registry {
         }
         Ok(f)
     }
+}
+
+/// The commands a CSV import makes, row by row, and what is wrong with
+/// its rows.
+struct CsvPlan<'a> {
+    registry: &'a Registry,
+    meta: &'a WriteMeta,
+    catalog: Catalog,
+    summary: ImportSummary,
+    commands: Vec<(Command, WriteMeta)>,
+    /// the line of each command
+    lines: Vec<u64>,
+    /// the kind each new partner was given first, and on which line
+    kinds: HashMap<PartnerId, (PartnerKind, u64)>,
+    problems: Vec<(u64, String)>,
+}
+
+impl CsvPlan<'_> {
+    fn push(&mut self, command: Command, meta: WriteMeta, line: u64) {
+        self.commands.push((command, meta));
+        self.lines.push(line);
+    }
+
+    /// One row: its partners, then its convention unless the registry
+    /// has it already, then its end if the list gives one.
+    fn row(&mut self, row: &csvf::ConventionRow) -> Result<(), AppError> {
+        let parties = row
+            .partners
+            .iter()
+            .map(|(name, kind)| self.party(row.line, name, *kind))
+            .collect();
+        let payload = ConventionSigned {
+            instrument: row.instrument,
+            parties,
+            signed_on: row.signed_on,
+            objectives: row.objectives.clone(),
+            expires_on: row.expires_on,
+            official_ref: row.official_ref.clone(),
+        };
+        let key = content_key(&payload);
+        if let Some(existing) = self.catalog.conventions.get(&key) {
+            self.summary.rows_matched += 1;
+            self.summary.row_conventions.push(*existing);
+            return Ok(());
+        }
+        let id = ConventionId(self.registry.new_id());
+        self.catalog.conventions.insert(key, id);
+        self.summary.row_conventions.push(id);
+        self.summary.conventions_created += 1;
+        self.push(
+            Command::SignConvention(id, payload),
+            self.meta.clone(),
+            row.line,
+        );
+        if let Some((kind, on)) = row.ended {
+            let mut end_meta = self.meta.clone();
+            end_meta.reason = Some(
+                Reason::new(format!("the imported list gives it as {kind} on {on}"))
+                    .map_err(|e| AppError::Other(e.to_string()))?,
+            );
+            let end = ConventionTerminated {
+                effective_on: on,
+                kind,
+            };
+            self.push(Command::TerminateConvention(id, end), end_meta, row.line);
+        }
+        Ok(())
+    }
+
+    /// The partner a row names: known by its name, or registered now. A
+    /// partner given two kinds by the file is a problem of the row.
+    fn party(&mut self, line: u64, name: &PartnerName, kind: PartnerKind) -> PartnerId {
+        let key = fold_key(name.as_str());
+        let id = match self.catalog.partners.get(&key) {
+            Some(id) => *id,
+            None => {
+                let id = PartnerId(self.registry.new_id());
+                self.catalog.partners.insert(key, id);
+                self.kinds.insert(id, (kind, line));
+                let registered = PartnerRegistered {
+                    name: name.clone(),
+                    kind,
+                    short_name: None,
+                    country: None,
+                };
+                self.push(
+                    Command::RegisterPartner(id, registered),
+                    self.meta.clone(),
+                    line,
+                );
+                self.summary.partners_created += 1;
+                id
+            }
+        };
+        if let Some((first, at)) = self.kinds.get(&id)
+            && *first != kind
+        {
+            self.problems.push((
+                line,
+                format!("'{name}' is a {kind} here but a {first} on line {at}"),
+            ));
+        }
+        id
+    }
+}
+
+/// The lines of a JSON Lines file that are not blank, with their numbers.
+fn jsonl_lines(text: &str) -> impl Iterator<Item = (u64, &str)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (u64::try_from(i + 1).unwrap_or(u64::MAX), l))
+}
+
+/// Checks every line of a JSON Lines log, with verify's own per-event
+/// checks (`LogCheck`: a log this accepts, verify accepts), and that the
+/// log extends the registry's `head`; the number of events in the file.
+fn check_jsonl(text: &str, head: &Head) -> Result<u64, AppError> {
+    let mut problems = Vec::new();
+    let mut checks = crate::domain::logcheck::LogCheck::new();
+    let mut line_of_seq: HashMap<Seq, u64> = HashMap::new();
+    let mut count = 0u64;
+    let mut joins_head = head.seq == Seq::ZERO;
+    for (n, line) in jsonl_lines(text) {
+        let record = match jsonl::from_line(line) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push((n, e));
+                continue;
+            }
+        };
+        count += 1;
+        line_of_seq.entry(record.seq).or_insert(n);
+        for problem in checks.chain(record.seq, record.prev_hash, record.hash) {
+            problems.push((n, problem));
+        }
+        match codec::record_body(&record) {
+            Ok(body) if codec::chain_hash(&record.prev_hash, &body) == record.hash => {}
+            Ok(_) => problems.push((
+                n,
+                "hash does not match the event (altered or truncated export)".into(),
+            )),
+            Err(e) => problems.push((n, e.to_string())),
+        }
+        for problem in checks.event(&record) {
+            problems.push((n, problem));
+        }
+        if record.seq == head.seq && record.hash == head.hash {
+            joins_head = true;
+        }
+    }
+    for (seq, problem) in checks.finish() {
+        problems.push((line_of_seq.get(&seq).copied().unwrap_or(0), problem));
+    }
+    if count == 0 && problems.is_empty() {
+        problems.push((1, "the file has no event".into()));
+    }
+    if !problems.is_empty() {
+        return Err(bad_rows(problems));
+    }
+    if !joins_head {
+        return Err(AppError::invalid_with(
+            format!(
+                "the registry is not empty and its log (#{} {}) is not a prefix of this file",
+                head.seq, head.hash
+            ),
+            super::Advice::LogIntoEmptyRegistry,
+        ));
+    }
+    Ok(count)
 }
 
 /// The error for a file with bad rows: every line, and nothing written.

@@ -13,6 +13,8 @@
 pub mod audit;
 pub mod demo;
 pub mod exchange;
+pub mod formats;
+pub mod info;
 pub mod outfile;
 pub mod read;
 pub mod resolve;
@@ -31,9 +33,12 @@ use uuid::Uuid;
 use crate::domain::decide::{Refusal, RefusalClass};
 use crate::domain::{EntityId, Handle, Seq};
 use crate::projection;
-use crate::store::{OpenOptions, Store, StoreError};
+use crate::store::Store;
 
+pub use crate::store::{DEFAULT_CACHE_BYTES, OpenOptions, StoreError};
+pub use info::{RegistryInfo, registry_exists, registry_holds_file};
 pub use read::{ConventionFilter, ConventionView, PartnerView, Party, Point, Snapshot};
+pub use resolve::{DATE_FORMS, WHEN_FORMS, read_date};
 pub use write::{WriteMeta, Written};
 
 /// What time it is. The store stamps events with it; "today" is the
@@ -121,6 +126,65 @@ impl IdSource for SequentialIds {
     }
 }
 
+/// What an error says the user could do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hint {
+    /// advice in words of the registry alone
+    Text(String),
+    /// advice that names the command line's commands or flags, which the
+    /// command line words
+    Advice(Advice),
+}
+
+impl From<String> for Hint {
+    fn from(text: String) -> Self {
+        Hint::Text(text)
+    }
+}
+
+impl From<&str> for Hint {
+    fn from(text: &str) -> Self {
+        Hint::Text(text.to_owned())
+    }
+}
+
+impl From<Advice> for Hint {
+    fn from(advice: Advice) -> Self {
+        Hint::Advice(advice)
+    }
+}
+
+/// Advice this layer cannot word: it names what would help, the command
+/// line says how to do it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Advice {
+    /// a convention is named by its handle; the conventions can be listed
+    NameConventions,
+    /// a partner is named by its handle or name; the partners can be listed
+    NamePartners,
+    /// the partners can be listed
+    ListPartners,
+    /// an entity's events can be listed, with their ids
+    ListEvents,
+    /// an entity's every event can be seen, whatever the date
+    SeeEveryEvent,
+    /// the entity moved since it was read: look again, then retry at this
+    /// version
+    LookAgain {
+        /// the entity's handle
+        handle: String,
+        /// the version it is at
+        version: u64,
+    },
+    /// the demo needs an empty registry: a new folder
+    DemoInNewFolder,
+    /// an event log goes into an empty registry (or one holding an
+    /// earlier part of it)
+    LogIntoEmptyRegistry,
+    /// a tree size goes up to the head
+    SizeUpToHead,
+}
+
 /// Errors of the application layer; each has one exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -130,7 +194,7 @@ pub enum AppError {
         /// what is wrong
         message: String,
         /// what to do
-        hint: Option<String>,
+        hint: Option<Hint>,
     },
     /// A command refused by the rules (exit 2 or 3).
     #[error("{refusal}")]
@@ -138,7 +202,7 @@ pub enum AppError {
         /// why
         refusal: Refusal,
         /// what to do
-        hint: Option<String>,
+        hint: Option<Hint>,
     },
     /// A reference to nothing (exit 3).
     #[error("{message}")]
@@ -146,7 +210,7 @@ pub enum AppError {
         /// what was not found
         message: String,
         /// the closest matches, or what to do
-        hint: Option<String>,
+        hint: Option<Hint>,
     },
     /// A reference to several things (exit 3).
     #[error("{message}")]
@@ -162,7 +226,7 @@ pub enum AppError {
         /// what moved
         message: String,
         /// what to do
-        hint: Option<String>,
+        hint: Option<Hint>,
     },
     /// A store error (exit code by kind).
     #[error(transparent)]
@@ -200,7 +264,7 @@ impl AppError {
     }
 
     /// An invalid-input error with a hint.
-    pub fn invalid_with(message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub fn invalid_with(message: impl Into<String>, hint: impl Into<Hint>) -> Self {
         AppError::Invalid {
             message: message.into(),
             hint: Some(hint.into()),
@@ -263,50 +327,6 @@ impl AppError {
     /// not a failure of the command, which ends quietly with exit 0.
     pub fn is_closed_pipe(&self) -> bool {
         matches!(self, AppError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
-    }
-
-    /// What the user could do about it, when there is something.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            AppError::Invalid { hint, .. }
-            | AppError::NotFound { hint, .. }
-            | AppError::Conflict { hint, .. }
-            | AppError::Refused { hint, .. } => hint.clone(),
-            AppError::Ambiguous { candidates, .. } => Some(format!(
-                "it matches {}; name one by its handle",
-                candidates.join(", ")
-            )),
-            AppError::Store(StoreError::InUse { holder, .. }) => Some(match holder {
-                Some(h) => format!(
-                    "it is held by {h}; wait for it to finish, or pass --wait SECONDS"
-                ),
-                None => "another pactum process holds it; pass --wait SECONDS to wait".into(),
-            }),
-            AppError::Store(StoreError::Conflict { actual, .. }) => Some(format!(
-                "the stream is at version {actual}: look again (pactum history) and retry with --expect-version {actual}"
-            )),
-            AppError::Store(StoreError::Missing(path)) => Some(format!(
-                "create it with `pactum --db {} partner add …`, `pactum --db {} import FILE`, or `pactum demo --db {}`",
-                path.display(),
-                path.display(),
-                path.display()
-            )),
-            AppError::Store(StoreError::Folder { hint, .. }) => Some(hint.clone()),
-            AppError::Store(StoreError::DiskFull { .. }) => Some(
-                "nothing was recorded by this command; free some space on that disk and run it again (the registry needs no repair)".into(),
-            ),
-            AppError::Store(StoreError::Permission { .. }) => Some(
-                "pactum needs to read and write the registry folder and every file in it, even for a read command (sled opens its files for writing and locks them): run as the user who owns the registry, or give --db a registry of your own".into(),
-            ),
-            AppError::Store(StoreError::Upgrade { path, .. }) => Some(format!(
-                "convert it with `pactum --db {} upgrade` (the registry as it is now is kept beside the new one)",
-                path.display()
-            )),
-            AppError::Store(StoreError::Corrupt { .. }) => Some(
-                "run `pactum verify` for a full report; `pactum rebuild` repairs damaged projections, not damaged events".into(),
-            ),
-            _ => None,
-        }
     }
 }
 
@@ -408,5 +428,10 @@ impl Registry {
     /// The seq of the head.
     pub fn head_seq(&self) -> Result<Seq, AppError> {
         Ok(self.store.head()?.seq)
+    }
+
+    /// The log positions of an entity's events, in order.
+    pub fn stream_seqs(&self, entity: EntityId) -> Result<Vec<Seq>, AppError> {
+        Ok(self.store.stream_seqs(entity)?)
     }
 }

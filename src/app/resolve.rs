@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use uuid::Uuid;
 
 use super::read::Point;
-use super::{AppError, Registry};
+use super::{Advice, AppError, Registry};
 use crate::domain::decide::Refusal;
 use crate::domain::{
     ConventionId, EntityId, EntityKind, EventId, EventRecord, Handle, PartialDate, PartnerId, Seq,
@@ -26,12 +26,16 @@ pub const WHEN_FORMS: &str = "give an RFC 3339 timestamp (2024-05-01T12:00:00Z),
 
 /// Parses a date given to `flag`.
 pub fn parse_date(flag: &str, text: &str) -> Result<PartialDate, AppError> {
-    text.trim().parse().map_err(|e| {
-        let message = match e {
-            crate::domain::DateError::Shape(_) => format!("{flag}: {e}"),
-            _ => format!("{flag}: '{}': {e}", text.trim()),
-        };
-        AppError::invalid_with(message, DATE_FORMS)
+    read_date(text)
+        .map_err(|detail| AppError::invalid_with(format!("{flag}: {detail}"), DATE_FORMS))
+}
+
+/// Parses a date as typed, or says what is wrong with it (the accepted
+/// forms are [`DATE_FORMS`]).
+pub fn read_date(text: &str) -> Result<PartialDate, String> {
+    text.trim().parse().map_err(|e| match e {
+        crate::domain::DateError::Shape(_) => e.to_string(),
+        _ => format!("'{}': {e}", text.trim()),
     })
 }
 
@@ -111,13 +115,8 @@ impl Registry {
                 expected: expected.noun(),
             },
             hint: Some(match expected {
-                EntityKind::Convention => {
-                    "conventions are named C1, C2, …; `pactum list` shows them".into()
-                }
-                EntityKind::Partner => {
-                    "partners are named P1, P2, … or by name; `pactum partner list` shows them"
-                        .into()
-                }
+                EntityKind::Convention => Advice::NameConventions.into(),
+                EntityKind::Partner => Advice::NamePartners.into(),
             }),
         }
     }
@@ -133,7 +132,7 @@ impl Registry {
                 AppError::NotFound {
                     message: format!("no {} {handle}", handle.kind.noun()),
                     hint: Some(if count == 0 {
-                        format!("the registry has no {} yet", handle.kind.noun())
+                        format!("the registry has no {} yet", handle.kind.noun()).into()
                     } else {
                         format!(
                             "{} handles run from {}1 to {}{count}",
@@ -141,6 +140,7 @@ impl Registry {
                             handle.kind.letter(),
                             handle.kind.letter()
                         )
+                        .into()
                     }),
                 }
             });
@@ -243,9 +243,9 @@ impl Registry {
                 Err(AppError::NotFound {
                     message: format!("no partner named '{text}'"),
                     hint: Some(if close.is_empty() {
-                        "`pactum partner list` shows every partner".into()
+                        Advice::ListPartners.into()
                     } else {
-                        format!("did you mean {}?", close.join(" or "))
+                        format!("did you mean {}?", close.join(" or ")).into()
                     }),
                 })
             }
@@ -261,7 +261,7 @@ impl Registry {
         let text = text.trim();
         let not_found = |what: String| AppError::NotFound {
             message: format!("no event {what}"),
-            hint: Some("`pactum history ENTITY` lists an entity's events with their ids".into()),
+            hint: Some(Advice::ListEvents.into()),
         };
         if let Some(n) = text.strip_prefix('#') {
             let seq: u64 = n.parse().map_err(|_| {
@@ -329,14 +329,11 @@ impl Registry {
     /// last day; default today) and log position (default the head).
     pub fn point(
         &self,
-        as_of: Option<&str>,
+        as_of: Option<PartialDate>,
         recorded_as_of: Option<&str>,
     ) -> Result<Point, AppError> {
         let head = self.store().head()?.seq;
-        let valid = match as_of {
-            Some(text) => Some(parse_date("--as-of", text)?.latest()),
-            None => None,
-        };
+        let valid = as_of.map(|d| d.latest());
         let recorded = match recorded_as_of {
             Some(text) => self.resolve_when(text)?,
             None => head,

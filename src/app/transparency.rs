@@ -875,7 +875,7 @@ fn check_size(size: u64, head: u64) -> Result<(), AppError> {
     if size > head {
         return Err(AppError::invalid_with(
             format!("the log holds {head} events, not {size}"),
-            "give a --size no larger than the head (pactum info)",
+            super::Advice::SizeUpToHead,
         ));
     }
     Ok(())

@@ -12,7 +12,7 @@ use crate::domain::logcheck::LogCheck;
 use crate::domain::{Digest, EntityKind, EventRecord, Seq};
 use crate::projection::{self, Derived, Difference, Rebuilt};
 use crate::store::log::decode_event_at;
-use crate::store::{Head, StoreError, codec, keys};
+use crate::store::{Head, RecordedHead, Store, StoreError, codec, keys};
 use crate::transparency::{Checkpoint, Hash};
 
 /// One thing wrong.
@@ -120,203 +120,40 @@ impl Registry {
         progress: &mut dyn FnMut(u64),
     ) -> Result<VerifyReport, AppError> {
         let store = self.store();
-        let mut merkle = MerkleCheck::new(store, checkpoint, copy);
-        let mut problems = Problems {
-            list: Vec::new(),
-            per_tree: HashMap::new(),
+        let mut walk = LogWalk {
+            problems: Problems {
+                list: Vec::new(),
+                per_tree: HashMap::new(),
+            },
+            report: VerifyReport::default(),
+            checks: LogCheck::new(),
+            deriver: projection::Deriver::default(),
+            merkle: MerkleCheck::new(store, checkpoint, copy),
+            decodable: true,
         };
-        let mut report = VerifyReport::default();
-        let mut checks = LogCheck::new();
-        let mut deriver = projection::Deriver::default();
-        let mut decodable = true;
-        struct Walked {
-            frame: Result<(Digest, Digest, bool), String>,
-            record: Option<Result<EventRecord, StoreError>>,
-            leaf: Option<Hash>,
-        }
-        struct SegmentWalked {
-            key: Vec<u8>,
-            first: Option<u64>,
-            events: Result<Vec<Walked>, String>,
-        }
-        let walk_event = |seq: u64, value: &[u8]| -> Walked {
-            let frame = codec::unframe(value)
-                .map(|f| {
-                    (
-                        f.prev_hash,
-                        f.hash,
-                        codec::chain_hash(&f.prev_hash, f.body) == f.hash,
-                    )
-                })
-                .map_err(|e| e.to_string());
-            let record = frame.is_ok().then(|| {
-                decode_event_at(seq, value).and_then(|r| {
-                    // the stored form has one spelling per event (bincode
-                    // would also take, say, an over-long varint)
-                    if codec::encode_record(&r).is_ok_and(|b| b == value) {
-                        Ok(r)
-                    } else {
-                        Err(StoreError::Corrupt {
-                            tree: "log",
-                            at: format!("seq {}", r.seq),
-                            detail: "the stored bytes are not in canonical form".into(),
-                        })
-                    }
-                })
-            });
-            let leaf = match &record {
-                Some(Ok(r)) => leaf_of(r).ok(),
-                _ => None,
-            };
-            Walked {
-                frame,
-                record,
-                leaf,
-            }
-        };
-        let walk = |key: &[u8], value: &[u8]| -> SegmentWalked {
-            let first = keys::u64_of(key);
-            let events = codec::segment_events(value)
-                .map(|list| {
-                    list.iter()
-                        .zip(first.unwrap_or(0)..)
-                        .map(|(bytes, seq)| walk_event(seq, bytes))
-                        .collect()
-                })
-                .map_err(|e| e.to_string());
-            SegmentWalked {
-                key: key.to_vec(),
-                first,
-                events,
-            }
-        };
-        store
-            .log()
-            .scan_ordered(Seq(1), crate::store::workers(), &walk, &mut |segment| {
-                let Some(first) = segment.first else {
-                    problems.push("log", format!("key {:02x?}", segment.key), "malformed key");
-                    decodable = false;
-                    merkle.push(None);
-                    return Ok(());
-                };
-                let events = match segment.events {
-                    Ok(events) => events,
-                    Err(e) => {
-                        problems.push(
-                            "log",
-                            format!("seq {first}"),
-                            format!("undecodable segment: {e}"),
-                        );
-                        decodable = false;
-                        merkle.push(None);
-                        return Ok(());
-                    }
-                };
-                // a segment is keyed by the seq of its first event: the
-                // chain check below names a gap between segments
-                for (walked, seq) in events.into_iter().zip(first..) {
-                    report.events += 1;
-                    let at = format!("seq {seq}");
-                    let (stored_prev, stored_hash, hash_ok) = match walked.frame {
-                        Ok(f) => f,
-                        Err(e) => {
-                            problems.push("log", &at, format!("undecodable: {e}"));
-                            decodable = false;
-                            merkle.push(None);
-                            continue;
-                        }
-                    };
-                    for problem in checks.chain(Seq(seq), stored_prev, stored_hash) {
-                        problems.push("log", &at, problem);
-                    }
-                    if !hash_ok {
-                        problems.push("log", &at, "hash mismatch: the stored bytes were altered");
-                    }
-                    report.head = Some((Seq(seq), stored_hash));
-                    let record = match walked.record {
-                        Some(Ok(r)) => r,
-                        Some(Err(e)) => {
-                            problems.push("log", &at, e);
-                            decodable = false;
-                            merkle.push(None);
-                            continue;
-                        }
-                        None => {
-                            merkle.push(None);
-                            continue;
-                        }
-                    };
-                    merkle.push(walked.leaf);
-                    for problem in checks.event(&record) {
-                        problems.push("log", &at, problem);
-                    }
-                    deriver.fold(&record);
-                    if seq.is_multiple_of(4096) {
-                        progress(seq);
-                    }
-                }
+        store.log().scan_ordered(
+            Seq(1),
+            crate::store::workers(),
+            &walk_segment,
+            &mut |segment| {
+                walk.segment(segment, progress);
                 Ok(())
-            })?;
+            },
+        )?;
+        let LogWalk {
+            mut problems,
+            mut report,
+            checks,
+            deriver,
+            merkle,
+            decodable,
+        } = walk;
         for (seq, problem) in checks.finish() {
             problems.push("log", format!("seq {seq}"), problem);
         }
-        let stored_head = store.head();
-        match (stored_head, report.head) {
-            (Ok(h), Some((seq, hash))) if h.seq != seq || h.hash != hash => problems.push(
-                "meta",
-                "head",
-                format!("the head says #{} but the log ends at #{seq}", h.seq),
-            ),
-            (Ok(h), None) if h.seq != Seq::ZERO => problems.push(
-                "meta",
-                "head",
-                format!("the head says #{} but the log is empty", h.seq),
-            ),
-            (Err(e), _) => problems.push("meta", "head", e),
-            _ => {}
-        }
-        if let Err(e) = store.check_recorded_head() {
-            match e {
-                StoreError::Corrupt { tree, at, detail } => problems.push(tree, at, detail),
-                other => problems.push("log", "head", other),
-            }
-        }
-        match store.recorded_head_state() {
-            crate::store::RecordedHead::Head(..) => {}
-            crate::store::RecordedHead::Missing if report.events == 0 => {}
-            crate::store::RecordedHead::Missing => report.warnings.push(
-                "the record of the last acknowledged head (pactum.head) is missing: a loss of the log's last events would not be detected; it is written again by the next write".into(),
-            ),
-            crate::store::RecordedHead::Unreadable(why) => report.warnings.push(format!(
-                "the record of the last acknowledged head (pactum.head) cannot be read ({why}): a loss of the log's last events would not be detected; it is written again by the next write"
-            )),
-        }
-        if let Some((_, hash)) = published.filter(|(seq, _)| *seq == Seq::ZERO) {
-            if hash != Digest::GENESIS {
-                problems.push(
-                    "log",
-                    "seq 0",
-                    format!(
-                        "#0 is the empty log, whose hash is {}: the head given is not one pactum printed",
-                        Digest::GENESIS
-                    ),
-                );
-            }
-        } else if let Some((seq, hash)) = published {
-            match store.event(seq) {
-                Ok(Some(r)) if r.hash == hash => {}
-                Ok(Some(_)) => problems.push(
-                    "log",
-                    format!("seq {seq}"),
-                    "the log no longer extends the published head: this event was rewritten",
-                ),
-                Ok(None) => problems.push(
-                    "log",
-                    format!("seq {seq}"),
-                    "the log no longer extends the published head: it was truncated",
-                ),
-                Err(e) => problems.push("log", format!("seq {seq}"), e),
-            }
+        check_heads(store, &mut report, &mut problems);
+        if let Some(published) = published {
+            check_published(store, published, &mut problems);
         }
         report.tree = merkle.head();
         for (tree, at, detail) in merkle.finish(store) {
@@ -410,6 +247,211 @@ impl Registry {
     /// The head, for `info` and `verify`.
     pub fn head(&self) -> Result<Head, AppError> {
         Ok(self.store().head()?)
+    }
+}
+
+/// One event of the log as a worker read it: its frame (previous hash,
+/// hash, and whether the hash is the body's), its record, its Merkle leaf.
+struct Walked {
+    frame: Result<(Digest, Digest, bool), String>,
+    record: Option<Result<EventRecord, StoreError>>,
+    leaf: Option<Hash>,
+}
+
+/// One segment of the log as a worker read it.
+struct SegmentWalked {
+    key: Vec<u8>,
+    first: Option<u64>,
+    events: Result<Vec<Walked>, String>,
+}
+
+/// Reads one stored event (run by the scan's workers).
+fn walk_event(seq: u64, value: &[u8]) -> Walked {
+    let frame = codec::unframe(value)
+        .map(|f| {
+            (
+                f.prev_hash,
+                f.hash,
+                codec::chain_hash(&f.prev_hash, f.body) == f.hash,
+            )
+        })
+        .map_err(|e| e.to_string());
+    let record = frame.is_ok().then(|| {
+        decode_event_at(seq, value).and_then(|r| {
+            // the stored form has one spelling per event (bincode would
+            // also take, say, an over-long varint)
+            if codec::encode_record(&r).is_ok_and(|b| b == value) {
+                Ok(r)
+            } else {
+                Err(StoreError::Corrupt {
+                    tree: "log",
+                    at: format!("seq {}", r.seq),
+                    detail: "the stored bytes are not in canonical form".into(),
+                })
+            }
+        })
+    });
+    let leaf = match &record {
+        Some(Ok(r)) => leaf_of(r).ok(),
+        _ => None,
+    };
+    Walked {
+        frame,
+        record,
+        leaf,
+    }
+}
+
+/// Reads one stored segment (run by the scan's workers).
+fn walk_segment(key: &[u8], value: &[u8]) -> SegmentWalked {
+    let first = keys::u64_of(key);
+    let events = codec::segment_events(value)
+        .map(|list| {
+            list.iter()
+                .zip(first.unwrap_or(0)..)
+                .map(|(bytes, seq)| walk_event(seq, bytes))
+                .collect()
+        })
+        .map_err(|e| e.to_string());
+    SegmentWalked {
+        key: key.to_vec(),
+        first,
+        events,
+    }
+}
+
+/// What the walk of the log has found so far, segment by segment in order.
+struct LogWalk {
+    problems: Problems,
+    report: VerifyReport,
+    checks: LogCheck,
+    deriver: projection::Deriver,
+    merkle: MerkleCheck,
+    decodable: bool,
+}
+
+impl LogWalk {
+    /// Something that cannot be decoded: no rebuild is compared, and the
+    /// Merkle tree has no leaf for it.
+    fn undecodable(&mut self, at: impl ToString, detail: impl ToString) {
+        self.problems.push("log", at, detail);
+        self.decodable = false;
+        self.merkle.push(None);
+    }
+
+    fn segment(&mut self, segment: SegmentWalked, progress: &mut dyn FnMut(u64)) {
+        let Some(first) = segment.first else {
+            self.undecodable(format!("key {:02x?}", segment.key), "malformed key");
+            return;
+        };
+        let events = match segment.events {
+            Ok(events) => events,
+            Err(e) => {
+                self.undecodable(format!("seq {first}"), format!("undecodable segment: {e}"));
+                return;
+            }
+        };
+        // a segment is keyed by the seq of its first event: the chain
+        // check names a gap between segments
+        for (walked, seq) in events.into_iter().zip(first..) {
+            self.event(seq, walked);
+            if seq.is_multiple_of(4096) {
+                progress(seq);
+            }
+        }
+    }
+
+    fn event(&mut self, seq: u64, walked: Walked) {
+        self.report.events += 1;
+        let at = format!("seq {seq}");
+        let (stored_prev, stored_hash, hash_ok) = match walked.frame {
+            Ok(f) => f,
+            Err(e) => return self.undecodable(&at, format!("undecodable: {e}")),
+        };
+        for problem in self.checks.chain(Seq(seq), stored_prev, stored_hash) {
+            self.problems.push("log", &at, problem);
+        }
+        if !hash_ok {
+            self.problems
+                .push("log", &at, "hash mismatch: the stored bytes were altered");
+        }
+        self.report.head = Some((Seq(seq), stored_hash));
+        let record = match walked.record {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => return self.undecodable(&at, e),
+            None => return self.merkle.push(None),
+        };
+        self.merkle.push(walked.leaf);
+        for problem in self.checks.event(&record) {
+            self.problems.push("log", &at, problem);
+        }
+        self.deriver.fold(&record);
+    }
+}
+
+/// The stored head and the record of the last acknowledged head against
+/// the end of the log.
+fn check_heads(store: &Store, report: &mut VerifyReport, problems: &mut Problems) {
+    match (store.head(), report.head) {
+        (Ok(h), Some((seq, hash))) if h.seq != seq || h.hash != hash => problems.push(
+            "meta",
+            "head",
+            format!("the head says #{} but the log ends at #{seq}", h.seq),
+        ),
+        (Ok(h), None) if h.seq != Seq::ZERO => problems.push(
+            "meta",
+            "head",
+            format!("the head says #{} but the log is empty", h.seq),
+        ),
+        (Err(e), _) => problems.push("meta", "head", e),
+        _ => {}
+    }
+    if let Err(e) = store.check_recorded_head() {
+        match e {
+            StoreError::Corrupt { tree, at, detail } => problems.push(tree, at, detail),
+            other => problems.push("log", "head", other),
+        }
+    }
+    match store.recorded_head_state() {
+        RecordedHead::Head(..) => {}
+        RecordedHead::Missing if report.events == 0 => {}
+        RecordedHead::Missing => report.warnings.push(
+            "the record of the last acknowledged head (pactum.head) is missing: a loss of the log's last events would not be detected; it is written again by the next write".into(),
+        ),
+        RecordedHead::Unreadable(why) => report.warnings.push(format!(
+            "the record of the last acknowledged head (pactum.head) cannot be read ({why}): a loss of the log's last events would not be detected; it is written again by the next write"
+        )),
+    }
+}
+
+/// A head printed earlier, which the log must still extend.
+fn check_published(store: &Store, (seq, hash): (Seq, Digest), problems: &mut Problems) {
+    if seq == Seq::ZERO {
+        if hash != Digest::GENESIS {
+            problems.push(
+                "log",
+                "seq 0",
+                format!(
+                    "#0 is the empty log, whose hash is {}: the head given is not one pactum printed",
+                    Digest::GENESIS
+                ),
+            );
+        }
+        return;
+    }
+    match store.event(seq) {
+        Ok(Some(r)) if r.hash == hash => {}
+        Ok(Some(_)) => problems.push(
+            "log",
+            format!("seq {seq}"),
+            "the log no longer extends the published head: this event was rewritten",
+        ),
+        Ok(None) => problems.push(
+            "log",
+            format!("seq {seq}"),
+            "the log no longer extends the published head: it was truncated",
+        ),
+        Err(e) => problems.push("log", format!("seq {seq}"), e),
     }
 }
 

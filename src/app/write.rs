@@ -7,7 +7,7 @@
 //! one, nothing is written.
 
 use super::{AppError, Registry};
-use crate::domain::decide::{Command, Directory, Refusal, Subject, decide};
+use crate::domain::decide::{Command, Directory, Subject, decide};
 use crate::domain::{
     Actor, AnyTimeline, ConventionId, EntityId, EntityKind, EventId, Handle, PartnerId,
     PartnerTimeline, PendingEvent, Reason, Seq, Source, Succession, end_of_time, fold_key,
@@ -155,6 +155,15 @@ impl Directory for Dir<'_> {
         out
     }
 
+    fn event_owner(&self, event: EventId) -> Option<(Seq, EntityId)> {
+        self.registry
+            .store()
+            .find_event(event)
+            .ok()
+            .flatten()
+            .map(|r| (r.seq, r.entity))
+    }
+
     fn label(&self, entity: EntityId) -> String {
         match self.overlay.pending(entity) {
             Some((handle, AnyTimeline::Partner(t))) => match t.state_at(end_of_time()) {
@@ -167,51 +176,16 @@ impl Directory for Dir<'_> {
     }
 }
 
-/// A hint for a refusal, where one helps.
-fn hint_for(refusal: &Refusal) -> Option<String> {
-    Some(match refusal {
-        Refusal::DuplicateName { holder, .. } => {
-            format!("that partner is already registered as {holder}: name it in --partner, or choose another name")
-        }
-        Refusal::ReasonRequired(_) => "say why with --reason TEXT".into(),
-        Refusal::UnknownPartner(_) => "register it first with `pactum partner add NAME --kind KIND`".into(),
-        Refusal::BeforeSigning { .. } => super::resolve::DATE_FORMS.to_string(),
-        Refusal::AfterEnd { convention, .. } | Refusal::AlreadyEnded { convention, .. } => format!(
-            "if the end was recorded in error, retract or correct it first (`pactum history {}` shows its event)",
-            convention.split(' ').next().unwrap_or(convention)
-        ),
-        Refusal::FieldsOfAnotherType { accepted, .. } => format!("this event takes {accepted}"),
-        Refusal::NoCorrectionGiven { .. } => {
-            "to correct an amendment, rename or termination, name it with --event ID".into()
-        }
-        Refusal::AlreadyVoid { .. } => "`pactum history ENTITY` shows which events are void".into(),
-        Refusal::NoSuchEvent(_) => "`pactum history ENTITY` lists an entity's events with their ids".into(),
-        Refusal::EventOfAnotherEntity { owner, .. } => format!("correct it through {owner}"),
-        Refusal::Retracted(_) => "`pactum history` still shows its events".into(),
-        Refusal::AlreadySucceeded { partner, .. } => format!(
-            "if that succession was recorded in error, retract or correct it (`pactum history {}` shows its event)",
-            partner.split(' ').next().unwrap_or(partner)
-        ),
-        Refusal::SuccessorInUse { .. } => {
-            "`pactum partner show` lists a partner's predecessors".into()
-        }
-        Refusal::EmptyAmendment => {
-            "give --objectives, --add-partner, --remove-partner, --expires, --no-expiry or --instrument".into()
-        }
-        _ => return None,
-    })
-}
-
 impl Registry {
     /// Records one command.
     pub fn execute(&self, command: Command, meta: &WriteMeta) -> Result<Written, AppError> {
-        let mut written = self
-            .execute_batch(vec![(command, meta.clone())], false)
-            .map_err(|mut errors| {
-                errors
-                    .pop()
-                    .map_or_else(|| AppError::Other("nothing was decided".into()), |(_, e)| e)
-            })?;
+        let mut written =
+            self.execute_batch(vec![(command, meta.clone())])
+                .map_err(|mut errors| {
+                    errors
+                        .pop()
+                        .map_or_else(|| AppError::Other("nothing was decided".into()), |(_, e)| e)
+                })?;
         written
             .pop()
             .ok_or_else(|| AppError::Other("nothing was written".into()))
@@ -219,14 +193,46 @@ impl Registry {
 
     /// Records a batch of commands in one transaction, or nothing: on any
     /// refusal, every refusal is returned with the command's position.
-    /// With `dry_run`, everything is decided and nothing is written.
     pub fn execute_batch(
         &self,
         commands: Vec<(Command, WriteMeta)>,
-        dry_run: bool,
     ) -> Result<Vec<Written>, Vec<(usize, AppError)>> {
         let one = |e: AppError| vec![(0usize, e)];
         let started = std::time::Instant::now();
+        let (writer, projector, written) = self.decide_all(commands)?;
+        let decided = started.elapsed();
+        let writes = projector.writes().map_err(|e| one(e.into()))?;
+        let records = writer.commit(&writes).map_err(|e| one(e.into()))?;
+        let committed = started.elapsed();
+        self.merkle_after_commit(&records);
+        tracing::debug!(
+            events = written.len(),
+            decided_us = decided.as_micros(),
+            durable_us = committed.saturating_sub(decided).as_micros(),
+            total_us = started.elapsed().as_micros(),
+            "committed"
+        );
+        Ok(written)
+    }
+
+    /// Decides a batch of commands as [`Registry::execute_batch`] would,
+    /// and writes nothing: what would be recorded, or every refusal with
+    /// the command's position.
+    pub fn decide_batch(
+        &self,
+        commands: Vec<(Command, WriteMeta)>,
+    ) -> Result<Vec<Written>, Vec<(usize, AppError)>> {
+        self.decide_all(commands).map(|(_, _, written)| written)
+    }
+
+    /// Decides and seals every command of a batch, each against the
+    /// entity as the batch so far leaves it; commits nothing.
+    #[allow(clippy::type_complexity)]
+    fn decide_all(
+        &self,
+        commands: Vec<(Command, WriteMeta)>,
+    ) -> Result<(Writer<'_>, Projector<'_>, Vec<Written>), Vec<(usize, AppError)>> {
+        let one = |e: AppError| vec![(0usize, e)];
         self.ensure_caught_up().map_err(one)?;
         let mut writer = self.store().writer().map_err(|e| one(e.into()))?;
         let mut projector = Projector::new(self.store());
@@ -241,22 +247,7 @@ impl Registry {
         if !errors.is_empty() {
             return Err(errors);
         }
-        if dry_run {
-            return Ok(written);
-        }
-        let decided = started.elapsed();
-        let writes = projector.writes().map_err(|e| one(e.into()))?;
-        let records = writer.commit(&writes).map_err(|e| one(e.into()))?;
-        let committed = started.elapsed();
-        self.merkle_after_commit(&records);
-        tracing::debug!(
-            events = written.len(),
-            decided_us = decided.as_micros(),
-            durable_us = committed.saturating_sub(decided).as_micros(),
-            total_us = started.elapsed().as_micros(),
-            "committed"
-        );
-        Ok(written)
+        Ok((writer, projector, written))
     }
 
     fn decide_one(
@@ -293,11 +284,15 @@ impl Registry {
                     "{} is at version {version}, not {expected}",
                     self.label(entity)
                 ),
-                hint: Some(format!(
-                    "someone recorded a change since you looked: check it (`pactum history {}`) and retry with --expect-version {version}",
-                    self.handle(entity)
-                        .map_or_else(|_| entity.to_string(), |h| h.to_string())
-                )),
+                hint: Some(
+                    super::Advice::LookAgain {
+                        handle: self
+                            .handle(entity)
+                            .map_or_else(|_| entity.to_string(), |h| h.to_string()),
+                        version,
+                    }
+                    .into(),
+                ),
             });
         }
         let dir = Dir {
@@ -308,12 +303,7 @@ impl Registry {
             timeline,
             stream: &stream,
         };
-        let event = decide(command, meta.reason.as_ref(), subject, &dir).map_err(|refusal| {
-            AppError::Refused {
-                hint: hint_for(&refusal),
-                refusal,
-            }
-        })?;
+        let event = decide(command, meta.reason.as_ref(), subject, &dir)?;
         let pending = PendingEvent {
             id: EventId(self.new_id()),
             entity,

@@ -5,6 +5,7 @@
 //! (whose doc comments are the help text) and one `run` function.
 
 pub mod commands;
+pub mod error;
 pub mod output;
 
 use std::cell::RefCell;
@@ -13,55 +14,113 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::app::{
+    AppError, DEFAULT_CACHE_BYTES, OpenOptions, Point, RandomIds, Registry, Repair, SystemClock,
+    WriteMeta,
+};
+use crate::domain::{Actor, PartialDate, Reason, Source};
 use output::{Format, Out};
-use pactum::app::{AppError, Point, RandomIds, Registry, Repair, SystemClock, WriteMeta};
-use pactum::domain::{Actor, Reason, Source};
-use pactum::store::{DEFAULT_CACHE_BYTES, OpenOptions};
 
-const GROUPED_HELP: &str = "\
-Record:
-  partner      Register, rename, list and show partners
-  sign         Record the signing of a convention
-  amend        Record an amendment (avenant) that takes effect on a date
-  terminate    Record the end of a convention
-  correct      Fix the record of an event that was wrong
-  retract      Void an event that should never have been recorded
+/// The groups of commands in the help, in order: a heading and the names of
+/// its commands. What each command does is its own `about`, read from
+/// clap's tree; a test checks that every command stands in one group.
+const GROUPS: &[(&str, &[&str])] = &[
+    (
+        "Record",
+        &[
+            "partner",
+            "sign",
+            "amend",
+            "terminate",
+            "correct",
+            "retract",
+        ],
+    ),
+    ("Read", &["list", "show", "due", "report"]),
+    ("Audit", &["history", "blame", "log", "diff"]),
+    ("Exchange", &["import", "export", "demo", "publish"]),
+    ("Integrity", &["verify", "rebuild", "upgrade", "info"]),
+    (
+        "Transparency",
+        &["key", "checkpoint", "prove", "check-proof"],
+    ),
+    ("Shell", &["completions", "man"]),
+];
 
-Read:
-  list         List conventions, as of a date, with filters
-  show         Show one convention
-  due          Conventions whose expiry falls in the next days
-  report       The published lists, grouped by section
+/// The names of the commands, group by group, as the help lists them.
+pub fn grouped_names() -> impl Iterator<Item = &'static str> {
+    GROUPS.iter().flat_map(|(_, names)| names.iter().copied())
+}
 
-Audit:
-  history      Every event of an entry, with the fields it changed
-  blame        Which event last set each field of an entry
-  log          The global event log
-  diff         What changed between two points of view
+/// The help's list of commands by group: each command's name and what it
+/// does, from clap's tree.
+fn grouped_help(command: &clap::Command) -> String {
+    let width = command
+        .get_subcommands()
+        .map(|c| c.get_name().len())
+        .max()
+        .unwrap_or(0);
+    let groups: Vec<String> = GROUPS
+        .iter()
+        .map(|(heading, names)| {
+            let lines: Vec<String> = names
+                .iter()
+                .filter_map(|name| command.find_subcommand(name))
+                .map(|c| {
+                    let about = c.get_about().map(ToString::to_string).unwrap_or_default();
+                    format!("  {:<width$}  {about}", c.get_name())
+                })
+                .collect();
+            format!("{heading}:\n{}", lines.join("\n"))
+        })
+        .collect();
+    groups.join("\n\n")
+}
 
-Exchange:
-  import       Import a CSV list or a JSON Lines event log
-  export       Export the event log (JSON Lines) or a view (CSV)
-  demo         Build a registry from the 2009 lists and tour it
-  publish      Write the registry as a static transparency web site
+/// The command line as clap builds it from [`Cli`], with the commands
+/// listed by group in the help.
+pub fn command() -> clap::Command {
+    let command = Cli::command();
+    let grouped = grouped_help(&command);
+    command.after_help(grouped.clone()).after_long_help(grouped)
+}
 
-Integrity:
-  verify       Check the hash chain, the indexes and the projections
-  rebuild      Rebuild every projection and index from the log
-  upgrade      Convert a registry written by an earlier pactum
-  info         Where the registry is, its size and its head
+/// Parses the process's arguments, and names the command they run. A
+/// value refused by one of the command line's own parsers (a date, a
+/// text) is an error like any other, said as `--flag: what is wrong`;
+/// clap's other errors, `--help` and `--version` end the process here, as
+/// clap ends it.
+pub fn parse() -> Result<(Cli, String), AppError> {
+    let mut command = command();
+    let mut matches = command
+        .try_get_matches_from_mut(std::env::args_os())
+        .map_err(|e| refused_value(&e).unwrap_or_else(|| e.exit()))?;
+    let name = matches.subcommand_name().unwrap_or_default().to_owned();
+    let cli =
+        Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut command).exit());
+    Ok((cli, name))
+}
 
-Transparency:
-  key          Make the key pair that signs checkpoints
-  checkpoint   The signed head of the log's Merkle tree
-  prove        Inclusion and consistency proofs (RFC 9162)
-  check-proof  Check proofs against a signed checkpoint, offline
-
-Shell:
-  completions  Print a shell completion script
-  man          Print the man page";
+/// The error for a value one of [`commands`]' value parsers refused,
+/// named by its flag.
+fn refused_value(error: &clap::Error) -> Option<AppError> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::ValueValidation {
+        return None;
+    }
+    let bad = std::error::Error::source(error)?.downcast_ref::<commands::BadValue>()?;
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    // "--date <DATE>": the flag, without its value's name
+    let flag = arg.split(' ').next().unwrap_or(arg);
+    Some(AppError::Invalid {
+        message: format!("{flag}: {}", bad.detail),
+        hint: bad.hint.map(Into::into),
+    })
+}
 
 /// pactum: an event-sourced registry of partnership conventions.
 ///
@@ -75,9 +134,7 @@ Shell:
     propagate_version = true,
     disable_help_subcommand = true,
     subcommand_help_heading = "Commands",
-    help_template = "{before-help}{about-with-newline}\n{usage-heading} {usage}\n\n{after-help}\n\nOptions:\n{options}",
-    after_help = GROUPED_HELP,
-    after_long_help = GROUPED_HELP,
+    help_template = "{before-help}{about-with-newline}\n{usage-heading} {usage}\n\n{after-help}\n\nOptions:\n{options}"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -159,8 +216,8 @@ pub enum Command {
 #[derive(Debug, Args, Clone, Default)]
 pub struct PointArgs {
     /// Valid time: the registry as it stood in the world on this date (YYYY, YYYY-MM or YYYY-MM-DD; a year or month means its last day) [default: today]
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = commands::date)]
+    pub as_of: Option<PartialDate>,
 
     /// Record time: the registry as it was recorded at this moment (RFC 3339 timestamp, a date meaning the end of that day UTC, or #N for log position N) [default: now]
     #[arg(long, value_name = "WHEN")]
@@ -171,12 +228,12 @@ pub struct PointArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct WriteArgs {
     /// The document or publication the fact comes from
-    #[arg(long, value_name = "TEXT")]
-    pub source: Option<String>,
+    #[arg(long, value_name = "TEXT", value_parser = commands::text(Source::new))]
+    pub source: Option<Source>,
 
     /// Why this is recorded (required for corrections, retractions and terminations)
-    #[arg(long, value_name = "TEXT")]
-    pub reason: Option<String>,
+    #[arg(long, value_name = "TEXT", value_parser = commands::text(Reason::new))]
+    pub reason: Option<Reason>,
 
     /// Refuse the write unless the entry is at this version (what you looked at)
     #[arg(long, value_name = "N")]
@@ -205,7 +262,7 @@ impl Drop for Context {
         for registry in self.read_only.take() {
             // the owner file is removed all the same: it names a process
             // that is about to end
-            registry.store().release_owner();
+            registry.release_owner();
             std::mem::forget(registry);
         }
     }
@@ -258,11 +315,7 @@ impl Context {
     pub fn open(&self, access: Access) -> Result<Rc<Registry>, AppError> {
         let path = self.db_path()?;
         if access == Access::Read
-            && let Some(open) = self
-                .read_only
-                .borrow()
-                .iter()
-                .find(|r| r.store().path() == path)
+            && let Some(open) = self.read_only.borrow().iter().find(|r| r.path() == path)
         {
             return Ok(Rc::clone(open));
         }
@@ -325,29 +378,17 @@ impl Context {
 
     /// The envelope of a write, checked.
     pub fn write_meta(&self, args: &WriteArgs) -> Result<WriteMeta, AppError> {
-        let reason = args
-            .reason
-            .as_deref()
-            .map(|r| Reason::new(r.trim()))
-            .transpose()
-            .map_err(|e| AppError::invalid(format!("--reason: {e}")))?;
-        let source = args
-            .source
-            .as_deref()
-            .map(|s| Source::new(s.trim()))
-            .transpose()
-            .map_err(|e| AppError::invalid(format!("--source: {e}")))?;
         Ok(WriteMeta {
             actor: self.actor()?,
-            reason,
-            source,
+            reason: args.reason.clone(),
+            source: args.source.clone(),
             expect_version: args.expect_version,
         })
     }
 
     /// Resolves the point of view of a read.
     pub fn point(&self, registry: &Registry, args: &PointArgs) -> Result<Point, AppError> {
-        registry.point(args.as_of.as_deref(), args.recorded_as_of.as_deref())
+        registry.point(args.as_of, args.recorded_as_of.as_deref())
     }
 
     /// A progress bar on stderr, drawn only when stderr is a terminal and
@@ -389,8 +430,8 @@ fn parse_wait(s: &str) -> Result<Duration, String> {
     }
 }
 
-/// Runs a parsed command line.
-pub fn run(cli: Cli) -> Result<(), AppError> {
+/// Runs a parsed command line; `name` is the command's (for the log).
+pub fn run(cli: Cli, name: &str) -> Result<(), AppError> {
     let out = Out::new(cli.global.format);
     let ctx = Context {
         global: cli.global,
@@ -399,7 +440,7 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
     };
     let span = tracing::info_span!(
         "command",
-        name = command_name(&cli.command),
+        name,
         db = tracing::field::Empty,
         events = tracing::field::Empty
     );
@@ -425,7 +466,7 @@ fn refuse_stdout_inside(registry: &std::path::Path) -> Result<(), AppError> {
     if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
         return Ok(());
     }
-    if pactum::store::folder::Folder::at(registry).holds(stat.st_dev, stat.st_ino) {
+    if crate::app::registry_holds_file(registry, stat.st_dev, stat.st_ino) {
         return Err(AppError::invalid_with(
             format!(
                 "standard output is a file inside the registry folder {}",
@@ -470,39 +511,6 @@ fn run_command(ctx: &Context, command: Command) -> Result<(), AppError> {
     }
 }
 
-fn command_name(c: &Command) -> &'static str {
-    match c {
-        Command::Partner(_) => "partner",
-        Command::Sign(_) => "sign",
-        Command::Amend(_) => "amend",
-        Command::Terminate(_) => "terminate",
-        Command::Correct(_) => "correct",
-        Command::Retract(_) => "retract",
-        Command::List(_) => "list",
-        Command::Show(_) => "show",
-        Command::History(_) => "history",
-        Command::Blame(_) => "blame",
-        Command::Log(_) => "log",
-        Command::Diff(_) => "diff",
-        Command::Due(_) => "due",
-        Command::Report(_) => "report",
-        Command::Import(_) => "import",
-        Command::Export(_) => "export",
-        Command::Demo(_) => "demo",
-        Command::Publish(_) => "publish",
-        Command::Verify(_) => "verify",
-        Command::Rebuild(_) => "rebuild",
-        Command::Upgrade(_) => "upgrade",
-        Command::Info(_) => "info",
-        Command::Key(_) => "key",
-        Command::Checkpoint(_) => "checkpoint",
-        Command::Prove(_) => "prove",
-        Command::CheckProof(_) => "check-proof",
-        Command::Completions(_) => "completions",
-        Command::Man(_) => "man",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -533,7 +541,7 @@ mod tests {
         assert!(weak.upgrade().is_some(), "left open at the end");
         assert!(matches!(
             context(db).open(Access::Read),
-            Err(AppError::Store(pactum::store::StoreError::InUse { .. }))
+            Err(AppError::Store(crate::app::StoreError::InUse { .. }))
         ));
         let other = tempfile::tempdir().expect("temp dir");
         let writer = context(other.path().join("registry"));

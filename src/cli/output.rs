@@ -11,10 +11,10 @@ use clap::ValueEnum;
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use serde_json::{Value as Json, json};
 
-use pactum::app::audit::{BlameEntry, HistoryEntry};
-use pactum::app::{AppError, ConventionView, PartnerView, Party, Registry, Written};
-use pactum::domain::audit::{Change, Value};
-use pactum::domain::{Event, EventRecord, PartialDate};
+use crate::app::audit::{BlameEntry, HistoryEntry};
+use crate::app::{AppError, ConventionView, PartnerView, Party, Registry, Written};
+use crate::domain::audit::{Change, Value};
+use crate::domain::{Event, EventRecord, PartialDate};
 
 /// The output formats (`--format`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -148,7 +148,7 @@ pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
 /// Line feeds are kept: a cell's lines are pactum's own (a stored text
 /// never holds one).
 pub fn show(text: &str) -> std::borrow::Cow<'_, str> {
-    pactum::domain::text::escape_for_display(text, true)
+    crate::domain::text::escape_for_display(text, true)
 }
 
 /// `println!` that returns the output's failure instead of panicking:
@@ -224,7 +224,7 @@ pub fn print(out: &Out, report: &Report) -> Result<(), AppError> {
             for row in &report.rows.rows {
                 w.write_record(
                     row.iter()
-                        .map(|c| pactum::transfer::csv::neutralise_cell(&c.text).into_owned()),
+                        .map(|c| crate::app::formats::neutralise_cell(&c.text).into_owned()),
                 )
                 .map_err(csv_error)?;
             }
@@ -237,7 +237,7 @@ pub fn print(out: &Out, report: &Report) -> Result<(), AppError> {
             for row in &report.rows.rows {
                 t.add_row(
                     row.iter()
-                        .map(|c| pactum::transfer::report::markdown_cell(&c.text)),
+                        .map(|c| crate::app::formats::markdown_cell(&c.text)),
                 );
             }
             writeln!(lock, "{t}").map_err(io_error)?;
@@ -491,9 +491,9 @@ pub fn status_cell(v: &ConventionView) -> Cellv {
         text.push_str(" ~");
     }
     let color = match s.status {
-        pactum::domain::Status::InForce => Color::Green,
-        pactum::domain::Status::Terminated => Color::Red,
-        pactum::domain::Status::Expired => Color::Yellow,
+        crate::domain::Status::InForce => Color::Green,
+        crate::domain::Status::Terminated => Color::Red,
+        crate::domain::Status::Expired => Color::Yellow,
     };
     colored(text, color)
 }
@@ -527,7 +527,7 @@ pub fn party_text(p: &Party) -> String {
 
 /// A one-line summary of what an event says, for timelines.
 pub fn event_summary(registry: &Registry, r: &EventRecord) -> String {
-    let handle = |id: pactum::domain::EntityId| {
+    let handle = |id: crate::domain::EntityId| {
         registry
             .handle(id)
             .map_or_else(|_| id.to_string(), |h| h.to_string())

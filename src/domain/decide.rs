@@ -8,18 +8,15 @@
 
 use std::collections::HashSet;
 
+use super::correction::list_in_words;
+pub use super::correction::{CorrectionField, CorrectionFields};
 use super::date::PartialDate;
 use super::event::{
-    ConventionAmended, ConventionAmendedPatch, ConventionSigned, ConventionSignedPatch,
-    ConventionTerminated, ConventionTerminatedPatch, Corrected, Event, EventRecord, EventType,
-    ExpiryChange, PartnerRegistered, PartnerRegisteredPatch, PartnerRenamed, PartnerRenamedPatch,
-    PartnerSucceeded, PartnerSucceededPatch, Patch, Retracted,
+    ConventionAmended, ConventionSigned, ConventionTerminated, Corrected, Event, EventRecord,
+    EventType, ExpiryChange, PartnerRegistered, PartnerRenamed, PartnerSucceeded, Retracted,
 };
 use super::id::{ConventionId, EntityId, EventId, PartnerId, Seq};
-use super::kind::{Instrument, PartnerKind, TerminationKind};
-use super::text::{
-    AmendmentRef, CountryCode, Objectives, OfficialRef, PartnerName, Reason, ShortName, fold_key,
-};
+use super::text::{PartnerName, Reason, fold_key};
 use super::timeline::{
     AnyTimeline, ConventionChange, ConventionTimeline, PartnerTimeline, Payload, Succession,
     Timeline, successions_concerning,
@@ -38,6 +35,9 @@ pub trait Directory {
     fn successions_of(&self, partner: PartnerId) -> Vec<Succession>;
     /// Partners whose surviving succession names `partner` as a successor.
     fn predecessors_of(&self, partner: PartnerId) -> Vec<PartnerId>;
+    /// The log position of a recorded event and the entity it belongs to
+    /// (`None` for an event the log does not hold).
+    fn event_owner(&self, event: EventId) -> Option<(Seq, EntityId)>;
     /// How to name an entity in a message (`P7 'Agadir'`).
     fn label(&self, entity: EntityId) -> String;
 }
@@ -216,7 +216,7 @@ pub enum Refusal {
     #[error("the amendment would leave the convention with no party")]
     NoPartyLeft,
     /// A command that needs a reason got none.
-    #[error("{} needs a reason (--reason)", .0.in_words())]
+    #[error("{} needs a reason", .0.in_words())]
     ReasonRequired(EventType),
     /// The event named is not in the log.
     #[error("event {0} does not exist")]
@@ -247,27 +247,32 @@ pub enum Refusal {
         /// the retraction's seq
         by: Seq,
     },
-    /// Field flags that do not belong to the target's type.
-    #[error("{} has no field for {fields} (it takes {accepted})", .target.in_words())]
+    /// Fields that do not belong to the target's type.
+    #[error(
+        "{} has no field for {} (it takes {})",
+        .target.in_words(),
+        list_in_words(.fields),
+        list_in_words(.accepted)
+    )]
     FieldsOfAnotherType {
         /// the target's type
         target: EventType,
         /// what the correction tried to set
-        fields: String,
-        /// the flags it accepts
-        accepted: String,
+        fields: Vec<CorrectionField>,
+        /// the fields it accepts
+        accepted: Vec<CorrectionField>,
     },
     /// A correction with no new value.
-    #[error("give at least one new value to correct ({accepted})")]
+    #[error("give at least one new value to correct ({})", list_in_words(.accepted))]
     NoCorrectionGiven {
-        /// the flags accepted
-        accepted: String,
+        /// the fields accepted
+        accepted: Vec<CorrectionField>,
     },
     /// A correction that corrects nothing.
     #[error("the correction changes nothing: the record already says that")]
     NothingToCorrect,
     /// A succession with no successor.
-    #[error("a succession needs at least one successor (--successor)")]
+    #[error("a succession needs at least one successor")]
     NoSuccessor,
     /// A partner named as its own successor.
     #[error("{0} cannot succeed itself")]
@@ -567,6 +572,9 @@ pub fn decide(
             target,
             fields,
         } => {
+            if let Some(target) = target {
+                check_event_of(*entity, *target, dir)?;
+            }
             require_reason(EventType::Corrected, reason)?;
             decide_correction(*entity, *target, fields, subject, dir)
         }
@@ -574,6 +582,18 @@ pub fn decide(
             require_reason(EventType::Retracted, reason)?;
             decide_retraction(*entity, *target, subject, dir)
         }
+    }
+}
+
+/// Refuses a target event recorded in another entity's stream.
+fn check_event_of(entity: EntityId, event: EventId, dir: &dyn Directory) -> Result<(), Refusal> {
+    match dir.event_owner(event) {
+        Some((seq, owner)) if owner != entity => Err(Refusal::EventOfAnotherEntity {
+            event: format!("#{seq}"),
+            owner: dir.label(owner),
+            entity: dir.label(entity),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -1005,175 +1025,4 @@ fn decide_retraction(
         }
     }
     Ok(Event::Retracted(Retracted { target }))
-}
-
-/// New values given to `correct`, before it is known what they correct.
-/// Each maps to a field of one or more event types (see
-/// [`CorrectionFields::patch_for`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CorrectionFields {
-    /// `--name` (a registration's name; a rename's new name, like `--to`)
-    pub name: Option<PartnerName>,
-    /// `--kind`
-    pub kind: Option<PartnerKind>,
-    /// `--short`
-    pub short_name: Option<ShortName>,
-    /// `--country`
-    pub country: Option<CountryCode>,
-    /// `--instrument`
-    pub instrument: Option<Instrument>,
-    /// `--partner` (the signing's whole list of parties)
-    pub parties: Option<Vec<PartnerId>>,
-    /// `--date` (the signing date)
-    pub signed_on: Option<PartialDate>,
-    /// `--effective`
-    pub effective_on: Option<PartialDate>,
-    /// `--objectives`
-    pub objectives: Option<Objectives>,
-    /// `--expires DATE` (`Some(Some)`) or `--no-expiry` (`Some(None)`)
-    pub expires_on: Option<Option<PartialDate>>,
-    /// `--official-ref`
-    pub official_ref: Option<OfficialRef>,
-    /// `--amendment-ref`
-    pub amendment_ref: Option<AmendmentRef>,
-    /// `--add-partner`
-    pub parties_added: Option<Vec<PartnerId>>,
-    /// `--remove-partner`
-    pub parties_removed: Option<Vec<PartnerId>>,
-    /// `--expired` or `--terminated`
-    pub termination_kind: Option<TerminationKind>,
-    /// `--successor` (a succession's whole list of successors)
-    pub successors: Option<Vec<PartnerId>>,
-}
-
-impl CorrectionFields {
-    /// The flags given, as spelled on the command line.
-    pub fn flags(&self) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        let mut add = |set: bool, flag: &'static str| {
-            if set {
-                out.push(flag);
-            }
-        };
-        add(self.name.is_some(), "--name");
-        add(self.kind.is_some(), "--kind");
-        add(self.short_name.is_some(), "--short");
-        add(self.country.is_some(), "--country");
-        add(self.instrument.is_some(), "--instrument");
-        add(self.parties.is_some(), "--partner");
-        add(self.signed_on.is_some(), "--date");
-        add(self.effective_on.is_some(), "--effective");
-        add(self.objectives.is_some(), "--objectives");
-        add(self.expires_on.is_some(), "--expires/--no-expiry");
-        add(self.official_ref.is_some(), "--official-ref");
-        add(self.amendment_ref.is_some(), "--amendment-ref");
-        add(self.parties_added.is_some(), "--add-partner");
-        add(self.parties_removed.is_some(), "--remove-partner");
-        add(self.termination_kind.is_some(), "--expired/--terminated");
-        add(self.successors.is_some(), "--successor");
-        out
-    }
-
-    /// The flags that a correction of `target` accepts.
-    pub fn accepted_by(target: EventType) -> &'static [&'static str] {
-        match target {
-            EventType::PartnerRegistered => &["--name", "--kind", "--short", "--country"],
-            EventType::PartnerRenamed => &["--name", "--short", "--effective"],
-            EventType::ConventionSigned => &[
-                "--instrument",
-                "--partner",
-                "--date",
-                "--objectives",
-                "--expires/--no-expiry",
-                "--official-ref",
-            ],
-            EventType::ConventionAmended => &[
-                "--effective",
-                "--amendment-ref",
-                "--objectives",
-                "--add-partner",
-                "--remove-partner",
-                "--expires/--no-expiry",
-                "--instrument",
-            ],
-            EventType::ConventionTerminated => &["--effective", "--expired/--terminated"],
-            EventType::PartnerSucceeded => &["--successor", "--effective"],
-            EventType::Corrected | EventType::Retracted => &[],
-        }
-    }
-
-    /// The patch these values make for an event of type `target`; refused
-    /// when a value has no field there, or when no value is given.
-    pub fn patch_for(&self, target: EventType) -> Result<Patch, Refusal> {
-        let accepted = Self::accepted_by(target);
-        let foreign: Vec<&str> = self
-            .flags()
-            .into_iter()
-            .filter(|f| !accepted.contains(f))
-            .collect();
-        if !foreign.is_empty() {
-            return Err(Refusal::FieldsOfAnotherType {
-                target,
-                fields: foreign.join(", "),
-                accepted: accepted.join(", "),
-            });
-        }
-        if self.flags().is_empty() {
-            return Err(Refusal::NoCorrectionGiven {
-                accepted: accepted.join(", "),
-            });
-        }
-        let patch = match target {
-            EventType::PartnerRegistered => Patch::PartnerRegistered(PartnerRegisteredPatch {
-                name: self.name.clone(),
-                kind: self.kind,
-                short_name: self.short_name.clone().map(Some),
-                country: self.country.map(Some),
-            }),
-            EventType::PartnerRenamed => Patch::PartnerRenamed(PartnerRenamedPatch {
-                new_name: self.name.clone(),
-                short_name: self.short_name.clone().map(Some),
-                effective_on: self.effective_on,
-            }),
-            EventType::ConventionSigned => Patch::ConventionSigned(ConventionSignedPatch {
-                instrument: self.instrument,
-                parties: self.parties.clone(),
-                signed_on: self.signed_on,
-                objectives: self.objectives.clone(),
-                expires_on: self.expires_on,
-                official_ref: self.official_ref.clone().map(Some),
-            }),
-            EventType::ConventionAmended => Patch::ConventionAmended(ConventionAmendedPatch {
-                effective_on: self.effective_on,
-                amendment_ref: self.amendment_ref.clone().map(Some),
-                objectives: self.objectives.clone().map(Some),
-                parties_added: self.parties_added.clone(),
-                parties_removed: self.parties_removed.clone(),
-                expiry: self.expires_on.map(|e| {
-                    Some(match e {
-                        Some(date) => ExpiryChange::Set(date),
-                        None => ExpiryChange::Cleared,
-                    })
-                }),
-                instrument: self.instrument.map(Some),
-            }),
-            EventType::ConventionTerminated => {
-                Patch::ConventionTerminated(ConventionTerminatedPatch {
-                    effective_on: self.effective_on,
-                    kind: self.termination_kind,
-                })
-            }
-            EventType::PartnerSucceeded => Patch::PartnerSucceeded(PartnerSucceededPatch {
-                successors: self.successors.clone(),
-                effective_on: self.effective_on,
-            }),
-            EventType::Corrected | EventType::Retracted => {
-                return Err(Refusal::NotTargetable {
-                    event_type: target,
-                    action: "corrected",
-                });
-            }
-        };
-        Ok(patch)
-    }
 }

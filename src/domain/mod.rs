@@ -4,6 +4,7 @@
 //! the command line. Time and ids are passed in; results are values.
 
 pub mod audit;
+pub mod correction;
 pub mod date;
 pub mod decide;
 pub mod event;

@@ -115,7 +115,10 @@ fn history_lists_every_event_with_the_fields_it_changed() {
     assert_eq!(h[2].record.event.target(), Some(h[1].record.id));
     // at a valid date between the old and the corrected date, the
     // correction of the amendment's date is what brings "B"
-    let in_2009 = reg.registry.point(Some("2009"), None).unwrap();
+    let in_2009 = reg
+        .registry
+        .point(Some("2009".parse().unwrap()), None)
+        .unwrap();
     let h = reg.registry.history(c.into(), &in_2009).unwrap();
     assert!(
         h[1].changes.is_empty(),
@@ -148,7 +151,10 @@ fn blame_names_the_event_that_last_set_each_field() {
         ]
     );
     // in 2009 the objectives were set by the correction of the amendment's date
-    let in_2009 = reg.registry.point(Some("2009"), None).unwrap();
+    let in_2009 = reg
+        .registry
+        .point(Some("2009".parse().unwrap()), None)
+        .unwrap();
     let blame = reg.registry.blame(c.into(), &in_2009).unwrap();
     let objectives = blame.iter().find(|b| b.field == "objectives").unwrap();
     assert_eq!(objectives.record.seq, Seq(5));
@@ -157,7 +163,10 @@ fn blame_names_the_event_that_last_set_each_field() {
         "the avenant is dated 2008"
     );
     // before it existed, there is nothing to blame
-    let in_2000 = reg.registry.point(Some("2000"), None).unwrap();
+    let in_2000 = reg
+        .registry
+        .point(Some("2000".parse().unwrap()), None)
+        .unwrap();
     assert!(reg.registry.blame(c.into(), &in_2000).is_err());
 }
 
@@ -232,8 +241,14 @@ fn diff_compares_two_record_times_or_two_valid_dates() {
     let (reg, c, _, _) = history_case();
     // record time: before and after the correction of the amendment's date,
     // looking at 2009
-    let before = reg.registry.point(Some("2009"), Some("#4")).unwrap();
-    let after = reg.registry.point(Some("2009"), Some("#5")).unwrap();
+    let before = reg
+        .registry
+        .point(Some("2009".parse().unwrap()), Some("#4"))
+        .unwrap();
+    let after = reg
+        .registry
+        .point(Some("2009".parse().unwrap()), Some("#5"))
+        .unwrap();
     let d = reg.registry.diff(&before, &after).unwrap();
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].entity, EntityId::Convention(c));
@@ -241,12 +256,21 @@ fn diff_compares_two_record_times_or_two_valid_dates() {
     assert_eq!(d[0].changes[0].field, "objectives");
     assert_eq!(d[0].changes[0].after, text("B"));
     // valid time: 2004 (before the signing) against 2016 (after the end)
-    let from = reg.registry.point(Some("2004"), None).unwrap();
-    let to = reg.registry.point(Some("2016"), None).unwrap();
+    let from = reg
+        .registry
+        .point(Some("2004".parse().unwrap()), None)
+        .unwrap();
+    let to = reg
+        .registry
+        .point(Some("2016".parse().unwrap()), None)
+        .unwrap();
     let d = reg.registry.diff(&from, &to).unwrap();
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].kind, DiffKind::Added);
-    let to_2006 = reg.registry.point(Some("2006"), None).unwrap();
+    let to_2006 = reg
+        .registry
+        .point(Some("2006".parse().unwrap()), None)
+        .unwrap();
     let d = reg.registry.diff(&to_2006, &to).unwrap();
     let fields: Vec<&str> = d[0].changes.iter().map(|c| c.field).collect();
     assert_eq!(fields, ["objectives", "status"]);

@@ -4,6 +4,8 @@
 
 use serde_json::Value;
 
+use expect_test::expect_file;
+
 use crate::support::*;
 
 /// Records the scenario; returns the CLI.
@@ -651,12 +653,78 @@ const BAD: &[Bad] = &[
         code: 2,
         says: "unrecognized",
     },
+    // values parsed by clap, said as the command line says every error
+    Bad {
+        args: &["retract", "#2", "--reason", "  "],
+        code: 2,
+        says: "--reason: ",
+    },
+    Bad {
+        args: &[
+            "partner",
+            "add",
+            "Rabat",
+            "--kind",
+            "commune",
+            "--country",
+            "ZZZ",
+        ],
+        code: 2,
+        says: "--country: ",
+    },
+    Bad {
+        args: &["list", "--as-of", "2009-13"],
+        code: 2,
+        says: "--as-of: ",
+    },
+    Bad {
+        args: &["correct", "C1", "--to", "a\u{1b}b", "--reason", "r"],
+        code: 2,
+        says: "--name: ",
+    },
+    Bad {
+        args: &["diff", "--as-of-from", "2009", "--as-of-to", "soon"],
+        code: 2,
+        says: "--as-of-to: ",
+    },
+    Bad {
+        args: &[
+            "amend",
+            "C1",
+            "--effective",
+            "2010",
+            "--source",
+            "\u{202e}x",
+        ],
+        code: 2,
+        says: "--source: ",
+    },
 ];
+
+/// One command line as a shell shows it, its arguments quoted where needed.
+fn shown(args: &[&str]) -> String {
+    let quoted: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
+            {
+                (*a).to_owned()
+            } else {
+                format!("{a:?}")
+            }
+        })
+        .collect();
+    format!("$ pactum {}", quoted.join(" "))
+}
 
 #[test]
 fn every_bad_input_is_refused_with_its_code_and_appends_nothing() {
     let cli = Cli::with_convention("objectives");
     let before = cli.log_fingerprint();
+    let db = cli.db().display().to_string();
+    let mut transcript = String::new();
     for case in BAD {
         let r = cli.run(case.args);
         assert_eq!(r.code, case.code, "{:?}\nstderr: {}", case.args, r.stderr);
@@ -673,8 +741,17 @@ fn every_bad_input_is_refused_with_its_code_and_appends_nothing() {
             case.args,
             r.stderr
         );
+        assert!(r.stdout.is_empty(), "{:?}: {}", case.args, r.stdout);
         assert_eq!(cli.log_fingerprint(), before, "{:?} appended", case.args);
+        transcript.push_str(&format!(
+            "{}\nexit {}\n{}\n",
+            shown(case.args),
+            r.code,
+            r.stderr.replace(&db, "<db>")
+        ));
     }
+    // the whole of what the user reads, case by case
+    expect_file!["snapshots/bad-input.txt"].assert_eq(&transcript);
 }
 
 #[test]

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use pactum::domain::decide::{Command, CorrectionFields, Directory, Refusal, Subject, decide};
+use pactum::domain::decide::{
+    Command, CorrectionField, CorrectionFields, Directory, Refusal, Subject, decide,
+};
 use pactum::domain::*;
 
 use crate::support::*;
@@ -13,6 +15,7 @@ struct Dir {
     partners: HashMap<PartnerId, (String, bool)>,
     naming: HashMap<PartnerId, Vec<ConventionId>>,
     successions: HashMap<PartnerId, Vec<Succession>>,
+    events: HashMap<EventId, (Seq, EntityId)>,
 }
 
 impl Directory for Dir {
@@ -38,6 +41,9 @@ impl Directory for Dir {
             .filter(|(_, ss)| ss.iter().any(|s| s.succeeded.successors.contains(&partner)))
             .map(|(p, _)| *p)
             .collect()
+    }
+    fn event_owner(&self, event: EventId) -> Option<(Seq, EntityId)> {
+        self.events.get(&event).copied()
     }
     fn label(&self, entity: EntityId) -> String {
         entity.to_string()
@@ -321,11 +327,21 @@ fn corrections_need_a_reason_fields_of_the_target_and_a_real_change() {
             },
             Some("r"),
         ),
-        |r| matches!(r, Refusal::FieldsOfAnotherType { .. }),
+        |r| {
+            *r == Refusal::FieldsOfAnotherType {
+                target: EventType::ConventionSigned,
+                fields: vec![CorrectionField::Name],
+                accepted: CorrectionField::accepted_by(EventType::ConventionSigned).to_vec(),
+            }
+        },
     );
     refused(
         case.correct(None, CorrectionFields::default(), Some("r")),
-        |r| matches!(r, Refusal::NoCorrectionGiven { .. }),
+        |r| {
+            *r == Refusal::NoCorrectionGiven {
+                accepted: CorrectionField::accepted_by(EventType::ConventionSigned).to_vec(),
+            }
+        },
     );
     refused(
         case.correct(None, objectives("objectives"), Some("r")),
@@ -556,4 +572,29 @@ fn a_succession_that_would_close_a_cycle_is_refused_even_by_correction() {
         ..CorrectionFields::default()
     };
     assert!(case.correct(Some(target), fields, Some("r")).is_ok());
+}
+
+#[test]
+fn a_correction_naming_an_event_of_another_entity_is_refused_before_its_reason() {
+    let mut case = given_convention(|s| {
+        signed_2005(s);
+    });
+    let other = EventId(uuid(7_777));
+    let partner = EntityId::Partner(party(1));
+    case.dir.events.insert(other, (Seq(1), partner));
+    let fields = CorrectionFields {
+        objectives: Some(Objectives::new("fixed").unwrap()),
+        ..Default::default()
+    };
+    let expected = Refusal::EventOfAnotherEntity {
+        event: "#1".into(),
+        owner: partner.to_string(),
+        entity: case.stream.entity.to_string(),
+    };
+    refused(case.correct(Some(other), fields.clone(), None), |r| {
+        *r == expected
+    });
+    refused(case.correct(Some(other), fields, Some("r")), |r| {
+        *r == expected
+    });
 }

@@ -437,6 +437,9 @@ impl Directory for Labels {
     fn predecessors_of(&self, _: PartnerId) -> Vec<PartnerId> {
         Vec::new()
     }
+    fn event_owner(&self, _: EventId) -> Option<(Seq, EntityId)> {
+        None
+    }
     fn label(&self, entity: EntityId) -> String {
         entity.to_string()
     }

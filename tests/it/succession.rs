@@ -38,7 +38,9 @@ fn refusal(result: Result<Written, AppError>) -> Refusal {
 
 fn point(r: &Reg, as_of: &str, recorded: Option<Seq>) -> Point {
     let recorded = recorded.map(|s| format!("#{}", s.0));
-    r.registry.point(Some(as_of), recorded.as_deref()).unwrap()
+    r.registry
+        .point(Some(as_of.parse().unwrap()), recorded.as_deref())
+        .unwrap()
 }
 
 /// The parties as of `as_of`, each with its via and since.

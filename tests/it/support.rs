@@ -119,7 +119,7 @@ impl Reg {
         let recorded = recorded.map(|s| format!("#{}", s.0));
         let point = self
             .registry
-            .point(Some(as_of), recorded.as_deref())
+            .point(Some(as_of.parse().unwrap()), recorded.as_deref())
             .unwrap();
         self.registry
             .snapshot(point)

@@ -558,7 +558,7 @@ fn registry_of(n: usize) -> Reg {
         })
         .collect();
     for chunk in commands.chunks(300) {
-        reg.registry.execute_batch(chunk.to_vec(), false).unwrap();
+        reg.registry.execute_batch(chunk.to_vec()).unwrap();
     }
     reg
 }

@@ -3,8 +3,8 @@
 //! `script`) and never in a pipe, hints, help, completions, and the
 //! generated reference pages in `docs/`, which fail here when stale.
 //!
-//! Snapshots are refreshed with `UPDATE_EXPECT=1 cargo test`; the generated
-//! pages with `PACTUM_BLESS=1 cargo test`.
+//! Snapshots, the generated pages among them, are refreshed with
+//! `UPDATE_EXPECT=1 cargo test`.
 
 use std::path::Path;
 use std::process::Command;
@@ -62,6 +62,17 @@ fn list_show_history_and_report_read_the_same_on_every_run() {
         &["report", "--as-of", "2016", "--recorded-as-of", "#77"],
     );
     expect_file!["snapshots/report-2009.txt"].assert_eq(&text);
+}
+
+#[test]
+fn the_demo_tour_reads_the_same_on_every_run() {
+    let cli = Cli::new();
+    let tour = cli.run(&["demo"]).ok().stdout;
+    let folder = cli.db().parent().unwrap().display().to_string();
+    // the report is of today
+    let today = regex::Regex::new(r"situation au \d{4}-\d{2}-\d{2}").unwrap();
+    let tour = today.replace(&tour, "situation au <today>");
+    expect_file!["snapshots/demo.txt"].assert_eq(&redact(&tour.replace(&folder, "<folder>")));
 }
 
 /// Runs `pactum` under a pseudo-terminal (`script`), stdout and stderr both
@@ -281,46 +292,48 @@ fn help_groups_the_commands_and_shows_examples() {
     }
 }
 
-/// Every command path, from clap's own tree.
+/// Every command path, from clap's own tree, in the order of the grouped
+/// help (a command's own commands after it).
 fn subcommands() -> Vec<String> {
-    let cli = Cli::new();
-    let help = cli.run(&["--help"]).ok().stdout;
+    fn walk(command: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+        for sub in command.get_subcommands().filter(|c| !c.is_hide_set()) {
+            let path = format!("{prefix}{}", sub.get_name());
+            walk(sub, &format!("{path} "), out);
+            out.push(path);
+        }
+    }
+    let command = pactum::cli::command();
     let mut out = Vec::new();
-    let groups = help.split("Record:").nth(1).unwrap_or_default();
-    let groups = groups.split("Options:").next().unwrap_or_default();
-    for line in groups.lines() {
-        let Some(word) = line
-            .strip_prefix("  ")
-            .and_then(|l| l.split_whitespace().next())
-        else {
-            continue;
-        };
-        if !word.chars().all(|c| c.is_ascii_lowercase()) || out.iter().any(|o: &String| o == word) {
-            continue;
-        }
-        if word == "partner" {
-            for sub in ["add", "rename", "list", "show"] {
-                out.push(format!("partner {sub}"));
-            }
-        }
-        out.push(word.to_owned());
+    for name in pactum::cli::grouped_names() {
+        let sub = command
+            .find_subcommand(name)
+            .unwrap_or_else(|| panic!("the help groups {name}, which clap does not know"));
+        walk(sub, &format!("{name} "), &mut out);
+        out.push(name.to_owned());
     }
     out
 }
 
-/// Compares a generated page with the one in `docs/`, or writes it with
-/// `PACTUM_BLESS=1`.
-fn fresh(path: &str, generated: &str) {
-    if std::env::var_os("PACTUM_BLESS").is_some() {
-        std::fs::create_dir_all(Path::new(path).parent().unwrap()).unwrap();
-        std::fs::write(path, generated).unwrap();
-        return;
-    }
-    let kept = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        kept == generated,
-        "{path} is stale: regenerate it with `PACTUM_BLESS=1 cargo test --test it docs`"
-    );
+#[test]
+fn clap_finds_the_command_line_well_formed() {
+    pactum::cli::command().debug_assert();
+}
+
+#[test]
+fn the_grouped_help_lists_every_command_once() {
+    let command = pactum::cli::command();
+    let mut grouped: Vec<&str> = pactum::cli::grouped_names().collect();
+    let mut known: Vec<&str> = command
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| c.get_name())
+        .collect();
+    let before = grouped.len();
+    grouped.sort_unstable();
+    grouped.dedup();
+    assert_eq!(grouped.len(), before, "a command stands in two groups");
+    known.sort_unstable();
+    assert_eq!(grouped, known);
 }
 
 #[test]
@@ -330,7 +343,7 @@ fn docs_cli_md_and_the_man_page_are_up_to_date() {
     let mut page = String::from(
         "# Command-line reference\n\n\
          Generated from the help texts (`pactum … --help`) by the test suite, which fails\n\
-         when this page is stale; regenerate it with `PACTUM_BLESS=1 cargo test --test it docs`.\n\n\
+         when this page is stale; regenerate it with `UPDATE_EXPECT=1 cargo test --test it docs`.\n\n\
          Exit codes: 0 ok; 2 bad usage or invalid input; 3 reference not found or ambiguous;\n\
          4 conflict (version moved, registry in use); 5 integrity failure; 1 anything else.\n\n\
          Environment: `PACTUM_DB` (the registry folder, as `--db`), `PACTUM_ACTOR` (who records,\n\
@@ -348,14 +361,15 @@ fn docs_cli_md_and_the_man_page_are_up_to_date() {
             run(&args)
         ));
     }
-    fresh("docs/cli.md", &page);
+    // the same snapshots as every other output: `UPDATE_EXPECT=1` rewrites them
+    expect_file!["../../docs/cli.md"].assert_eq(&page);
     let man = run(&["man"]);
     assert!(
         man.starts_with(".ie") || man.contains(".TH"),
         "not roff: {}",
         &man[..80.min(man.len())]
     );
-    fresh("docs/man/pactum.1", &man);
+    expect_file!["../../docs/man/pactum.1"].assert_eq(&man);
 }
 
 #[test]

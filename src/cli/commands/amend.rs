@@ -2,11 +2,13 @@
 
 use clap::Args;
 
-use super::{date, opt_date, opt_text, print_written, word};
+use super::{date, print_written, text, word};
+use crate::app::AppError;
 use crate::cli::{Access, Context, WriteArgs};
-use pactum::app::AppError;
-use pactum::domain::decide::Command;
-use pactum::domain::{AmendmentRef, ConventionAmended, ExpiryChange, Instrument, Objectives};
+use crate::domain::decide::Command;
+use crate::domain::{
+    AmendmentRef, ConventionAmended, ExpiryChange, Instrument, Objectives, PartialDate,
+};
 
 /// Record an amendment (avenant) that changes a convention from a date on.
 ///
@@ -14,16 +16,19 @@ use pactum::domain::{AmendmentRef, ConventionAmended, ExpiryChange, Instrument, 
 ///   pactum amend C34 --effective 2012-03 --add-partner "Agadir" \
 ///     --amendment-ref "Avenant n°1" --reason "extension to a second commune"
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Record an amendment (avenant) that takes effect on a date"
+)]
 pub struct AmendArgs {
     /// The convention (C12 or its id)
     pub convention: String,
     /// When the amendment takes effect
-    #[arg(long, value_name = "DATE")]
-    pub effective: String,
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub effective: PartialDate,
     /// New objectives
-    #[arg(long, value_name = "TEXT")]
-    pub objectives: Option<String>,
+    #[arg(long, value_name = "TEXT", value_parser = text(Objectives::new))]
+    pub objectives: Option<Objectives>,
     /// A partner joining (repeatable)
     #[arg(long = "add-partner", value_name = "P")]
     pub add: Vec<String>,
@@ -31,8 +36,8 @@ pub struct AmendArgs {
     #[arg(long = "remove-partner", value_name = "P")]
     pub remove: Vec<String>,
     /// A new expiry date
-    #[arg(long, value_name = "DATE", conflicts_with = "no_expiry")]
-    pub expires: Option<String>,
+    #[arg(long, value_name = "DATE", conflicts_with = "no_expiry", value_parser = date)]
+    pub expires: Option<PartialDate>,
     /// The convention no longer expires
     #[arg(long)]
     pub no_expiry: bool,
@@ -40,22 +45,16 @@ pub struct AmendArgs {
     #[arg(long, value_parser = word::<Instrument>)]
     pub instrument: Option<Instrument>,
     /// The amendment's reference
-    #[arg(long, value_name = "REF")]
-    pub amendment_ref: Option<String>,
+    #[arg(long, value_name = "REF", value_parser = text(AmendmentRef::new))]
+    pub amendment_ref: Option<AmendmentRef>,
     #[command(flatten)]
     pub write: WriteArgs,
 }
 
 /// Runs `amend`.
 pub fn run(ctx: &Context, a: AmendArgs) -> Result<(), AppError> {
-    let effective_on = date("--effective", &a.effective)?;
-    let objectives = opt_text("--objectives", a.objectives.as_deref(), Objectives::new)?;
-    let amendment_ref = opt_text(
-        "--amendment-ref",
-        a.amendment_ref.as_deref(),
-        AmendmentRef::new,
-    )?;
-    let expiry = match (opt_date("--expires", a.expires.as_deref())?, a.no_expiry) {
+    let (effective_on, objectives, amendment_ref) = (a.effective, a.objectives, a.amendment_ref);
+    let expiry = match (a.expires, a.no_expiry) {
         (Some(d), _) => Some(ExpiryChange::Set(d)),
         (None, true) => Some(ExpiryChange::Cleared),
         (None, false) => None,

@@ -2,9 +2,9 @@
 
 use clap::Args;
 
+use crate::app::AppError;
 use crate::cli::output::{self, Report, Rows, colored};
 use crate::cli::{Access, Context, PointArgs};
-use pactum::app::AppError;
 
 /// For each field of an entry as it stands, the event that last set it:
 /// its seq, type, time, actor and reason.
@@ -13,7 +13,10 @@ use pactum::app::AppError;
 ///   pactum blame C22
 ///   pactum blame "Laâyoune-Sakia El Hamra-Boujdour" --as-of 2010
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Which event last set each field of an entry"
+)]
 pub struct BlameArgs {
     /// The entry (C12, P7, an id, or a partner's name)
     pub entity: String,

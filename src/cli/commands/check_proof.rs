@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use crate::app::AppError;
 use crate::cli::Context;
 use crate::cli::output::Format;
-use pactum::app::AppError;
-use pactum::transparency::{
+use crate::transparency::{
     Checkpoint, ConsistencyProof, InclusionProof, TransparencyError, VerifierKey,
 };
 
@@ -23,7 +23,10 @@ use pactum::transparency::{
 ///   pactum check-proof --vkey "$(cat conventions.vkey)" --checkpoint checkpoint.txt C12.proof.json
 ///   pactum check-proof --vkey conventions.vkey --checkpoint new.txt --old-checkpoint old.txt consistency.json
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Check proofs against a signed checkpoint, offline"
+)]
 pub struct CheckProofArgs {
     /// The verifier key (NAME+KEYID+KEY), or a file holding it
     #[arg(long, value_name = "VKEY")]
@@ -91,7 +94,7 @@ fn parse_proofs(text: &str) -> Result<Proofs, TransparencyError> {
         what: "the proof file".into(),
         detail: format!(
             "it is not a proof made by `pactum prove`: {}",
-            pactum::domain::text::shown(&e.to_string())
+            crate::domain::text::shown(&e.to_string())
         ),
     };
     let value: serde_json::Value = serde_json::from_str(text).map_err(bad)?;

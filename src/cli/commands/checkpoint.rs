@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use crate::app::AppError;
 use crate::cli::{Access, Context};
-use pactum::app::AppError;
-use pactum::transparency::SignerKey;
+use crate::transparency::SignerKey;
 
 /// The origin of a checkpoint made without a key or --origin.
 pub const DEFAULT_ORIGIN: &str = "pactum";
@@ -23,7 +23,10 @@ pub const DEFAULT_ORIGIN: &str = "pactum";
 ///   pactum checkpoint --key conventions.key > checkpoint.txt
 ///   pactum checkpoint --size 120
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "The signed head of the log's Merkle tree"
+)]
 pub struct CheckpointArgs {
     /// The private key file (from `pactum key generate`)
     #[arg(long, value_name = "FILE")]
@@ -57,7 +60,7 @@ pub fn run(ctx: &Context, a: CheckpointArgs) -> Result<(), AppError> {
     let key = a.key.as_deref().map(read_key).transpose()?;
     let origin = match (&a.origin, &key) {
         (Some(o), _) => {
-            pactum::domain::text::check_plain_input("--origin", o, super::key::MAX_NAME_CHARS)
+            crate::domain::text::check_plain_input("--origin", o, super::key::MAX_NAME_CHARS)
                 .map_err(|e| AppError::invalid(e.to_string()))?;
             o.clone()
         }

@@ -1,16 +1,15 @@
 //! `pactum completions` and `pactum man`.
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 
-use crate::cli::Cli;
-use pactum::app::AppError;
+use crate::app::AppError;
 
 /// Print a completion script for a shell.
 ///
 /// Example:
 ///   pactum completions bash > ~/.local/share/bash-completion/completions/pactum
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, about = "Print a shell completion script")]
 pub struct CompletionsArgs {
     /// bash, zsh, fish, powershell or elvish
     pub shell: clap_complete::Shell,
@@ -21,12 +20,12 @@ pub struct CompletionsArgs {
 /// Example:
 ///   pactum man > pactum.1 && man ./pactum.1
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, about = "Print the man page")]
 pub struct ManArgs {}
 
 /// Runs `completions`.
 pub fn completions(a: CompletionsArgs) -> Result<(), AppError> {
-    let mut command = Cli::command();
+    let mut command = crate::cli::command();
     // generated into memory first: clap_complete panics on a write error
     let mut script = Vec::new();
     clap_complete::generate(a.shell, &mut command, "pactum", &mut script);
@@ -36,7 +35,7 @@ pub fn completions(a: CompletionsArgs) -> Result<(), AppError> {
 /// The man page, as roff.
 pub fn man_page() -> Result<Vec<u8>, AppError> {
     let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command())
+    clap_mangen::Man::new(crate::cli::command())
         .render(&mut out)
         .map_err(|e| AppError::Other(e.to_string()))?;
     Ok(out)

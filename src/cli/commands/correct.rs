@@ -2,13 +2,13 @@
 
 use clap::Args;
 
-use super::{country, date, opt_date, opt_text, print_written, word};
+use super::{country, date, print_written, text, word};
+use crate::app::AppError;
 use crate::cli::{Access, Context, WriteArgs};
-use pactum::app::AppError;
-use pactum::domain::decide::{Command, CorrectionFields};
-use pactum::domain::{
-    AmendmentRef, Instrument, Objectives, OfficialRef, PartnerKind, PartnerName, ShortName,
-    TerminationKind,
+use crate::domain::decide::{Command, CorrectionFields};
+use crate::domain::{
+    AmendmentRef, CountryCode, Instrument, Objectives, OfficialRef, PartialDate, PartnerKind,
+    PartnerName, ShortName, TerminationKind,
 };
 
 /// Fix the record: the world did not change, the registry was wrong.
@@ -27,7 +27,10 @@ use pactum::domain::{
 ///   pactum correct C38 --event '#57' --effective 2012-04 --reason "wrong month"
 ///   pactum correct "Meknès-Tafilalet" --event '#240' --successor "Fès-Meknès" --successor "Drâa-Tafilalet" --reason "a successor was missing"
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Fix the record of an event that was wrong"
+)]
 pub struct CorrectArgs {
     /// The entry whose record is fixed (C12, P7, an id, or a partner's name)
     pub entity: String,
@@ -36,17 +39,17 @@ pub struct CorrectArgs {
     pub event: Option<String>,
 
     /// Corrected name (a partner's, or a rename's new name)
-    #[arg(long, value_name = "NAME", visible_alias = "to")]
-    pub name: Option<String>,
+    #[arg(long, value_name = "NAME", visible_alias = "to", value_parser = text(PartnerName::new))]
+    pub name: Option<PartnerName>,
     /// Corrected partner kind
     #[arg(long, value_parser = word::<PartnerKind>)]
     pub kind: Option<PartnerKind>,
     /// Corrected acronym
-    #[arg(long, value_name = "TEXT")]
-    pub short: Option<String>,
+    #[arg(long, value_name = "TEXT", value_parser = text(ShortName::new))]
+    pub short: Option<ShortName>,
     /// Corrected country code
-    #[arg(long, value_name = "CC")]
-    pub country: Option<String>,
+    #[arg(long, value_name = "CC", value_parser = country)]
+    pub country: Option<CountryCode>,
     /// Corrected instrument
     #[arg(long, value_parser = word::<Instrument>)]
     pub instrument: Option<Instrument>,
@@ -54,26 +57,26 @@ pub struct CorrectArgs {
     #[arg(long = "partner", value_name = "P", num_args = 1..)]
     pub partners: Vec<String>,
     /// Corrected signing date
-    #[arg(long, value_name = "DATE")]
-    pub date: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub date: Option<PartialDate>,
     /// Corrected date of an amendment, rename or termination
-    #[arg(long, value_name = "DATE")]
-    pub effective: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub effective: Option<PartialDate>,
     /// Corrected objectives
-    #[arg(long, value_name = "TEXT")]
-    pub objectives: Option<String>,
+    #[arg(long, value_name = "TEXT", value_parser = text(Objectives::new))]
+    pub objectives: Option<Objectives>,
     /// Corrected expiry date
-    #[arg(long, value_name = "DATE", conflicts_with = "no_expiry")]
-    pub expires: Option<String>,
+    #[arg(long, value_name = "DATE", conflicts_with = "no_expiry", value_parser = date)]
+    pub expires: Option<PartialDate>,
     /// Corrected: no expiry
     #[arg(long)]
     pub no_expiry: bool,
     /// Corrected official reference
-    #[arg(long, value_name = "REF")]
-    pub official_ref: Option<String>,
+    #[arg(long, value_name = "REF", value_parser = text(OfficialRef::new))]
+    pub official_ref: Option<OfficialRef>,
     /// Corrected amendment reference
-    #[arg(long, value_name = "REF")]
-    pub amendment_ref: Option<String>,
+    #[arg(long, value_name = "REF", value_parser = text(AmendmentRef::new))]
+    pub amendment_ref: Option<AmendmentRef>,
     /// Corrected partners joining in an amendment (the whole list)
     #[arg(long = "add-partner", value_name = "P")]
     pub add: Vec<String>,
@@ -98,29 +101,21 @@ pub struct CorrectArgs {
 pub fn run(ctx: &Context, a: CorrectArgs) -> Result<(), AppError> {
     let meta = ctx.write_meta(&a.write)?;
     let mut fields = CorrectionFields {
-        name: opt_text("--name", a.name.as_deref(), PartnerName::new)?,
+        name: a.name,
         kind: a.kind,
-        short_name: opt_text("--short", a.short.as_deref(), ShortName::new)?,
-        country: country(a.country.as_deref())?,
+        short_name: a.short,
+        country: a.country,
         instrument: a.instrument,
-        signed_on: opt_date("--date", a.date.as_deref())?,
-        effective_on: opt_date("--effective", a.effective.as_deref())?,
-        objectives: opt_text("--objectives", a.objectives.as_deref(), Objectives::new)?,
-        expires_on: match (a.expires.as_deref(), a.no_expiry) {
-            (Some(d), _) => Some(Some(date("--expires", d)?)),
+        signed_on: a.date,
+        effective_on: a.effective,
+        objectives: a.objectives,
+        expires_on: match (a.expires, a.no_expiry) {
+            (Some(d), _) => Some(Some(d)),
             (None, true) => Some(None),
             (None, false) => None,
         },
-        official_ref: opt_text(
-            "--official-ref",
-            a.official_ref.as_deref(),
-            OfficialRef::new,
-        )?,
-        amendment_ref: opt_text(
-            "--amendment-ref",
-            a.amendment_ref.as_deref(),
-            AmendmentRef::new,
-        )?,
+        official_ref: a.official_ref,
+        amendment_ref: a.amendment_ref,
         termination_kind: match (a.expired, a.terminated) {
             (true, _) => Some(TerminationKind::Expired),
             (_, true) => Some(TerminationKind::Terminated),
@@ -145,25 +140,7 @@ pub fn run(ctx: &Context, a: CorrectArgs) -> Result<(), AppError> {
     fields.successors = resolve_all(&a.successors)?;
     let target = match &a.event {
         None => None,
-        Some(text) => {
-            let record = registry.resolve_event(text)?;
-            if record.entity != entity {
-                return Err(AppError::Refused {
-                    refusal: pactum::domain::decide::Refusal::EventOfAnotherEntity {
-                        event: text.clone(),
-                        owner: registry.label(record.entity),
-                        entity: registry.label(entity),
-                    },
-                    hint: Some(format!(
-                        "correct it through {}",
-                        registry
-                            .handle(record.entity)
-                            .map_or_else(|_| record.entity.to_string(), |h| h.to_string())
-                    )),
-                });
-            }
-            Some(record.id)
-        }
+        Some(text) => Some(registry.resolve_event(text)?.id),
     };
     let command = Command::Correct {
         entity,

@@ -2,9 +2,11 @@
 
 use clap::Args;
 
+use crate::app::AppError;
+use crate::app::demo::DemoSummary;
 use crate::cli::output::{self, Format};
 use crate::cli::{Access, Context, PointArgs};
-use pactum::app::AppError;
+use crate::domain::PartialDate;
 
 /// Build a registry from the 2009 lists (imported as published, then the
 /// clerk's corrections, then what happened to the partners since, each
@@ -20,7 +22,10 @@ use pactum::app::AppError;
 ///   pactum demo
 ///   pactum demo --db /tmp/pactum-demo
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Build a registry from the 2009 lists and tour it"
+)]
 pub struct DemoArgs {}
 
 fn heading(ctx: &Context, title: &str) -> Result<(), AppError> {
@@ -34,7 +39,7 @@ fn heading(ctx: &Context, title: &str) -> Result<(), AppError> {
 fn write_site(
     inner: &Context,
     registry: &std::path::Path,
-) -> Result<pactum::site::Published, AppError> {
+) -> Result<crate::site::Published, AppError> {
     let site_dir = registry
         .parent()
         .map_or_else(|| std::path::PathBuf::from("site"), |p| p.join("site"));
@@ -43,13 +48,13 @@ fn write_site(
     // A key made for this demo alone signs a checkpoint of the whole log,
     // so that the site carries its proofs; the private key is never written
     // anywhere, and the site shows the verifier key.
-    let key = pactum::transparency::SignerKey::generate(DEMO_KEY_NAME)?;
+    let key = crate::transparency::SignerKey::generate(DEMO_KEY_NAME)?;
     let body = opened.checkpoint_body(key.name(), None)?;
-    let checkpoint = pactum::site::CheckpointInput {
+    let checkpoint = crate::site::CheckpointInput {
         text: key.sign(&body)?,
         vkey: key.verifier().to_string(),
     };
-    pactum::site::publish(&opened, point, Some(&checkpoint), &site_dir)
+    crate::site::publish(&opened, point, Some(&checkpoint), &site_dir)
 }
 
 /// The name of the key the demo makes to sign its checkpoint.
@@ -92,6 +97,23 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
         )?;
         return Ok(());
     }
+    print_what_was_built(&db, &summary)?;
+    tour(&inner, &summary)?;
+    heading(&inner, "5. The registry as a web site (pactum publish)")?;
+    let published = write_site(&inner, &path)?;
+    output::outln!(
+        "{} conventions, {} files, {} inclusion proofs against a checkpoint signed by a key made for this demo; open it in a browser:",
+        published.conventions,
+        published.files,
+        published.proofs
+    )?;
+    output::outln!("  {}", published.out.join("index.html").display())?;
+    print_what_to_try(&db, &summary)
+}
+
+/// The registry's folder and its three parts: the lists, the corrections,
+/// the history since.
+fn print_what_was_built(db: &str, summary: &DemoSummary) -> Result<(), AppError> {
     output::outln!("pactum demo: a registry built from the 2009 lists")?;
     output::outln!("  registry     {db}")?;
     output::outln!(
@@ -110,83 +132,65 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
         "  #{}–        {} events since 2009, each with its source (new regions and successions of 2015, university merger of 2014, water and forests agency of 2022)",
         summary.corrected_at.0 + 1,
         summary.history
-    )?;
+    )
+}
 
+/// The tour: four reads of the registry, each run as its command runs.
+fn tour(inner: &Context, summary: &DemoSummary) -> Result<(), AppError> {
     heading(
-        &inner,
+        inner,
         "1. The report today (corrected spellings, successors named with their predecessors)",
     )?;
     super::report::run(
-        &inner,
+        inner,
         super::report::ReportArgs {
             point: PointArgs::default(),
         },
     )?;
-
     heading(
-        &inner,
+        inner,
         &format!(
             "2. The registry as of 2005, as published (pactum list --as-of 2005 --recorded-as-of '#{}')",
             summary.imported_at
         ),
     )?;
     super::list::run(
-        &inner,
+        inner,
         super::list::ListArgs {
-            partner: None,
-            kind: None,
-            instrument: None,
-            status: None,
-            signed_from: None,
-            signed_to: None,
-            search: None,
             point: PointArgs {
-                as_of: Some("2005".into()),
+                as_of: PartialDate::year(2005).ok(),
                 recorded_as_of: Some(format!("#{}", summary.imported_at)),
             },
+            ..super::list::ListArgs::default()
         },
     )?;
-
-    heading(&inner, "3. How one entry changed (pactum history Figuig)")?;
+    heading(inner, "3. How one entry changed (pactum history Figuig)")?;
     super::history::run(
-        &inner,
+        inner,
         super::history::HistoryArgs {
             entity: "Figuig".into(),
             point: PointArgs::default(),
         },
     )?;
-
     heading(
-        &inner,
+        inner,
         "4. What Fès-Meknès has by succession (pactum list --as-of 2016 --partner \"Fès-Meknès\")",
     )?;
     super::list::run(
-        &inner,
+        inner,
         super::list::ListArgs {
             partner: Some("Fès-Meknès".into()),
-            kind: None,
-            instrument: None,
-            status: None,
-            signed_from: None,
-            signed_to: None,
-            search: None,
             point: PointArgs {
-                as_of: Some("2016".into()),
+                as_of: PartialDate::year(2016).ok(),
                 recorded_as_of: None,
             },
+            ..super::list::ListArgs::default()
         },
-    )?;
+    )
+}
 
-    heading(&inner, "5. The registry as a web site (pactum publish)")?;
-    let published = write_site(&inner, &path)?;
-    output::outln!(
-        "{} conventions, {} files, {} inclusion proofs against a checkpoint signed by a key made for this demo; open it in a browser:",
-        published.conventions,
-        published.files,
-        published.proofs
-    )?;
-    output::outln!("  {}", published.out.join("index.html").display())?;
-
+/// Commands to explore the registry with afterwards.
+fn print_what_to_try(db: &str, summary: &DemoSummary) -> Result<(), AppError> {
     output::outln!("\nExplore it:")?;
     for example in [
         "list --as-of 2009-06-01".to_owned(),

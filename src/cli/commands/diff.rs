@@ -3,10 +3,11 @@
 use clap::Args;
 
 use super::date;
+use crate::app::AppError;
+use crate::app::audit::DiffKind;
 use crate::cli::output::{self, Report, Rows, colored};
 use crate::cli::{Access, Context};
-use pactum::app::AppError;
-use pactum::app::audit::DiffKind;
+use crate::domain::PartialDate;
 use serde_json::json;
 
 /// What changed between two points of view: entries added, removed and
@@ -18,7 +19,9 @@ use serde_json::json;
 ///   pactum diff --recorded-from 2009-09-30 --recorded-to '#120'
 ///   pactum diff --as-of-from 2005 --as-of-to 2009
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("axis").required(true).multiple(true)
+#[command(
+    about = "What changed between two points of view",
+    group(clap::ArgGroup::new("axis").required(true).multiple(true)
     .args(["recorded_from", "recorded_to", "as_of_from", "as_of_to"])))]
 pub struct DiffArgs {
     /// Record time of the first view (timestamp, date, or #N)
@@ -28,14 +31,14 @@ pub struct DiffArgs {
     #[arg(long, value_name = "WHEN")]
     pub recorded_to: Option<String>,
     /// Valid date shared by both record-time views [default: today]
-    #[arg(long, value_name = "DATE", conflicts_with_all = ["as_of_from", "as_of_to"])]
-    pub as_of: Option<String>,
+    #[arg(long, value_name = "DATE", conflicts_with_all = ["as_of_from", "as_of_to"], value_parser = date)]
+    pub as_of: Option<PartialDate>,
     /// Valid date of the first view
-    #[arg(long, value_name = "DATE", requires = "as_of_to")]
-    pub as_of_from: Option<String>,
+    #[arg(long, value_name = "DATE", requires = "as_of_to", value_parser = date)]
+    pub as_of_from: Option<PartialDate>,
     /// Valid date of the second view
-    #[arg(long, value_name = "DATE", requires = "as_of_from")]
-    pub as_of_to: Option<String>,
+    #[arg(long, value_name = "DATE", requires = "as_of_from", value_parser = date)]
+    pub as_of_to: Option<PartialDate>,
     /// Record time shared by both valid-time views [default: now]
     #[arg(long, value_name = "WHEN", conflicts_with_all = ["recorded_from", "recorded_to"])]
     pub recorded_as_of: Option<String>,
@@ -43,25 +46,16 @@ pub struct DiffArgs {
 
 /// Runs `diff`.
 pub fn run(ctx: &Context, a: DiffArgs) -> Result<(), AppError> {
-    for (flag, value) in [
-        ("--as-of-from", &a.as_of_from),
-        ("--as-of-to", &a.as_of_to),
-        ("--as-of", &a.as_of),
-    ] {
-        if let Some(v) = value {
-            date(flag, v)?;
-        }
-    }
     let registry = ctx.open(Access::Read)?;
     let (from, to) = if a.recorded_from.is_some() || a.recorded_to.is_some() {
         (
-            registry.point(a.as_of.as_deref(), a.recorded_from.as_deref())?,
-            registry.point(a.as_of.as_deref(), a.recorded_to.as_deref())?,
+            registry.point(a.as_of, a.recorded_from.as_deref())?,
+            registry.point(a.as_of, a.recorded_to.as_deref())?,
         )
     } else {
         (
-            registry.point(a.as_of_from.as_deref(), a.recorded_as_of.as_deref())?,
-            registry.point(a.as_of_to.as_deref(), a.recorded_as_of.as_deref())?,
+            registry.point(a.as_of_from, a.recorded_as_of.as_deref())?,
+            registry.point(a.as_of_to, a.recorded_as_of.as_deref())?,
         )
     };
     let diffs = registry.diff(&from, &to)?;

@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::list::convention_rows;
+use crate::app::{AppError, ConventionFilter};
 use crate::cli::output::{self, Report};
 use crate::cli::{Access, Context, PointArgs};
-use pactum::app::{AppError, ConventionFilter};
-use pactum::domain::Status;
+use crate::domain::Status;
 
 /// Conventions in force whose expiry falls within the next DAYS days (from
 /// today, or from --as-of), soonest first: the ones a clerk must renew.
@@ -14,7 +14,10 @@ use pactum::domain::Status;
 /// Example:
 ///   pactum due --within 180
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Conventions whose expiry falls in the next days"
+)]
 pub struct DueArgs {
     /// How many days ahead to look (at most 36600, a century)
     #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=36_600))]

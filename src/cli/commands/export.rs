@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::app::AppError;
+use crate::app::outfile::OutputFile;
 use crate::cli::output::Format;
 use crate::cli::{Access, Context, PointArgs};
-use pactum::app::AppError;
-use pactum::app::outfile::OutputFile;
 
 /// Export the event log as JSON Lines (`--format jsonl`, the default:
 /// lossless, `import` reproduces it exactly), or the conventions of a view
@@ -18,7 +18,10 @@ use pactum::app::outfile::OutputFile;
 ///   pactum export --output registry.jsonl
 ///   pactum export --format csv --as-of 2009-12-31 --output conventions-2009.csv
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Export the event log (JSON Lines) or a view (CSV)"
+)]
 pub struct ExportArgs {
     /// Write to this file instead of stdout
     #[arg(long, short, value_name = "FILE")]
@@ -35,7 +38,7 @@ pub fn run(ctx: &Context, a: ExportArgs) -> Result<(), AppError> {
     // beside its target, then renamed into place only once the export has
     // succeeded: a failed export leaves any old file whole.
     let mut file = match &a.output {
-        Some(path) => Some(OutputFile::create(path, &[registry.store().path()])?),
+        Some(path) => Some(OutputFile::create(path, &[registry.path()])?),
         None => None,
     };
     let mut stdout = None;
@@ -57,9 +60,7 @@ pub fn run(ctx: &Context, a: ExportArgs) -> Result<(), AppError> {
             tracing::info!(events = n, "exported");
         }
         Format::Csv => {
-            let rows = registry.export_rows(point)?;
-            pactum::transfer::csv::write(&rows, &mut *sink)
-                .map_err(crate::cli::output::io_error)?;
+            registry.export_csv(point, &mut *sink)?;
         }
         other => {
             return Err(AppError::invalid_with(

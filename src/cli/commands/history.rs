@@ -2,11 +2,11 @@
 
 use clap::Args;
 
+use crate::app::AppError;
+use crate::app::Registry;
+use crate::app::audit::HistoryEntry;
 use crate::cli::output::{self, Cellv, Report, Rows, colored};
 use crate::cli::{Access, Context, PointArgs};
-use pactum::app::AppError;
-use pactum::app::Registry;
-use pactum::app::audit::HistoryEntry;
 
 /// Every event of an entry, oldest first, void ones included: who recorded
 /// it, when, why, and the fields it changed (compared with every dated fact
@@ -16,7 +16,10 @@ use pactum::app::audit::HistoryEntry;
 ///   pactum history C38
 ///   pactum history "Figuig" --format json
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Every event of an entry, with the fields it changed"
+)]
 pub struct HistoryArgs {
     /// The entry (C12, P7, an id, or a partner's name)
     pub entity: String,

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
+use crate::app::exchange::ImportSummary;
+use crate::app::{AppError, Registry, WriteMeta};
 use crate::cli::output::{self, Format, count};
 use crate::cli::{Access, Context, WriteArgs};
-use pactum::app::exchange::ImportSummary;
-use pactum::app::{AppError, Registry, WriteMeta};
 
 /// Import a conventions CSV (one row per convention; rows already in the
 /// registry are skipped) or a JSON Lines event log written by `export`
@@ -20,7 +20,10 @@ use pactum::app::{AppError, Registry, WriteMeta};
 ///   pactum import fixtures/seed-2009/conventions.csv --source "liste de septembre 2009"
 ///   pactum --db copy import registry.jsonl
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Import a CSV list or a JSON Lines event log"
+)]
 pub struct ImportArgs {
     /// The file to import
     pub file: PathBuf,
@@ -68,7 +71,7 @@ pub fn run(ctx: &Context, a: ImportArgs) -> Result<(), AppError> {
     // Into a registry that does not exist yet, the file is first checked
     // against an empty one in a throwaway folder: a refused import (or a
     // dry run) creates nothing at the real path.
-    if !pactum::store::exists(&path) {
+    if !crate::app::registry_exists(&path) {
         let scratch = tempfile::tempdir().map_err(|e| AppError::Other(e.to_string()))?;
         let empty = ctx
             .at(scratch.path().join("registry"))

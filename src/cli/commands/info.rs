@@ -3,11 +3,9 @@
 use clap::Args;
 use serde_json::json;
 
+use crate::app::AppError;
 use crate::cli::output::{self, Report, Rows};
 use crate::cli::{Access, Context};
-use pactum::app::AppError;
-use pactum::domain::EntityKind;
-use pactum::store::codec;
 
 /// Where the registry is, its size on disk, its counts of partners,
 /// conventions and events, its head (seq and hash) and its format.
@@ -15,51 +13,47 @@ use pactum::store::codec;
 /// Example:
 ///   pactum info
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Where the registry is, its size and its head"
+)]
 pub struct InfoArgs {}
 
 /// Runs `info`.
 pub fn run(ctx: &Context, _a: InfoArgs) -> Result<(), AppError> {
     let registry = ctx.open(Access::Read)?;
-    let store = registry.store();
-    let head = store.head()?;
-    let size = store.size_on_disk()?;
-    let partners = store.count(EntityKind::Partner)?;
-    let conventions = store.count(EntityKind::Convention)?;
-    let head_text = format!("{}:{}", head.seq, head.hash);
+    let info = registry.info()?;
+    let path = info.path.display().to_string();
+    let head_text = format!("{}:{}", info.head_seq, info.head_hash);
+    let recorded_at = info
+        .last_recorded_at
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
     let json = json!({
-        "path": store.path().display().to_string(),
-        "size_bytes": size,
-        "partners": partners,
-        "conventions": conventions,
-        "events": head.seq.0,
+        "path": path,
+        "size_bytes": info.size_bytes,
+        "partners": info.partners,
+        "conventions": info.conventions,
+        "events": info.head_seq.0,
         "head": head_text,
-        "last_recorded_at": head.recorded_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
-        "registry_format": codec::REGISTRY_FORMAT,
-        "format_version": codec::FORMAT_VERSION,
-        "projection_version": codec::PROJECTION_VERSION,
+        "last_recorded_at": recorded_at,
+        "registry_format": info.registry_format,
+        "format_version": info.format_version,
+        "projection_version": info.projection_version,
     });
     let mut rows: Vec<Vec<output::Cellv>> = Vec::new();
     let mut add = |k: &str, v: String| rows.push(vec![k.into(), v.into()]);
-    add("path", store.path().display().to_string());
-    add("size on disk", format!("{size} bytes"));
-    add("partners", partners.to_string());
-    add("conventions", conventions.to_string());
-    add("events", head.seq.to_string());
+    add("path", path);
+    add("size on disk", format!("{} bytes", info.size_bytes));
+    add("partners", info.partners.to_string());
+    add("conventions", info.conventions.to_string());
+    add("events", info.head_seq.to_string());
     add("head", head_text);
-    add(
-        "last recorded at",
-        head.recorded_at
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-            .unwrap_or_default(),
-    );
+    add("last recorded at", recorded_at.unwrap_or_default());
     add(
         "format",
         format!(
             "registry v{}, events v{}, projections v{}",
-            codec::REGISTRY_FORMAT,
-            codec::FORMAT_VERSION,
-            codec::PROJECTION_VERSION
+            info.registry_format, info.format_version, info.projection_version
         ),
     );
     output::print(

@@ -6,18 +6,21 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
+use crate::app::AppError;
+use crate::app::outfile::OutputFile;
 use crate::cli::Context;
 use crate::cli::output::Format;
-use pactum::app::AppError;
-use pactum::app::outfile::OutputFile;
-use pactum::transparency::SignerKey;
+use crate::transparency::SignerKey;
 
 /// Keys that sign checkpoints (Ed25519, in the C2SP signed-note forms).
 ///
 /// Example:
 ///   pactum key generate amenagement.gov.ma/conventions --out conventions.key
 #[derive(Debug, Subcommand)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Make the key pair that signs checkpoints"
+)]
 pub enum KeyCommand {
     /// Make a new Ed25519 key pair for signing checkpoints
     ///
@@ -80,7 +83,7 @@ fn create_secret(ctx: &Context, path: &Path, text: &str) -> Result<(), AppError>
 }
 
 fn generate(ctx: &Context, a: GenerateArgs) -> Result<(), AppError> {
-    pactum::domain::text::check_plain_input("key name", &a.name, MAX_NAME_CHARS)
+    crate::domain::text::check_plain_input("key name", &a.name, MAX_NAME_CHARS)
         .map_err(|e| AppError::invalid(e.to_string()))?;
     let key = SignerKey::generate(&a.name)?;
     create_secret(ctx, &a.out, &key.to_private_line())?;

@@ -2,11 +2,11 @@
 
 use clap::Args;
 
-use super::{opt_date, word};
+use super::{date, word};
+use crate::app::{AppError, ConventionFilter, ConventionView};
 use crate::cli::output::{self, Report, Rows, colored};
 use crate::cli::{Access, Context, PointArgs};
-use pactum::app::{AppError, ConventionFilter, ConventionView};
-use pactum::domain::{Instrument, PartnerKind, Status};
+use crate::domain::{Instrument, PartialDate, PartnerKind, Status};
 
 /// List conventions that exist at a point of view, whatever their status.
 ///
@@ -14,8 +14,11 @@ use pactum::domain::{Instrument, PartnerKind, Status};
 ///   pactum list --as-of 2005
 ///   pactum list --kind region --status in-force
 ///   pactum list --search "agenda 21" --recorded-as-of 2009-09-30
-#[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[derive(Debug, Default, Args)]
+#[command(
+    verbatim_doc_comment,
+    about = "List conventions, as of a date, with filters"
+)]
 pub struct ListArgs {
     /// Only conventions with this party on the date (P7, an id, or a name), directly or by succession
     #[arg(long, value_name = "P")]
@@ -30,11 +33,11 @@ pub struct ListArgs {
     #[arg(long, value_parser = word::<Status>)]
     pub status: Option<Status>,
     /// Only conventions signed on or after this date
-    #[arg(long, value_name = "DATE")]
-    pub signed_from: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub signed_from: Option<PartialDate>,
     /// Only conventions signed on or before this date
-    #[arg(long, value_name = "DATE")]
-    pub signed_to: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub signed_to: Option<PartialDate>,
     /// Only conventions whose objectives or party names (or, for a party by succession, its predecessors' names) contain every word (accents, case and punctuation ignored)
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
@@ -44,8 +47,7 @@ pub struct ListArgs {
 
 /// Runs `list`.
 pub fn run(ctx: &Context, a: ListArgs) -> Result<(), AppError> {
-    let signed_from = opt_date("--signed-from", a.signed_from.as_deref())?;
-    let signed_to = opt_date("--signed-to", a.signed_to.as_deref())?;
+    let (signed_from, signed_to) = (a.signed_from, a.signed_to);
     let registry = ctx.open(Access::Read)?;
     let point = ctx.point(&registry, &a.point)?;
     let filter = ConventionFilter {

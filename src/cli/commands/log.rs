@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::history::print_history;
+use crate::app::AppError;
+use crate::app::audit::LogFilter;
 use crate::cli::{Access, Context, PointArgs, output};
-use pactum::app::AppError;
-use pactum::app::audit::LogFilter;
-use pactum::domain::EventType;
+use crate::domain::EventType;
 
 /// The global event log, oldest first (the newest last), each event with
 /// the fields it changed.
@@ -15,7 +15,7 @@ use pactum::domain::EventType;
 ///   pactum log --limit 20
 ///   pactum log --type corrected --since 2024-01-01 --actor clerk
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, about = "The global event log")]
 pub struct LogArgs {
     /// Only events recorded at or after WHEN (timestamp, date, or #N)
     #[arg(long, value_name = "WHEN")]

@@ -33,9 +33,9 @@ use std::str::FromStr;
 
 use super::Context;
 use super::output::{self, Format, Report, Rows};
-use pactum::app::{AppError, Registry, Written};
-use pactum::domain::PartialDate;
-use pactum::domain::text::TextError;
+use crate::app::{AppError, Registry, Written};
+use crate::domain::text::TextError;
+use crate::domain::{CountryCode, PartialDate};
 
 /// Parses one of the domain's vocabularies for clap (`--kind`, `--instrument`, …).
 pub fn word<T: FromStr>(text: &str) -> Result<T, String>
@@ -45,40 +45,45 @@ where
     text.parse::<T>().map_err(|e| e.to_string())
 }
 
-/// Checks a text value given to `flag`.
-pub fn text<T>(
-    flag: &str,
-    value: &str,
-    make: impl Fn(String) -> Result<T, TextError>,
-) -> Result<T, AppError> {
-    make(value.trim().to_owned()).map_err(|e| AppError::invalid(format!("{flag}: {e}")))
+/// What is wrong with a value clap was given. The command line says it
+/// after the flag's name, which clap knows (see [`crate::cli::parse`]), so
+/// that a flag's name is written once, in its `#[arg]`.
+#[derive(Debug, thiserror::Error)]
+#[error("{detail}")]
+pub struct BadValue {
+    /// what is wrong
+    pub detail: String,
+    /// what to give instead, where it helps
+    pub hint: Option<&'static str>,
 }
 
-/// Checks an optional text value given to `flag`.
-pub fn opt_text<T>(
-    flag: &str,
-    value: Option<&str>,
-    make: impl Fn(String) -> Result<T, TextError>,
-) -> Result<Option<T>, AppError> {
-    value.map(|v| text(flag, v, &make)).transpose()
+/// A value parser for one of the domain's text types (`--objectives`,
+/// `--reason`, …): the text, trimmed, checked by `make`.
+pub fn text<T: 'static>(
+    make: fn(String) -> Result<T, TextError>,
+) -> impl Fn(&str) -> Result<T, BadValue> + Clone + Send + Sync + 'static {
+    move |value: &str| {
+        make(value.trim().to_owned()).map_err(|e| BadValue {
+            detail: e.to_string(),
+            hint: None,
+        })
+    }
 }
 
-/// Checks an optional country code given to `--country`.
-pub fn country(value: Option<&str>) -> Result<Option<pactum::domain::CountryCode>, AppError> {
-    value
-        .map(|c| pactum::domain::CountryCode::new(c.trim()))
-        .transpose()
-        .map_err(|e| AppError::invalid(format!("--country: {e}")))
+/// A value parser for a country code (`--country`).
+pub fn country(value: &str) -> Result<CountryCode, BadValue> {
+    CountryCode::new(value.trim()).map_err(|e| BadValue {
+        detail: e.to_string(),
+        hint: None,
+    })
 }
 
-/// Parses a date given to `flag`.
-pub fn date(flag: &str, value: &str) -> Result<PartialDate, AppError> {
-    pactum::app::resolve::parse_date(flag, value)
-}
-
-/// Parses an optional date given to `flag`.
-pub fn opt_date(flag: &str, value: Option<&str>) -> Result<Option<PartialDate>, AppError> {
-    value.map(|v| date(flag, v)).transpose()
+/// A value parser for a date (`--date`, `--effective`, …).
+pub fn date(value: &str) -> Result<PartialDate, BadValue> {
+    crate::app::read_date(value).map_err(|detail| BadValue {
+        detail,
+        hint: Some(crate::app::DATE_FORMS),
+    })
 }
 
 /// Prints what a write recorded.

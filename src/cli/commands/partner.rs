@@ -2,19 +2,23 @@
 
 use clap::{Args, Subcommand};
 
-use super::{country, date, opt_text, print_written, text, word};
+use super::{country, date, print_written, text, word};
+use crate::app::AppError;
 use crate::cli::output::{self, Report, Rows, colored};
 use crate::cli::{Access, Context, PointArgs, WriteArgs};
-use pactum::app::AppError;
-use pactum::domain::decide::Command;
-use pactum::domain::{
-    PartnerId, PartnerKind, PartnerName, PartnerRegistered, PartnerRenamed, PartnerStatus,
-    PartnerSucceeded, ShortName,
+use crate::domain::decide::Command;
+use crate::domain::{
+    CountryCode, PartialDate, PartnerId, PartnerKind, PartnerName, PartnerRegistered,
+    PartnerRenamed, PartnerStatus, PartnerSucceeded, ShortName,
 };
 
-/// Partners: the institutions the directorate signs with.
+/// Partners: the institutions the directorate signs with (the short
+/// `about` lists the commands; a one-paragraph doc comment would be both).
 #[derive(Debug, Subcommand)]
-#[command(verbatim_doc_comment)]
+#[command(
+    about = "Register, rename, list and show partners",
+    long_about = "Partners: the institutions the directorate signs with."
+)]
 pub enum PartnerCommand {
     /// Register a partner
     ///
@@ -59,11 +63,11 @@ pub struct AddArgs {
     #[arg(long, value_parser = word::<PartnerKind>)]
     pub kind: PartnerKind,
     /// Its acronym or short name
-    #[arg(long, value_name = "TEXT")]
-    pub short: Option<String>,
+    #[arg(long, value_name = "TEXT", value_parser = text(ShortName::new))]
+    pub short: Option<ShortName>,
     /// ISO 3166-1 alpha-2 code, for foreign states (FR, MG, …)
-    #[arg(long, value_name = "CC")]
-    pub country: Option<String>,
+    #[arg(long, value_name = "CC", value_parser = country)]
+    pub country: Option<CountryCode>,
     #[command(flatten)]
     pub write: WriteArgs,
 }
@@ -75,14 +79,14 @@ pub struct RenameArgs {
     /// The partner (P7, its id, or its name)
     pub partner: String,
     /// The new name
-    #[arg(long, value_name = "NAME")]
-    pub to: String,
+    #[arg(long, value_name = "NAME", value_parser = text(PartnerName::new))]
+    pub to: PartnerName,
     /// When the new name took effect
-    #[arg(long, value_name = "DATE")]
-    pub effective: String,
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub effective: PartialDate,
     /// The new acronym (the current one is kept otherwise)
-    #[arg(long, value_name = "TEXT")]
-    pub short: Option<String>,
+    #[arg(long, value_name = "TEXT", value_parser = text(ShortName::new))]
+    pub short: Option<ShortName>,
     #[command(flatten)]
     pub write: WriteArgs,
 }
@@ -97,8 +101,8 @@ pub struct SucceedArgs {
     #[arg(long = "successor", value_name = "P", required = true)]
     pub successors: Vec<String>,
     /// When the partner ceased to exist and its successors took over
-    #[arg(long, value_name = "DATE")]
-    pub effective: String,
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub effective: PartialDate,
     #[command(flatten)]
     pub write: WriteArgs,
 }
@@ -140,10 +144,11 @@ pub fn run(ctx: &Context, command: PartnerCommand) -> Result<(), AppError> {
 
 fn add(ctx: &Context, a: AddArgs) -> Result<(), AppError> {
     let payload = PartnerRegistered {
-        name: text("name", &a.name, PartnerName::new)?,
+        name: PartnerName::new(a.name.trim())
+            .map_err(|e| AppError::invalid(format!("name: {e}")))?,
         kind: a.kind,
-        short_name: opt_text("--short", a.short.as_deref(), ShortName::new)?,
-        country: country(a.country.as_deref())?,
+        short_name: a.short,
+        country: a.country,
     };
     let meta = ctx.write_meta(&a.write)?;
     if meta.expect_version.is_some_and(|v| v != 0) {
@@ -158,9 +163,7 @@ fn add(ctx: &Context, a: AddArgs) -> Result<(), AppError> {
 }
 
 fn rename(ctx: &Context, a: RenameArgs) -> Result<(), AppError> {
-    let new_name = text("--to", &a.to, PartnerName::new)?;
-    let effective_on = date("--effective", &a.effective)?;
-    let short_name = opt_text("--short", a.short.as_deref(), ShortName::new)?;
+    let (new_name, effective_on, short_name) = (a.to, a.effective, a.short);
     let meta = ctx.write_meta(&a.write)?;
     let registry = ctx.open(Access::Write)?;
     let partner = registry.resolve_partner(&a.partner)?;
@@ -174,7 +177,7 @@ fn rename(ctx: &Context, a: RenameArgs) -> Result<(), AppError> {
 }
 
 fn succeed(ctx: &Context, a: SucceedArgs) -> Result<(), AppError> {
-    let effective_on = date("--effective", &a.effective)?;
+    let effective_on = a.effective;
     let meta = ctx.write_meta(&a.write)?;
     let registry = ctx.open(Access::Write)?;
     let partner = registry.resolve_partner(&a.partner)?;
@@ -209,7 +212,7 @@ fn list(ctx: &Context, a: ListArgs) -> Result<(), AppError> {
     output::print(&ctx.out, &report)
 }
 
-fn partner_rows(partners: &[pactum::app::PartnerView]) -> Rows {
+fn partner_rows(partners: &[crate::app::PartnerView]) -> Rows {
     Rows {
         headers: vec!["handle", "name", "short", "kind", "country", "status"],
         rows: partners
@@ -239,7 +242,7 @@ fn partner_rows(partners: &[pactum::app::PartnerView]) -> Rows {
 }
 
 /// `active`, or `succeeded 2015-09-04 by P60, P61`.
-fn status_text(p: &pactum::app::PartnerView) -> String {
+fn status_text(p: &crate::app::PartnerView) -> String {
     let s = &p.state;
     match (s.status, s.succeeded_on) {
         (PartnerStatus::Succeeded, Some(on)) => format!(

@@ -3,9 +3,9 @@
 
 use clap::Args;
 
+use crate::app::AppError;
 use crate::cli::{Access, Context};
-use pactum::app::AppError;
-use pactum::domain::Seq;
+use crate::domain::Seq;
 
 /// Print RFC 9162 proofs as JSON. For an entry (a handle, id or name), the
 /// inclusion proofs of all its events in the tree (those recorded in the
@@ -23,7 +23,10 @@ use pactum::domain::Seq;
 ///   pactum prove '#40' --size 120
 ///   pactum prove --consistency 120 180
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Inclusion and consistency proofs (RFC 9162)"
+)]
 pub struct ProveArgs {
     /// The entry (C12, P7, an id, a partner's name), #SEQ, or an event id
     #[arg(required_unless_present = "consistency")]
@@ -36,7 +39,7 @@ pub struct ProveArgs {
     pub consistency: Option<Vec<u64>>,
 }
 
-fn seqs(registry: &pactum::app::Registry, target: &str) -> Result<Vec<Seq>, AppError> {
+fn seqs(registry: &crate::app::Registry, target: &str) -> Result<Vec<Seq>, AppError> {
     if let Some(n) = target.strip_prefix('#') {
         let n: u64 = n
             .parse()
@@ -44,7 +47,7 @@ fn seqs(registry: &pactum::app::Registry, target: &str) -> Result<Vec<Seq>, AppE
         return Ok(vec![Seq(n)]);
     }
     match registry.resolve_entity(target) {
-        Ok(entity) => Ok(registry.store().stream_seqs(entity)?),
+        Ok(entity) => Ok(registry.stream_seqs(entity)?),
         Err(AppError::NotFound { .. }) if registry.resolve_event(target).is_ok() => {
             Ok(vec![registry.resolve_event(target)?.seq])
         }

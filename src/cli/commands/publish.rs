@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::app::AppError;
 use crate::cli::output::{self, Format};
 use crate::cli::{Access, Context, PointArgs};
-use pactum::app::AppError;
-use pactum::site::{self, CheckpointInput};
+use crate::site::{self, CheckpointInput};
 
 /// Write the registry as a static web site, in French: the index grouped
 /// by section as the 2009 lists were, a page per convention and per partner
@@ -27,7 +27,10 @@ use pactum::site::{self, CheckpointInput};
 ///   pactum publish --out site --as-of 2009-12-31 --recorded-as-of '#86'
 ///   pactum publish --out site --checkpoint checkpoint.txt --vkey "$(cat dat.vkey)"
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Write the registry as a static transparency web site"
+)]
 pub struct PublishArgs {
     /// The folder to write the site to
     #[arg(long, value_name = "DIR")]

@@ -2,9 +2,9 @@
 
 use clap::Args;
 
+use crate::app::AppError;
 use crate::cli::output::{self, Format};
 use crate::cli::{Access, Context};
-use pactum::app::AppError;
 
 /// Drop every projection and index and rebuild them from the event log.
 /// A rebuild interrupted by a crash is finished by the next command.
@@ -12,7 +12,10 @@ use pactum::app::AppError;
 /// Example:
 ///   pactum rebuild && pactum verify
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Rebuild every projection and index from the log"
+)]
 pub struct RebuildArgs {}
 
 /// Runs `rebuild`.

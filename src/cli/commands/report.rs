@@ -3,10 +3,10 @@
 use clap::Args;
 use serde_json::json;
 
+use crate::app::AppError;
+use crate::app::formats::{self as report, partner_cell};
 use crate::cli::output::{self, Format, Report, Rows};
 use crate::cli::{Access, Context, PointArgs};
-use pactum::app::AppError;
-use pactum::transfer::report::{self, partner_cell};
 
 /// The lists as the directorate publishes them: grouped by section with the
 /// French headings and columns of the 2009 page, international partners
@@ -17,7 +17,10 @@ use pactum::transfer::report::{self, partner_cell};
 ///   pactum report --format markdown
 ///   pactum report --recorded-as-of '#86'   (the lists as first imported)
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "The published lists, grouped by section"
+)]
 pub struct ReportArgs {
     #[command(flatten)]
     pub point: PointArgs,

@@ -3,9 +3,9 @@
 use clap::Args;
 
 use super::print_written;
+use crate::app::AppError;
 use crate::cli::{Access, Context, WriteArgs};
-use pactum::app::AppError;
-use pactum::domain::decide::Command;
+use crate::domain::decide::Command;
 
 /// Void an event that should never have been recorded (a duplicate, an
 /// amendment filed on the wrong convention). The event stays in the log and
@@ -14,7 +14,10 @@ use pactum::domain::decide::Command;
 /// Example:
 ///   pactum retract '#42' --reason "filed on the wrong convention"
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Void an event that should never have been recorded"
+)]
 pub struct RetractArgs {
     /// The event: its id, an 8+ digit id prefix, or its log position (#42)
     pub event: String,

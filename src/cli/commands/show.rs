@@ -2,9 +2,9 @@
 
 use clap::Args;
 
+use crate::app::AppError;
 use crate::cli::output::{self, Cellv, Report, Rows};
 use crate::cli::{Access, Context, PointArgs};
-use pactum::app::AppError;
 
 /// Show one convention as it stood on a date, as recorded at a moment.
 ///
@@ -12,7 +12,7 @@ use pactum::app::AppError;
 ///   pactum show C12
 ///   pactum show C12 --as-of 2010-06-30 --recorded-as-of 2009-09-30
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, about = "Show one convention")]
 pub struct ShowArgs {
     /// The convention (C12, its id, or an 8+ digit id prefix)
     pub convention: String,

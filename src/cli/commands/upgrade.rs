@@ -2,10 +2,10 @@
 
 use clap::Args;
 
+use crate::app::AppError;
+use crate::app::{DEFAULT_CACHE_BYTES, OpenOptions};
 use crate::cli::Context;
 use crate::cli::output::{self, Format};
-use pactum::app::AppError;
-use pactum::store::{DEFAULT_CACHE_BYTES, OpenOptions};
 
 /// Convert a registry written by an earlier pactum to the current format.
 ///
@@ -18,7 +18,10 @@ use pactum::store::{DEFAULT_CACHE_BYTES, OpenOptions};
 /// Example:
 ///   pactum --db /srv/pactum upgrade && pactum --db /srv/pactum verify
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Convert a registry written by an earlier pactum"
+)]
 pub struct UpgradeArgs {}
 
 /// Runs `upgrade`.
@@ -30,7 +33,7 @@ pub fn run(ctx: &Context, _a: UpgradeArgs) -> Result<(), AppError> {
         cache_bytes: DEFAULT_CACHE_BYTES,
     };
     let bar = ctx.progress(0, "upgrading");
-    let upgraded = pactum::app::upgrade::upgrade(&path, &options, &mut |n| bar.set_position(n));
+    let upgraded = crate::app::upgrade::upgrade(&path, &options, &mut |n| bar.set_position(n));
     bar.finish_and_clear();
     let upgraded = upgraded?;
     let head = upgraded

@@ -5,10 +5,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use clap::Args;
 use serde_json::json;
 
+use crate::app::AppError;
 use crate::cli::output::{self, Report, Rows};
 use crate::cli::{Access, Context};
-use pactum::app::AppError;
-use pactum::domain::{Digest, Seq};
+use crate::domain::{Digest, Seq};
 
 /// Walk the whole log: check the hash chain, seq and version continuity,
 /// every index and every stored projection against a fresh rebuild, and the
@@ -22,7 +22,10 @@ use pactum::domain::{Digest, Seq};
 ///   pactum verify --checkpoint checkpoint.txt --vkey conventions.vkey
 ///   pactum verify --checkpoint checkpoint.txt --vkey conventions.vkey --log registry.jsonl
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    about = "Check the hash chain, the indexes and the projections"
+)]
 pub struct VerifyArgs {
     /// A head printed earlier (SEQ:HASH): the log must still extend it
     #[arg(long, value_name = "SEQ:HASH", value_parser = head)]
@@ -66,7 +69,7 @@ pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
             let file = std::fs::File::open(path)
                 .map_err(|e| AppError::invalid(format!("cannot read {}: {e}", path.display())))?;
             let reader = std::io::BufReader::new(file);
-            Some(pactum::app::transparency::copy_leaves(reader, c)?)
+            Some(crate::app::transparency::copy_leaves(reader, c)?)
         }
         _ => None,
     };
@@ -130,7 +133,7 @@ pub fn run(ctx: &Context, a: VerifyArgs) -> Result<(), AppError> {
     if report.ok() {
         Ok(())
     } else {
-        Err(AppError::Store(pactum::store::StoreError::Corrupt {
+        Err(AppError::Store(crate::app::StoreError::Corrupt {
             tree: "registry",
             at: output::count(report.problems.len(), "place"),
             detail: "verify found problems (listed above)".into(),
