@@ -6,11 +6,14 @@
 //! nothing: every refusal is collected with its position, and if there is
 //! one, nothing is written.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use super::{AppError, Registry};
 use crate::domain::decide::{Command, Directory, Subject, decide};
 use crate::domain::{
     Actor, AnyTimeline, ConventionId, EntityId, EntityKind, EventId, Handle, PartnerId,
-    PartnerTimeline, PendingEvent, Reason, Seq, Source, Succession, end_of_time, fold_key,
+    PartnerTimeline, PendingEvent, Reason, Seq, Source, Succession, end_of_time,
 };
 use crate::projection::Projector;
 use crate::store::{Writer, workers};
@@ -48,26 +51,38 @@ pub struct Written {
 struct Dir<'a> {
     registry: &'a Registry,
     overlay: &'a Projector<'a>,
+    /// timelines read from the store for this batch's decisions (the store
+    /// does not change until the batch commits; an entity the batch
+    /// touches is read from `overlay` instead)
+    read: &'a Memo,
 }
 
+/// Timelines read from the store during one batch, by entity.
+type Memo = RefCell<HashMap<EntityId, Option<AnyTimeline>>>;
+
 impl Dir<'_> {
-    fn timeline(&self, entity: EntityId) -> Option<AnyTimeline> {
-        match self.overlay.pending(entity) {
-            Some((_, t)) => Some(t.clone()),
-            None => self
-                .registry
+    /// Calls `f` with the entity's timeline as the batch leaves it, else as
+    /// the store has it.
+    fn with_timeline<R>(&self, entity: EntityId, f: impl FnOnce(Option<&AnyTimeline>) -> R) -> R {
+        if let Some((_, t)) = self.overlay.pending(entity) {
+            return f(Some(t));
+        }
+        let mut read = self.read.borrow_mut();
+        let t = read.entry(entity).or_insert_with(|| {
+            self.registry
                 .store()
                 .timeline(entity)
                 .ok()
                 .flatten()
-                .map(|(_, t)| t),
-        }
+                .map(|(_, t)| t)
+        });
+        f(t.as_ref())
     }
 }
 
 impl Directory for Dir<'_> {
     fn partner_exists(&self, id: PartnerId) -> bool {
-        self.timeline(id.into()).is_some_and(|t| !t.is_void())
+        self.with_timeline(id.into(), |t| t.is_some_and(|t| !t.is_void()))
     }
 
     fn partners_named(&self, key: &str, except: Option<PartnerId>) -> Vec<PartnerId> {
@@ -80,18 +95,7 @@ impl Directory for Dir<'_> {
             .filter(|e| e.current && self.overlay.pending(e.partner.into()).is_none())
             .map(|e| e.partner)
             .collect();
-        for (entity, _, timeline) in self.overlay.pending_all() {
-            if let (EntityId::Partner(p), AnyTimeline::Partner(t)) = (entity, timeline)
-                && t.state_at(end_of_time()).is_some_and(|s| {
-                    fold_key(s.name.as_str()) == key
-                        || s.short_name
-                            .as_ref()
-                            .is_some_and(|n| fold_key(n.as_str()) == key)
-                })
-            {
-                out.push(p);
-            }
-        }
+        out.extend(self.overlay.pending_partners_named(key));
         out.retain(|p| Some(*p) != except);
         out
     }
@@ -116,10 +120,10 @@ impl Directory for Dir<'_> {
     }
 
     fn successions_of(&self, partner: PartnerId) -> Vec<Succession> {
-        match self.timeline(partner.into()) {
+        self.with_timeline(partner.into(), |t| match t {
             Some(AnyTimeline::Partner(t)) => t.successions(),
             _ => Vec::new(),
-        }
+        })
     }
 
     fn predecessors_of(&self, partner: PartnerId) -> Vec<PartnerId> {
@@ -236,10 +240,11 @@ impl Registry {
         self.ensure_caught_up().map_err(one)?;
         let mut writer = self.store().writer().map_err(|e| one(e.into()))?;
         let mut projector = Projector::new(self.store());
+        let read = Memo::default();
         let mut written = Vec::with_capacity(commands.len());
         let mut errors = Vec::new();
         for (i, (command, meta)) in commands.into_iter().enumerate() {
-            match self.decide_one(&mut writer, &mut projector, &command, &meta) {
+            match self.decide_one(&mut writer, &mut projector, &read, &command, &meta) {
                 Ok(w) => written.push(w),
                 Err(e) => errors.push((i, e)),
             }
@@ -254,6 +259,7 @@ impl Registry {
         &self,
         writer: &mut Writer<'_>,
         projector: &mut Projector<'_>,
+        read: &Memo,
         command: &Command,
         meta: &WriteMeta,
     ) -> Result<Written, AppError> {
@@ -298,6 +304,7 @@ impl Registry {
         let dir = Dir {
             registry: self,
             overlay: projector,
+            read,
         };
         let subject = Subject {
             timeline,

@@ -572,7 +572,15 @@ pub fn decide(
             target,
             fields,
         } => {
-            if let Some(target) = target {
+            // an event the entity's own timeline or stream shows is its own:
+            // the log is searched only for one it does not
+            if let Some(target) = target
+                && subject
+                    .timeline
+                    .and_then(|t| target_in_timeline(t, Some(*target)))
+                    .is_none()
+                && !subject.stream.iter().any(|r| r.id == *target)
+            {
                 check_event_of(*entity, *target, dir)?;
             }
             require_reason(EventType::Corrected, reason)?;

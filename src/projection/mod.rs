@@ -124,6 +124,9 @@ pub struct Projector<'a> {
     /// stored documents read before the batch touched their entity
     read: HashMap<EntityId, Option<Doc>>,
     batch: Vec<EventRecord>,
+    /// the folded current name and short name of each partner the batch
+    /// touched, as the batch leaves it
+    partner_keys: HashMap<PartnerId, Vec<String>>,
 }
 
 struct Touched {
@@ -142,7 +145,20 @@ impl<'a> Projector<'a> {
             touched: HashMap::new(),
             read: HashMap::new(),
             batch: Vec::new(),
+            partner_keys: HashMap::new(),
         }
+    }
+
+    /// The partners the batch touched that bear the folded name `key` (as
+    /// their name or short name) once it is committed.
+    pub fn pending_partners_named<'k>(
+        &'k self,
+        key: &'k str,
+    ) -> impl Iterator<Item = PartnerId> + 'k {
+        self.partner_keys
+            .iter()
+            .filter(move |(_, keys)| keys.iter().any(|k| k == key))
+            .map(|(p, _)| *p)
     }
 
     /// The timeline an entity will have once the batch is committed, if the
@@ -234,6 +250,24 @@ impl<'a> Projector<'a> {
             if let Some(t) = self.touched.get_mut(&entity) {
                 t.now = fresh;
             }
+        }
+        if let (EntityId::Partner(p), Some(AnyTimeline::Partner(t))) =
+            (entity, self.touched.get(&entity).map(|t| &t.now))
+        {
+            let keys = t
+                .state_at(end_of_time())
+                .map(|s| {
+                    [
+                        Some(s.name.as_str()),
+                        s.short_name.as_ref().map(|n| n.as_str()),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .map(fold_key)
+                    .collect()
+                })
+                .unwrap_or_default();
+            self.partner_keys.insert(p, keys);
         }
         Ok(())
     }

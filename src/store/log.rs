@@ -56,6 +56,9 @@ impl Head {
 #[derive(Clone)]
 pub struct Log {
     tree: Tree,
+    /// the head, once read (this process is the only writer: sled's lock
+    /// keeps others out), kept as appends move it
+    head: std::sync::Arc<std::sync::Mutex<Option<Head>>>,
 }
 
 fn first_seq(key: &[u8]) -> Result<u64> {
@@ -122,6 +125,7 @@ impl Log {
     pub fn open(db: &sled::Db) -> Result<Self> {
         Ok(Self {
             tree: db.open_tree("log")?,
+            head: Default::default(),
         })
     }
 
@@ -137,6 +141,17 @@ impl Log {
 
     /// The head: the last event of the last segment.
     pub fn head(&self) -> Result<Head> {
+        let mut known = self.head.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(head) = *known {
+            return Ok(head);
+        }
+        let head = self.read_head()?;
+        *known = Some(head);
+        Ok(head)
+    }
+
+    /// The head, read from the last segment.
+    fn read_head(&self) -> Result<Head> {
         let Some((key, value)) = self.tree.last()? else {
             return Ok(Head::EMPTY);
         };
@@ -237,7 +252,21 @@ impl Log {
                 .map_err(|e| StoreError::Encode(e.to_string()))?;
             batch.insert(&keys::seq(Seq(seq)), value);
         }
+        let mut known = self.head.lock().unwrap_or_else(|p| p.into_inner());
+        // until the batch is applied and the new head known, the head is
+        // read again from the log
+        *known = None;
         self.tree.apply_batch(batch)?;
+        if let Some(last) = events.last()
+            && let Ok((seq, hash, recorded_at)) = codec::event_head(last)
+            && seq.0 + 1 == first.0 + index_u64(events.len())
+        {
+            *known = Some(Head {
+                seq,
+                hash,
+                recorded_at: Some(recorded_at),
+            });
+        }
         Ok(packed.len())
     }
 
