@@ -26,10 +26,10 @@ use sled::{IVec, Tree};
 use super::error::Result;
 
 /// Pending bytes (keys and values) that make the map go to sled.
-pub const PERSIST_BYTES: usize = 16 * 1024 * 1024;
+pub const PERSIST_BYTES: usize = 4 * 1024 * 1024;
 
 /// Pending entries that make the map go to sled.
-pub const PERSIST_ENTRIES: usize = 65_536;
+pub const PERSIST_ENTRIES: usize = 16_384;
 
 /// The writes not yet given to sled: `None` is a removal.
 #[derive(Default)]
