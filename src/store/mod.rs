@@ -53,7 +53,7 @@ use crate::domain::{
 };
 
 pub use caches::{CacheWrite, Doc, NameEntry};
-pub use error::{StoreError, is_disk_full};
+pub use error::{FolderProblem, StoreError, is_disk_full};
 pub use head_file::RecordedHead;
 pub use log::Head;
 pub use scan::workers;
