@@ -504,34 +504,34 @@ impl Sync {
     }
 }
 
-// ---------------------------------------------------------------- main
+/// The figures of a run, in the order they were measured.
+type Figures = Vec<(&'static str, f64)>;
 
-fn main() {
-    let args = Args::parse();
-    let n = args.events.max(100);
-    // The registry holds n events: the last min(n / 5, 2000) are single
-    // appends, measured as such; the rest come in batches of 1,000.
-    let singles = (n / 5).min(2000);
-    let batched = n - singles;
-    let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let scratch = tempfile::tempdir().expect("temp dir");
-    let path = args
-        .keep
-        .clone()
-        .unwrap_or_else(|| scratch.path().join("registry"));
-    let mut out: Vec<(&'static str, f64)> = Vec::new();
+/// A figure of the run by its name (NaN if it was not measured).
+fn figure(out: &Figures, name: &str) -> f64 {
+    out.iter()
+        .find(|(k, _)| *k == name)
+        .map_or(f64::NAN, |(_, v)| *v)
+}
 
-    // 1. Build the registry through the import path: 1,000 events per transaction.
-    reset_peak_rss();
-    let registry = open(&path);
-    let mut workload = Workload::new(args.seed);
+// ------------------------------------------------------------- phases
+
+/// 1. Builds the registry through the import path: 1,000 events per
+///    transaction.
+fn build(
+    registry: &Registry,
+    workload: &mut Workload,
+    batched: u64,
+    quiet: bool,
+    out: &mut Figures,
+) {
     let progress = bar(batched, "append (batches)", quiet);
     let started = Instant::now();
     let mut written_total = 0u64;
     while written_total < batched {
         let size = (batched - written_total).min(1000);
         let commands: Vec<(Command, WriteMeta)> = (0..size)
-            .map(|_| (workload.command(&registry), meta()))
+            .map(|_| (workload.command(registry), meta()))
             .collect();
         let written = registry.execute_batch(commands).unwrap_or_else(|errors| {
             panic!("the workload made an invalid command: {:?}", errors.first())
@@ -542,27 +542,38 @@ fn main() {
     }
     let batch_secs = started.elapsed().as_secs_f64();
     progress.finish_and_clear();
-    push(&mut out, "append_batch_eps", batched as f64 / batch_secs);
+    push(out, "append_batch_eps", batched as f64 / batch_secs);
     rss_note("after the batch appends");
+}
 
-    // 2. Single durable appends on the large registry (the CLI path).
+/// 2. Single durable appends on the large registry (the CLI path).
+fn append_singles(
+    registry: &Registry,
+    workload: &mut Workload,
+    singles: u64,
+    quiet: bool,
+    out: &mut Figures,
+) {
     let progress = bar(singles, "append (single)", quiet);
     let started = Instant::now();
     for i in 0..singles {
-        let command = workload.command(&registry);
+        let command = workload.command(registry);
         let written = registry.execute(command, &meta()).expect("a valid command");
         workload.ack(&[written]);
         progress.set_position(i + 1);
     }
     push(
-        &mut out,
+        out,
         "append_single_eps",
         singles as f64 / started.elapsed().as_secs_f64(),
     );
     progress.finish_and_clear();
-    let head = registry.head_seq().expect("head").0;
+}
 
-    // 3. Reads, in process.
+/// 3. Reads, in process: a list as of a date, then `show` and `history` of
+///    200 conventions drawn at random. Returns how many conventions the
+///    registry holds.
+fn reads(registry: &Registry, out: &mut Figures) -> u64 {
     let mid = format!("{}", 2008);
     let point = registry
         .point(Some(mid.parse().expect("a date")), None)
@@ -580,7 +591,7 @@ fn main() {
             })
             .collect(),
     );
-    push(&mut out, "as_of_list_ms", list_ms);
+    push(out, "as_of_list_ms", list_ms);
     rss_note("after the lists");
     let conventions = registry
         .store()
@@ -616,10 +627,13 @@ fn main() {
         history.push(t.elapsed().as_secs_f64() * 1e6);
         std::hint::black_box(h);
     }
-    push(&mut out, "show_us", median(show));
-    push(&mut out, "history_us", median(history));
+    push(out, "show_us", median(show));
+    push(out, "history_us", median(history));
+    conventions
+}
 
-    // 4. A full rebuild of every cache, from empty caches.
+/// 4. A full rebuild of every cache, from empty caches.
+fn rebuild(registry: &Registry, head: u64, quiet: bool, out: &mut Figures) {
     pactum::projection::clear(registry.store(), &pactum::projection::Derived::ALL).expect("clear");
     let progress = bar(head, "rebuild", quiet);
     let started = Instant::now();
@@ -630,39 +644,47 @@ fn main() {
     )
     .expect("rebuild");
     push(
-        &mut out,
+        out,
         "rebuild_eps",
         rebuilt.events as f64 / started.elapsed().as_secs_f64(),
     );
     progress.finish_and_clear();
+}
+
+/// The process's peak memory, and the bytes an event takes in the log and
+/// on disk; closes the registry.
+fn footprint(registry: Registry, path: &Path, head: u64, out: &mut Figures) {
     let (_, payload) = registry.store().log().payload().expect("payload");
     registry.store().sync().expect("sync");
     drop(registry);
-    push(&mut out, "peak_rss_mb", peak_rss_mb());
+    push(out, "peak_rss_mb", peak_rss_mb());
+    push(out, "payload_bytes_per_event", payload as f64 / head as f64);
     push(
-        &mut out,
-        "payload_bytes_per_event",
-        payload as f64 / head as f64,
-    );
-    push(
-        &mut out,
+        out,
         "disk_bytes_per_event",
-        folder_bytes(&path) as f64 / head as f64,
+        folder_bytes(path) as f64 / head as f64,
     );
+}
 
-    // 5. Reopen, and the CLI's cold start.
+/// 5. Reopening the registry in process.
+fn reopen(path: &Path, out: &mut Figures) {
     let open_ms = median(
         (0..5)
             .map(|_| {
                 let t = Instant::now();
-                let r = open(&path);
+                let r = open(path);
                 let ms = t.elapsed().as_secs_f64() * 1e3;
                 drop(r);
                 ms
             })
             .collect(),
     );
-    push(&mut out, "open_ms", open_ms);
+    push(out, "open_ms", open_ms);
+}
+
+/// The CLI's cold start: `show` and `verify` as processes of their own,
+/// their time and peak memory.
+fn cli_runs(path: &Path, conventions: u64, out: &mut Figures) {
     let cli = env!("CARGO_BIN_EXE_pactum");
     let cli_ms = median(
         (0..7)
@@ -686,11 +708,11 @@ fn main() {
             })
             .collect(),
     );
-    push(&mut out, "cli_show_ms", cli_ms);
+    push(out, "cli_show_ms", cli_ms);
     push(
-        &mut out,
+        out,
         "cli_show_rss_mb",
-        child_peak_rss_mb(cli, &path, &["show", "C1"]),
+        child_peak_rss_mb(cli, path, &["show", "C1"]),
     );
     let verify_ms = median(
         (0..3)
@@ -706,177 +728,191 @@ fn main() {
             })
             .collect(),
     );
-    push(&mut out, "cli_verify_ms", verify_ms);
+    push(out, "cli_verify_ms", verify_ms);
     push(
-        &mut out,
+        out,
         "cli_verify_rss_mb",
-        child_peak_rss_mb(cli, &path, &["-q", "verify"]),
+        child_peak_rss_mb(cli, path, &["-q", "verify"]),
     );
+}
 
-    // 6. Baselines on the same bytes: bare sled, SQLite, a plain file.
-    let bytes: Vec<Vec<u8>> = {
-        let db = sled::Config::new()
-            .path(&path)
-            .cache_capacity(DEFAULT_CACHE_BYTES)
-            .segment_size(pactum::store::durable::SEGMENT_SIZE)
-            .open()
-            .expect("reopen");
-        let log = db.open_tree("log").expect("log");
-        log.iter()
-            .flat_map(|kv| {
-                let (_, segment) = kv.expect("segment");
-                pactum::store::codec::segment_events(&segment)
-                    .expect("a sound segment")
-                    .into_iter()
-                    .map(<[u8]>::to_vec)
-                    .collect::<Vec<_>>()
-            })
-            .collect()
-    };
-    let singles_bytes = &bytes[..usize::try_from(singles)
-        .unwrap_or(bytes.len())
-        .min(bytes.len())];
-    {
-        let dir = scratch.path().join("raw-sled");
-        let db = sled::Config::new()
-            .path(&dir)
-            .cache_capacity(DEFAULT_CACHE_BYTES)
-            .segment_size(pactum::store::durable::SEGMENT_SIZE)
-            .flush_every_ms(None)
-            .open()
-            .expect("raw sled");
-        let tree = db.open_tree("events").expect("tree");
-        let sync = Sync::of(&dir);
-        let t = Instant::now();
-        for (i, b) in singles_bytes.iter().enumerate() {
-            tree.insert((i as u64).to_be_bytes(), b.as_slice())
-                .expect("insert");
-            sync.sync(&db);
-        }
-        push(
-            &mut out,
-            "raw_sled_single_eps",
-            singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
-        );
-        let tree = db.open_tree("events_batch").expect("tree");
-        let progress = bar(bytes.len() as u64, "raw sled (batches)", quiet);
-        let t = Instant::now();
-        for (c, chunk) in bytes.chunks(1000).enumerate() {
-            let mut batch = sled::Batch::default();
-            for (i, b) in chunk.iter().enumerate() {
-                batch.insert(&((c * 1000 + i) as u64).to_be_bytes(), b.as_slice());
-            }
-            tree.apply_batch(batch).expect("batch");
-            sync.sync(&db);
-            progress.set_position(((c + 1) * 1000) as u64);
-        }
-        push(
-            &mut out,
-            "raw_sled_batch_eps",
-            bytes.len() as f64 / t.elapsed().as_secs_f64(),
-        );
-        progress.finish_and_clear();
-        // the same bytes as packed segments, 1,000 events per batch, as
-        // the log writes them: what sled alone does for that work
-        let tree = db.open_tree("segments_batch").expect("tree");
-        let t = Instant::now();
-        for (c, chunk) in bytes.chunks(1000).enumerate() {
-            let mut batch = sled::Batch::default();
-            let events: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
-            for (i, segment) in pactum::store::log::pack(&events) {
-                let value = pactum::store::codec::encode_segment(segment).expect("segment");
-                batch.insert(&((c * 1000 + i) as u64).to_be_bytes(), value);
-            }
-            tree.apply_batch(batch).expect("batch");
-            sync.sync(&db);
-        }
-        push(
-            &mut out,
-            "raw_sled_segments_batch_eps",
-            bytes.len() as f64 / t.elapsed().as_secs_f64(),
-        );
-    }
-    {
-        let file = scratch.path().join("sqlite.db");
-        let conn = rusqlite::Connection::open(&file).expect("sqlite");
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE events (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);")
-            .expect("schema");
-        let t = Instant::now();
-        for (i, b) in singles_bytes.iter().enumerate() {
-            conn.execute(
-                "INSERT INTO events (seq, body) VALUES (?1, ?2)",
-                rusqlite::params![i as i64, b],
-            )
+/// 6. The stored bytes of every event of the registry, in log order: what
+///    the baselines write.
+fn stored_events(path: &Path) -> Vec<Vec<u8>> {
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(DEFAULT_CACHE_BYTES)
+        .segment_size(pactum::store::durable::SEGMENT_SIZE)
+        .open()
+        .expect("reopen");
+    let log = db.open_tree("log").expect("log");
+    log.iter()
+        .flat_map(|kv| {
+            let (_, segment) = kv.expect("segment");
+            pactum::store::codec::segment_events(&segment)
+                .expect("a sound segment")
+                .into_iter()
+                .map(<[u8]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Bare sled on the same bytes: single durable inserts, batches of 1,000
+/// events, and batches of packed segments.
+fn raw_sled_baseline(
+    scratch: &Path,
+    bytes: &[Vec<u8>],
+    singles_bytes: &[Vec<u8>],
+    quiet: bool,
+    out: &mut Figures,
+) {
+    let dir = scratch.join("raw-sled");
+    let db = sled::Config::new()
+        .path(&dir)
+        .cache_capacity(DEFAULT_CACHE_BYTES)
+        .segment_size(pactum::store::durable::SEGMENT_SIZE)
+        .flush_every_ms(None)
+        .open()
+        .expect("raw sled");
+    let tree = db.open_tree("events").expect("tree");
+    let sync = Sync::of(&dir);
+    let t = Instant::now();
+    for (i, b) in singles_bytes.iter().enumerate() {
+        tree.insert((i as u64).to_be_bytes(), b.as_slice())
             .expect("insert");
-        }
-        push(
-            &mut out,
-            "sqlite_single_eps",
-            singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
-        );
-        conn.execute_batch(
-            "CREATE TABLE events_batch (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);",
-        )
-        .expect("schema");
-        let t = Instant::now();
-        let mut conn = conn;
-        for (c, chunk) in bytes.chunks(1000).enumerate() {
-            let tx = conn.transaction().expect("tx");
-            {
-                let mut insert = tx
-                    .prepare_cached("INSERT INTO events_batch (seq, body) VALUES (?1, ?2)")
-                    .expect("prepare");
-                for (i, b) in chunk.iter().enumerate() {
-                    insert
-                        .execute(rusqlite::params![(c * 1000 + i) as i64, b])
-                        .expect("insert");
-                }
-            }
-            tx.commit().expect("commit");
-        }
-        push(
-            &mut out,
-            "sqlite_batch_eps",
-            bytes.len() as f64 / t.elapsed().as_secs_f64(),
-        );
+        sync.sync(&db);
     }
-    {
-        let mut file = std::fs::File::create(scratch.path().join("plain.log")).expect("file");
-        let t = Instant::now();
-        for b in singles_bytes {
-            file.write_all(b).expect("write");
-            file.sync_all().expect("fsync");
+    push(
+        out,
+        "raw_sled_single_eps",
+        singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
+    );
+    let tree = db.open_tree("events_batch").expect("tree");
+    let progress = bar(bytes.len() as u64, "raw sled (batches)", quiet);
+    let t = Instant::now();
+    for (c, chunk) in bytes.chunks(1000).enumerate() {
+        let mut batch = sled::Batch::default();
+        for (i, b) in chunk.iter().enumerate() {
+            batch.insert(&((c * 1000 + i) as u64).to_be_bytes(), b.as_slice());
         }
-        push(
-            &mut out,
-            "fsync_limit_eps",
-            singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
-        );
+        tree.apply_batch(batch).expect("batch");
+        sync.sync(&db);
+        progress.set_position(((c + 1) * 1000) as u64);
     }
+    push(
+        out,
+        "raw_sled_batch_eps",
+        bytes.len() as f64 / t.elapsed().as_secs_f64(),
+    );
+    progress.finish_and_clear();
+    // the same bytes as packed segments, 1,000 events per batch, as
+    // the log writes them: what sled alone does for that work
+    let tree = db.open_tree("segments_batch").expect("tree");
+    let t = Instant::now();
+    for (c, chunk) in bytes.chunks(1000).enumerate() {
+        let mut batch = sled::Batch::default();
+        let events: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        for (i, segment) in pactum::store::log::pack(&events) {
+            let value = pactum::store::codec::encode_segment(segment).expect("segment");
+            batch.insert(&((c * 1000 + i) as u64).to_be_bytes(), value);
+        }
+        tree.apply_batch(batch).expect("batch");
+        sync.sync(&db);
+    }
+    push(
+        out,
+        "raw_sled_segments_batch_eps",
+        bytes.len() as f64 / t.elapsed().as_secs_f64(),
+    );
+}
 
-    // 7. Each figure against its target and its baseline of this run.
-    let value = |k: &str| {
-        out.iter()
-            .find(|(name, _)| *name == k)
-            .map_or(f64::NAN, |(_, v)| *v)
-    };
+/// SQLite (WAL, `synchronous=FULL`) on the same bytes: single inserts, and
+/// transactions of 1,000.
+fn sqlite_baseline(
+    scratch: &Path,
+    bytes: &[Vec<u8>],
+    singles_bytes: &[Vec<u8>],
+    out: &mut Figures,
+) {
+    let file = scratch.join("sqlite.db");
+    let conn = rusqlite::Connection::open(&file).expect("sqlite");
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE events (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);")
+        .expect("schema");
+    let t = Instant::now();
+    for (i, b) in singles_bytes.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO events (seq, body) VALUES (?1, ?2)",
+            rusqlite::params![i as i64, b],
+        )
+        .expect("insert");
+    }
+    push(
+        out,
+        "sqlite_single_eps",
+        singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
+    );
+    conn.execute_batch("CREATE TABLE events_batch (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);")
+        .expect("schema");
+    let t = Instant::now();
+    let mut conn = conn;
+    for (c, chunk) in bytes.chunks(1000).enumerate() {
+        let tx = conn.transaction().expect("tx");
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT INTO events_batch (seq, body) VALUES (?1, ?2)")
+                .expect("prepare");
+            for (i, b) in chunk.iter().enumerate() {
+                insert
+                    .execute(rusqlite::params![(c * 1000 + i) as i64, b])
+                    .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+    push(
+        out,
+        "sqlite_batch_eps",
+        bytes.len() as f64 / t.elapsed().as_secs_f64(),
+    );
+}
+
+/// A plain file with an `fsync` after each event: the disk's limit.
+fn plain_file_baseline(scratch: &Path, singles_bytes: &[Vec<u8>], out: &mut Figures) {
+    let mut file = std::fs::File::create(scratch.join("plain.log")).expect("file");
+    let t = Instant::now();
+    for b in singles_bytes {
+        file.write_all(b).expect("write");
+        file.sync_all().expect("fsync");
+    }
+    push(
+        out,
+        "fsync_limit_eps",
+        singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
+    );
+}
+
+/// 7. Each figure against its target and its baseline of this run.
+fn ratios(out: &mut Figures) {
     let ratios = [
         (
             "batch_vs_sqlite",
-            value("append_batch_eps") / value("sqlite_batch_eps"),
+            figure(out, "append_batch_eps") / figure(out, "sqlite_batch_eps"),
         ),
         (
             "single_vs_sqlite",
-            value("append_single_eps") / value("sqlite_single_eps"),
+            figure(out, "append_single_eps") / figure(out, "sqlite_single_eps"),
         ),
         (
             "disk_vs_payload",
-            value("disk_bytes_per_event") / value("payload_bytes_per_event"),
+            figure(out, "disk_bytes_per_event") / figure(out, "payload_bytes_per_event"),
         ),
     ];
     out.extend(ratios);
+}
 
-    // 8. Report.
+/// 8. Report: one JSON object, or a table, in a fixed order.
+fn report(out: &Figures, head: u64, json: bool) {
     let order = [
         "append_single_eps",
         "append_batch_eps",
@@ -902,22 +938,59 @@ fn main() {
         "single_vs_sqlite",
         "disk_vs_payload",
     ];
-    let get = |k: &str| {
-        out.iter()
-            .find(|(name, _)| *name == k)
-            .map_or(f64::NAN, |(_, v)| *v)
-    };
-    if args.json {
+    if json {
         let mut obj = serde_json::Map::new();
         obj.insert("events".into(), json!(head));
         for k in order {
-            obj.insert(k.into(), json!((get(k) * 1000.0).round() / 1000.0));
+            obj.insert(k.into(), json!((figure(out, k) * 1000.0).round() / 1000.0));
         }
         println!("{}", serde_json::Value::Object(obj));
     } else {
         println!("{:<26} {:>14}", "events", head);
         for k in order {
-            println!("{k:<26} {:>14.1}", get(k));
+            println!("{k:<26} {:>14.1}", figure(out, k));
         }
     }
+}
+
+// ---------------------------------------------------------------- main
+
+fn main() {
+    let args = Args::parse();
+    let n = args.events.max(100);
+    // The registry holds n events: the last min(n / 5, 2000) are single
+    // appends, measured as such; the rest come in batches of 1,000.
+    let singles = (n / 5).min(2000);
+    let batched = n - singles;
+    let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let path = args
+        .keep
+        .clone()
+        .unwrap_or_else(|| scratch.path().join("registry"));
+    let mut out = Figures::new();
+
+    reset_peak_rss();
+    let registry = open(&path);
+    let mut workload = Workload::new(args.seed);
+    build(&registry, &mut workload, batched, quiet, &mut out);
+    append_singles(&registry, &mut workload, singles, quiet, &mut out);
+    let head = registry.head_seq().expect("head").0;
+    let conventions = reads(&registry, &mut out);
+    rebuild(&registry, head, quiet, &mut out);
+    footprint(registry, &path, head, &mut out);
+    reopen(&path, &mut out);
+    cli_runs(&path, conventions, &mut out);
+
+    // 6. Baselines on the same bytes: bare sled, SQLite, a plain file.
+    let bytes = stored_events(&path);
+    let singles_bytes = &bytes[..usize::try_from(singles)
+        .unwrap_or(bytes.len())
+        .min(bytes.len())];
+    raw_sled_baseline(scratch.path(), &bytes, singles_bytes, quiet, &mut out);
+    sqlite_baseline(scratch.path(), &bytes, singles_bytes, &mut out);
+    plain_file_baseline(scratch.path(), singles_bytes, &mut out);
+
+    ratios(&mut out);
+    report(&out, head, args.json);
 }

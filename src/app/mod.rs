@@ -35,7 +35,7 @@ use crate::domain::{EntityId, Handle, Seq};
 use crate::projection;
 use crate::store::Store;
 
-pub use crate::store::{DEFAULT_CACHE_BYTES, OpenOptions, StoreError};
+pub use crate::store::{DEFAULT_CACHE_BYTES, FolderProblem, OpenOptions, StoreError};
 pub use info::{RegistryInfo, registry_exists, registry_holds_file};
 pub use read::{ConventionFilter, ConventionView, PartnerView, Party, Point, Snapshot};
 pub use resolve::{DATE_FORMS, WHEN_FORMS, read_date};

@@ -5,7 +5,7 @@
 //! name no flag and no command; this module alone turns them into advice
 //! such as "pass --wait SECONDS" or "`pactum history C12` shows its event".
 
-use crate::app::{Advice, AppError, DATE_FORMS, Hint, StoreError};
+use crate::app::{Advice, AppError, DATE_FORMS, FolderProblem, Hint, StoreError};
 use crate::domain::decide::{CorrectionField, Refusal};
 
 /// The `correct` flag that gives a correction field.
@@ -176,7 +176,7 @@ fn store_hint(error: &StoreError) -> Option<String> {
             path.display(),
             path.display()
         ),
-        StoreError::Folder { hint, .. } => hint.clone(),
+        StoreError::Folder { problem, .. } => folder_hint(problem).into(),
         StoreError::DiskFull { .. } => "nothing was recorded by this command; free some space on that disk and run it again (the registry needs no repair)".into(),
         StoreError::Permission { .. } => "pactum needs to read and write the registry folder and every file in it, even for a read command (sled opens its files for writing and locks them): run as the user who owns the registry, or give --db a registry of your own".into(),
         StoreError::Upgrade { path, .. } => format!(
@@ -186,4 +186,22 @@ fn store_hint(error: &StoreError) -> Option<String> {
         StoreError::Corrupt { .. } => "run `pactum verify` for a full report; `pactum rebuild` repairs damaged projections, not damaged events".into(),
         _ => return None,
     })
+}
+
+/// What to do about a folder pactum refuses as a registry.
+fn folder_hint(problem: &FolderProblem) -> &'static str {
+    const RESTORE: &str = "restore the registry from a backup or an export";
+    const NO_LINK: &str =
+        "nothing in a registry folder is a link: remove it, or restore the file it replaced";
+    match problem {
+        FolderProblem::NotAFolder => "give --db the path of a registry folder, or of one to create",
+        FolderProblem::ForeignFiles(_) | FolderProblem::ForeignDatabase => {
+            "a registry folder holds only the registry: give --db a new or empty folder"
+        }
+        FolderProblem::HalfDatabase { .. }
+        | FolderProblem::BlobsNotAFolder
+        | FolderProblem::NotAFile => RESTORE,
+        FolderProblem::SymbolicLink | FolderProblem::BlobNotAFile => NO_LINK,
+        FolderProblem::HardLink => "remove it: pactum writes it again",
+    }
 }

@@ -161,6 +161,40 @@ impl FromStr for Handle {
     }
 }
 
+/// The last handle number given to each kind of entity: the source of the
+/// next handle, which counts one more of its kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HandleCounters {
+    partners: u64,
+    conventions: u64,
+}
+
+impl HandleCounters {
+    /// The counters once `partners` partners and `conventions` conventions
+    /// have their handles (the highest number of each kind).
+    pub fn new(partners: u64, conventions: u64) -> Self {
+        HandleCounters {
+            partners,
+            conventions,
+        }
+    }
+
+    /// The handle of the next entity of this kind, now counted; `None` if
+    /// the numbers of this kind are exhausted (a counter read from damaged
+    /// bytes).
+    pub fn next(&mut self, kind: EntityKind) -> Option<Handle> {
+        let counter = match kind {
+            EntityKind::Partner => &mut self.partners,
+            EntityKind::Convention => &mut self.conventions,
+        };
+        *counter = counter.checked_add(1)?;
+        Some(Handle {
+            kind,
+            number: *counter,
+        })
+    }
+}
+
 /// A position in the log: 1 for the first event, gapless.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Seq(pub u64);
@@ -243,6 +277,38 @@ mod tests {
         ] {
             assert!(bad.parse::<Handle>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn each_kind_of_handle_is_counted_on_its_own() {
+        let mut counters = HandleCounters::new(3, 7);
+        let next = |c: &mut HandleCounters, kind| c.next(kind).map(|h| h.to_string());
+        assert_eq!(
+            next(&mut counters, EntityKind::Partner).as_deref(),
+            Some("P4")
+        );
+        assert_eq!(
+            next(&mut counters, EntityKind::Convention).as_deref(),
+            Some("C8")
+        );
+        assert_eq!(
+            next(&mut counters, EntityKind::Partner).as_deref(),
+            Some("P5")
+        );
+        assert_eq!(
+            next(&mut counters, EntityKind::Convention).as_deref(),
+            Some("C9")
+        );
+    }
+
+    #[test]
+    fn an_exhausted_handle_counter_gives_no_handle() {
+        let mut counters = HandleCounters::new(u64::MAX, 0);
+        assert_eq!(counters.next(EntityKind::Partner), None);
+        assert_eq!(
+            counters.next(EntityKind::Convention).map(|h| h.number),
+            Some(1)
+        );
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub use event::{
     ExpiryChange, PartnerRegistered, PartnerRegisteredPatch, PartnerRenamed, PartnerRenamedPatch,
     PartnerSucceeded, PartnerSucceededPatch, Patch, PendingEvent, Retracted,
 };
-pub use id::{ConventionId, Digest, EntityId, EntityKind, EventId, Handle, PartnerId, Seq};
+pub use id::{
+    ConventionId, Digest, EntityId, EntityKind, EventId, Handle, HandleCounters, PartnerId, Seq,
+};
 pub use kind::{Instrument, PartnerKind, PartnerStatus, Status, TerminationKind};
 pub use state::{BySuccession, ConventionState, PartnerState};
 pub use text::{

@@ -777,10 +777,7 @@ pub fn catch_up(store: &Store) -> Result<u64> {
         }
     }
     tracing::info!(from = seq.0, to = head.seq.0, "catching the caches up");
-    let mut counters = [
-        store.count(EntityKind::Partner)?,
-        store.count(EntityKind::Convention)?,
-    ];
+    let mut counters = store.handle_counters()?;
     let mut folded = 0u64;
     let mut events = store.events_from(Seq(seq.0 + 1)).peekable();
     while events.peek().is_some() {
@@ -789,15 +786,14 @@ pub fn catch_up(store: &Store) -> Result<u64> {
         let mut last = None;
         for record in events.by_ref().take(CATCH_UP_CHUNK) {
             let record = record?;
-            let handle = (record.version == 1).then(|| {
+            let handle = if record.version == 1 {
                 let kind = record.entity.kind();
-                let counter = &mut counters[usize::from(kind == EntityKind::Convention)];
-                *counter += 1;
-                Handle {
-                    kind,
-                    number: *counter,
-                }
-            });
+                Some(counters.next(kind).ok_or_else(|| {
+                    StoreError::corrupt("handles", kind.letter(), "the numbers are exhausted")
+                })?)
+            } else {
+                None
+            };
             if let Some(h) = handle {
                 handles.push(DerivedWrite::Handle(h, record.entity));
             }

@@ -266,7 +266,7 @@ const INSTRUMENTS: &[Instrument] = &[
 const TERMINATION_KINDS: &[TerminationKind] =
     &[TerminationKind::Terminated, TerminationKind::Expired];
 
-fn word_to_u8<T: PartialEq>(table: &[T], value: &T) -> u8 {
+fn word_to_wire<T: PartialEq>(table: &[T], value: &T) -> u8 {
     // Invariant: every variant is in its table, and tables are short.
     table
         .iter()
@@ -275,7 +275,7 @@ fn word_to_u8<T: PartialEq>(table: &[T], value: &T) -> u8 {
         .unwrap_or(u8::MAX)
 }
 
-fn u8_to_word<T: Copy>(table: &[T], n: u8, what: &str) -> Result<T, CodecError> {
+fn word_from_wire<T: Copy>(table: &[T], n: u8, what: &str) -> Result<T, CodecError> {
     table
         .get(usize::from(n))
         .copied()
@@ -284,142 +284,148 @@ fn u8_to_word<T: Copy>(table: &[T], n: u8, what: &str) -> Result<T, CodecError> 
 
 // --------------------------------------------------------- domain → wire
 
-fn wdate(d: PartialDate) -> WDate {
+fn date_to_wire(d: PartialDate) -> WDate {
     let (year, month, day) = d.parts();
     WDate { year, month, day }
 }
 
-fn wids(ids: &[PartnerId]) -> Vec<[u8; 16]> {
+fn ids_to_wire(ids: &[PartnerId]) -> Vec<[u8; 16]> {
     ids.iter().map(|p| *p.as_bytes()).collect()
 }
 
-fn wstr(s: &Option<impl AsRef<str>>) -> Option<String> {
+fn text_to_wire(s: &Option<impl AsRef<str>>) -> Option<String> {
     s.as_ref().map(|s| s.as_ref().to_owned())
 }
 
-fn wexpiry(e: ExpiryChange) -> WExpiry {
+fn country_to_wire(c: Option<CountryCode>) -> Option<String> {
+    c.map(|c| c.as_str().to_owned())
+}
+
+fn expiry_to_wire(e: ExpiryChange) -> WExpiry {
     match e {
-        ExpiryChange::Set(d) => WExpiry::Set(wdate(d)),
+        ExpiryChange::Set(d) => WExpiry::Set(date_to_wire(d)),
         ExpiryChange::Cleared => WExpiry::Cleared,
     }
 }
 
-fn w_registered(e: &PartnerRegistered) -> WPartnerRegistered {
+fn registered_to_wire(e: &PartnerRegistered) -> WPartnerRegistered {
     WPartnerRegistered {
         name: e.name.to_string(),
-        kind: word_to_u8(PARTNER_KINDS, &e.kind),
-        short_name: wstr(&e.short_name),
-        country: e.country.map(|c| c.as_str().to_owned()),
+        kind: word_to_wire(PARTNER_KINDS, &e.kind),
+        short_name: text_to_wire(&e.short_name),
+        country: country_to_wire(e.country),
     }
 }
 
-fn w_renamed(e: &PartnerRenamed) -> WPartnerRenamed {
+fn renamed_to_wire(e: &PartnerRenamed) -> WPartnerRenamed {
     WPartnerRenamed {
         new_name: e.new_name.to_string(),
-        short_name: wstr(&e.short_name),
-        effective_on: wdate(e.effective_on),
+        short_name: text_to_wire(&e.short_name),
+        effective_on: date_to_wire(e.effective_on),
     }
 }
 
-fn w_succeeded(e: &PartnerSucceeded) -> WPartnerSucceeded {
+fn succeeded_to_wire(e: &PartnerSucceeded) -> WPartnerSucceeded {
     WPartnerSucceeded {
-        successors: wids(&e.successors),
-        effective_on: wdate(e.effective_on),
+        successors: ids_to_wire(&e.successors),
+        effective_on: date_to_wire(e.effective_on),
     }
 }
 
-fn w_signed(e: &ConventionSigned) -> WConventionSigned {
+fn signed_to_wire(e: &ConventionSigned) -> WConventionSigned {
     WConventionSigned {
-        instrument: word_to_u8(INSTRUMENTS, &e.instrument),
-        parties: wids(&e.parties),
-        signed_on: wdate(e.signed_on),
+        instrument: word_to_wire(INSTRUMENTS, &e.instrument),
+        parties: ids_to_wire(&e.parties),
+        signed_on: date_to_wire(e.signed_on),
         objectives: e.objectives.to_string(),
-        expires_on: e.expires_on.map(wdate),
-        official_ref: wstr(&e.official_ref),
+        expires_on: e.expires_on.map(date_to_wire),
+        official_ref: text_to_wire(&e.official_ref),
     }
 }
 
-fn w_amended(e: &ConventionAmended) -> WConventionAmended {
+fn amended_to_wire(e: &ConventionAmended) -> WConventionAmended {
     WConventionAmended {
-        effective_on: wdate(e.effective_on),
-        amendment_ref: wstr(&e.amendment_ref),
-        objectives: wstr(&e.objectives),
-        parties_added: wids(&e.parties_added),
-        parties_removed: wids(&e.parties_removed),
-        expiry: e.expiry.map(wexpiry),
-        instrument: e.instrument.map(|i| word_to_u8(INSTRUMENTS, &i)),
+        effective_on: date_to_wire(e.effective_on),
+        amendment_ref: text_to_wire(&e.amendment_ref),
+        objectives: text_to_wire(&e.objectives),
+        parties_added: ids_to_wire(&e.parties_added),
+        parties_removed: ids_to_wire(&e.parties_removed),
+        expiry: e.expiry.map(expiry_to_wire),
+        instrument: e.instrument.map(|i| word_to_wire(INSTRUMENTS, &i)),
     }
 }
 
-fn w_terminated(e: &ConventionTerminated) -> WConventionTerminated {
+fn terminated_to_wire(e: &ConventionTerminated) -> WConventionTerminated {
     WConventionTerminated {
-        effective_on: wdate(e.effective_on),
-        kind: word_to_u8(TERMINATION_KINDS, &e.kind),
+        effective_on: date_to_wire(e.effective_on),
+        kind: word_to_wire(TERMINATION_KINDS, &e.kind),
     }
 }
 
-fn w_patch(p: &Patch) -> WPatch {
+fn patch_to_wire(p: &Patch) -> WPatch {
     match p {
         Patch::PartnerRegistered(p) => WPatch::PartnerRegistered(WPartnerRegisteredPatch {
             name: p.name.as_ref().map(ToString::to_string),
-            kind: p.kind.map(|k| word_to_u8(PARTNER_KINDS, &k)),
-            short_name: p.short_name.as_ref().map(wstr),
-            country: p.country.map(|c| c.map(|c| c.as_str().to_owned())),
+            kind: p.kind.map(|k| word_to_wire(PARTNER_KINDS, &k)),
+            short_name: p.short_name.as_ref().map(text_to_wire),
+            country: p.country.map(country_to_wire),
         }),
         Patch::PartnerRenamed(p) => WPatch::PartnerRenamed(WPartnerRenamedPatch {
             new_name: p.new_name.as_ref().map(ToString::to_string),
-            short_name: p.short_name.as_ref().map(wstr),
-            effective_on: p.effective_on.map(wdate),
+            short_name: p.short_name.as_ref().map(text_to_wire),
+            effective_on: p.effective_on.map(date_to_wire),
         }),
         Patch::ConventionSigned(p) => WPatch::ConventionSigned(WConventionSignedPatch {
-            instrument: p.instrument.map(|i| word_to_u8(INSTRUMENTS, &i)),
-            parties: p.parties.as_deref().map(wids),
-            signed_on: p.signed_on.map(wdate),
+            instrument: p.instrument.map(|i| word_to_wire(INSTRUMENTS, &i)),
+            parties: p.parties.as_deref().map(ids_to_wire),
+            signed_on: p.signed_on.map(date_to_wire),
             objectives: p.objectives.as_ref().map(ToString::to_string),
-            expires_on: p.expires_on.map(|e| e.map(wdate)),
-            official_ref: p.official_ref.as_ref().map(wstr),
+            expires_on: p.expires_on.map(|e| e.map(date_to_wire)),
+            official_ref: p.official_ref.as_ref().map(text_to_wire),
         }),
         Patch::ConventionAmended(p) => WPatch::ConventionAmended(WConventionAmendedPatch {
-            effective_on: p.effective_on.map(wdate),
-            amendment_ref: p.amendment_ref.as_ref().map(wstr),
-            objectives: p.objectives.as_ref().map(wstr),
-            parties_added: p.parties_added.as_deref().map(wids),
-            parties_removed: p.parties_removed.as_deref().map(wids),
-            expiry: p.expiry.map(|e| e.map(wexpiry)),
-            instrument: p.instrument.map(|i| i.map(|i| word_to_u8(INSTRUMENTS, &i))),
+            effective_on: p.effective_on.map(date_to_wire),
+            amendment_ref: p.amendment_ref.as_ref().map(text_to_wire),
+            objectives: p.objectives.as_ref().map(text_to_wire),
+            parties_added: p.parties_added.as_deref().map(ids_to_wire),
+            parties_removed: p.parties_removed.as_deref().map(ids_to_wire),
+            expiry: p.expiry.map(|e| e.map(expiry_to_wire)),
+            instrument: p
+                .instrument
+                .map(|i| i.map(|i| word_to_wire(INSTRUMENTS, &i))),
         }),
         Patch::ConventionTerminated(p) => {
             WPatch::ConventionTerminated(WConventionTerminatedPatch {
-                effective_on: p.effective_on.map(wdate),
-                kind: p.kind.map(|k| word_to_u8(TERMINATION_KINDS, &k)),
+                effective_on: p.effective_on.map(date_to_wire),
+                kind: p.kind.map(|k| word_to_wire(TERMINATION_KINDS, &k)),
             })
         }
         Patch::PartnerSucceeded(p) => WPatch::PartnerSucceeded(WPartnerSucceededPatch {
-            successors: p.successors.as_deref().map(wids),
-            effective_on: p.effective_on.map(wdate),
+            successors: p.successors.as_deref().map(ids_to_wire),
+            effective_on: p.effective_on.map(date_to_wire),
         }),
     }
 }
 
-fn w_event(e: &Event) -> WEvent {
+fn event_to_wire(e: &Event) -> WEvent {
     match e {
-        Event::PartnerRegistered(e) => WEvent::PartnerRegistered(w_registered(e)),
-        Event::PartnerRenamed(e) => WEvent::PartnerRenamed(w_renamed(e)),
-        Event::ConventionSigned(e) => WEvent::ConventionSigned(w_signed(e)),
-        Event::ConventionAmended(e) => WEvent::ConventionAmended(w_amended(e)),
-        Event::ConventionTerminated(e) => WEvent::ConventionTerminated(w_terminated(e)),
+        Event::PartnerRegistered(e) => WEvent::PartnerRegistered(registered_to_wire(e)),
+        Event::PartnerRenamed(e) => WEvent::PartnerRenamed(renamed_to_wire(e)),
+        Event::ConventionSigned(e) => WEvent::ConventionSigned(signed_to_wire(e)),
+        Event::ConventionAmended(e) => WEvent::ConventionAmended(amended_to_wire(e)),
+        Event::ConventionTerminated(e) => WEvent::ConventionTerminated(terminated_to_wire(e)),
         Event::Corrected(c) => WEvent::Corrected {
             target: *c.target.as_bytes(),
-            patch: w_patch(&c.patch),
+            patch: patch_to_wire(&c.patch),
         },
         Event::Retracted(r) => WEvent::Retracted {
             target: *r.target.as_bytes(),
         },
-        Event::PartnerSucceeded(e) => WEvent::PartnerSucceeded(w_succeeded(e)),
+        Event::PartnerSucceeded(e) => WEvent::PartnerSucceeded(succeeded_to_wire(e)),
     }
 }
 
-fn w_entity(e: EntityId) -> WEntity {
+fn entity_to_wire(e: EntityId) -> WEntity {
     match e {
         EntityId::Partner(p) => WEntity::Partner(*p.as_bytes()),
         EntityId::Convention(c) => WEntity::Convention(*c.as_bytes()),
@@ -428,92 +434,92 @@ fn w_entity(e: EntityId) -> WEntity {
 
 // --------------------------------------------------------- wire → domain
 
-fn ddate(d: WDate) -> Result<PartialDate, CodecError> {
+fn date_from_wire(d: WDate) -> Result<PartialDate, CodecError> {
     PartialDate::from_parts(d.year.into(), d.month.into(), d.day.into()).map_err(invalid)
 }
 
-fn dids(ids: Vec<[u8; 16]>) -> Vec<PartnerId> {
+fn ids_from_wire(ids: Vec<[u8; 16]>) -> Vec<PartnerId> {
     ids.into_iter()
         .map(|b| PartnerId(Uuid::from_bytes(b)))
         .collect()
 }
 
-fn dtext<T>(
+fn text_from_wire<T>(
     s: Option<String>,
     make: impl Fn(String) -> Result<T, crate::domain::TextError>,
 ) -> Result<Option<T>, CodecError> {
     s.map(make).transpose().map_err(invalid)
 }
 
-fn dcountry(s: Option<String>) -> Result<Option<CountryCode>, CodecError> {
+fn country_from_wire(s: Option<String>) -> Result<Option<CountryCode>, CodecError> {
     s.map(|c| CountryCode::new(&c)).transpose().map_err(invalid)
 }
 
-fn dexpiry(e: WExpiry) -> Result<ExpiryChange, CodecError> {
+fn expiry_from_wire(e: WExpiry) -> Result<ExpiryChange, CodecError> {
     Ok(match e {
-        WExpiry::Set(d) => ExpiryChange::Set(ddate(d)?),
+        WExpiry::Set(d) => ExpiryChange::Set(date_from_wire(d)?),
         WExpiry::Cleared => ExpiryChange::Cleared,
     })
 }
 
-fn d_registered(w: WPartnerRegistered) -> Result<PartnerRegistered, CodecError> {
+fn registered_from_wire(w: WPartnerRegistered) -> Result<PartnerRegistered, CodecError> {
     Ok(PartnerRegistered {
         name: PartnerName::stored(w.name).map_err(invalid)?,
-        kind: u8_to_word(PARTNER_KINDS, w.kind, "partner kind")?,
-        short_name: dtext(w.short_name, ShortName::stored)?,
-        country: dcountry(w.country)?,
+        kind: word_from_wire(PARTNER_KINDS, w.kind, "partner kind")?,
+        short_name: text_from_wire(w.short_name, ShortName::stored)?,
+        country: country_from_wire(w.country)?,
     })
 }
 
-fn d_renamed(w: WPartnerRenamed) -> Result<PartnerRenamed, CodecError> {
+fn renamed_from_wire(w: WPartnerRenamed) -> Result<PartnerRenamed, CodecError> {
     Ok(PartnerRenamed {
         new_name: PartnerName::stored(w.new_name).map_err(invalid)?,
-        short_name: dtext(w.short_name, ShortName::stored)?,
-        effective_on: ddate(w.effective_on)?,
+        short_name: text_from_wire(w.short_name, ShortName::stored)?,
+        effective_on: date_from_wire(w.effective_on)?,
     })
 }
 
-fn d_succeeded(w: WPartnerSucceeded) -> Result<PartnerSucceeded, CodecError> {
+fn succeeded_from_wire(w: WPartnerSucceeded) -> Result<PartnerSucceeded, CodecError> {
     Ok(PartnerSucceeded {
-        successors: dids(w.successors),
-        effective_on: ddate(w.effective_on)?,
+        successors: ids_from_wire(w.successors),
+        effective_on: date_from_wire(w.effective_on)?,
     })
 }
 
-fn d_signed(w: WConventionSigned) -> Result<ConventionSigned, CodecError> {
+fn signed_from_wire(w: WConventionSigned) -> Result<ConventionSigned, CodecError> {
     Ok(ConventionSigned {
-        instrument: u8_to_word(INSTRUMENTS, w.instrument, "instrument")?,
-        parties: dids(w.parties),
-        signed_on: ddate(w.signed_on)?,
+        instrument: word_from_wire(INSTRUMENTS, w.instrument, "instrument")?,
+        parties: ids_from_wire(w.parties),
+        signed_on: date_from_wire(w.signed_on)?,
         objectives: Objectives::stored(w.objectives).map_err(invalid)?,
-        expires_on: w.expires_on.map(ddate).transpose()?,
-        official_ref: dtext(w.official_ref, OfficialRef::stored)?,
+        expires_on: w.expires_on.map(date_from_wire).transpose()?,
+        official_ref: text_from_wire(w.official_ref, OfficialRef::stored)?,
     })
 }
 
-fn d_amended(w: WConventionAmended) -> Result<ConventionAmended, CodecError> {
+fn amended_from_wire(w: WConventionAmended) -> Result<ConventionAmended, CodecError> {
     Ok(ConventionAmended {
-        effective_on: ddate(w.effective_on)?,
-        amendment_ref: dtext(w.amendment_ref, AmendmentRef::stored)?,
-        objectives: dtext(w.objectives, Objectives::stored)?,
-        parties_added: dids(w.parties_added),
-        parties_removed: dids(w.parties_removed),
-        expiry: w.expiry.map(dexpiry).transpose()?,
+        effective_on: date_from_wire(w.effective_on)?,
+        amendment_ref: text_from_wire(w.amendment_ref, AmendmentRef::stored)?,
+        objectives: text_from_wire(w.objectives, Objectives::stored)?,
+        parties_added: ids_from_wire(w.parties_added),
+        parties_removed: ids_from_wire(w.parties_removed),
+        expiry: w.expiry.map(expiry_from_wire).transpose()?,
         instrument: w
             .instrument
-            .map(|i| u8_to_word(INSTRUMENTS, i, "instrument"))
+            .map(|i| word_from_wire(INSTRUMENTS, i, "instrument"))
             .transpose()?,
     })
 }
 
-fn d_terminated(w: WConventionTerminated) -> Result<ConventionTerminated, CodecError> {
+fn terminated_from_wire(w: WConventionTerminated) -> Result<ConventionTerminated, CodecError> {
     Ok(ConventionTerminated {
-        effective_on: ddate(w.effective_on)?,
-        kind: u8_to_word(TERMINATION_KINDS, w.kind, "termination kind")?,
+        effective_on: date_from_wire(w.effective_on)?,
+        kind: word_from_wire(TERMINATION_KINDS, w.kind, "termination kind")?,
     })
 }
 
-fn d_patch(w: WPatch) -> Result<Patch, CodecError> {
+fn patch_from_wire(w: WPatch) -> Result<Patch, CodecError> {
     Ok(match w {
         WPatch::PartnerRegistered(p) => Patch::PartnerRegistered(PartnerRegisteredPatch {
             name: p
@@ -523,13 +529,13 @@ fn d_patch(w: WPatch) -> Result<Patch, CodecError> {
                 .map_err(invalid)?,
             kind: p
                 .kind
-                .map(|k| u8_to_word(PARTNER_KINDS, k, "partner kind"))
+                .map(|k| word_from_wire(PARTNER_KINDS, k, "partner kind"))
                 .transpose()?,
             short_name: p
                 .short_name
-                .map(|s| dtext(s, ShortName::stored))
+                .map(|s| text_from_wire(s, ShortName::stored))
                 .transpose()?,
-            country: p.country.map(dcountry).transpose()?,
+            country: p.country.map(country_from_wire).transpose()?,
         }),
         WPatch::PartnerRenamed(p) => Patch::PartnerRenamed(PartnerRenamedPatch {
             new_name: p
@@ -539,82 +545,88 @@ fn d_patch(w: WPatch) -> Result<Patch, CodecError> {
                 .map_err(invalid)?,
             short_name: p
                 .short_name
-                .map(|s| dtext(s, ShortName::stored))
+                .map(|s| text_from_wire(s, ShortName::stored))
                 .transpose()?,
-            effective_on: p.effective_on.map(ddate).transpose()?,
+            effective_on: p.effective_on.map(date_from_wire).transpose()?,
         }),
         WPatch::ConventionSigned(p) => Patch::ConventionSigned(ConventionSignedPatch {
             instrument: p
                 .instrument
-                .map(|i| u8_to_word(INSTRUMENTS, i, "instrument"))
+                .map(|i| word_from_wire(INSTRUMENTS, i, "instrument"))
                 .transpose()?,
-            parties: p.parties.map(dids),
-            signed_on: p.signed_on.map(ddate).transpose()?,
+            parties: p.parties.map(ids_from_wire),
+            signed_on: p.signed_on.map(date_from_wire).transpose()?,
             objectives: p
                 .objectives
                 .map(Objectives::stored)
                 .transpose()
                 .map_err(invalid)?,
-            expires_on: p.expires_on.map(|e| e.map(ddate).transpose()).transpose()?,
+            expires_on: p
+                .expires_on
+                .map(|e| e.map(date_from_wire).transpose())
+                .transpose()?,
             official_ref: p
                 .official_ref
-                .map(|s| dtext(s, OfficialRef::stored))
+                .map(|s| text_from_wire(s, OfficialRef::stored))
                 .transpose()?,
         }),
         WPatch::ConventionAmended(p) => Patch::ConventionAmended(ConventionAmendedPatch {
-            effective_on: p.effective_on.map(ddate).transpose()?,
+            effective_on: p.effective_on.map(date_from_wire).transpose()?,
             amendment_ref: p
                 .amendment_ref
-                .map(|s| dtext(s, AmendmentRef::stored))
+                .map(|s| text_from_wire(s, AmendmentRef::stored))
                 .transpose()?,
             objectives: p
                 .objectives
-                .map(|s| dtext(s, Objectives::stored))
+                .map(|s| text_from_wire(s, Objectives::stored))
                 .transpose()?,
-            parties_added: p.parties_added.map(dids),
-            parties_removed: p.parties_removed.map(dids),
-            expiry: p.expiry.map(|e| e.map(dexpiry).transpose()).transpose()?,
+            parties_added: p.parties_added.map(ids_from_wire),
+            parties_removed: p.parties_removed.map(ids_from_wire),
+            expiry: p
+                .expiry
+                .map(|e| e.map(expiry_from_wire).transpose())
+                .transpose()?,
             instrument: p
                 .instrument
                 .map(|i| {
-                    i.map(|i| u8_to_word(INSTRUMENTS, i, "instrument"))
+                    i.map(|i| word_from_wire(INSTRUMENTS, i, "instrument"))
                         .transpose()
                 })
                 .transpose()?,
         }),
         WPatch::ConventionTerminated(p) => Patch::ConventionTerminated(ConventionTerminatedPatch {
-            effective_on: p.effective_on.map(ddate).transpose()?,
+            effective_on: p.effective_on.map(date_from_wire).transpose()?,
             kind: p
                 .kind
-                .map(|k| u8_to_word(TERMINATION_KINDS, k, "termination kind"))
+                .map(|k| word_from_wire(TERMINATION_KINDS, k, "termination kind"))
                 .transpose()?,
         }),
         WPatch::PartnerSucceeded(p) => Patch::PartnerSucceeded(PartnerSucceededPatch {
-            successors: p.successors.map(dids),
-            effective_on: p.effective_on.map(ddate).transpose()?,
+            successors: p.successors.map(ids_from_wire),
+            effective_on: p.effective_on.map(date_from_wire).transpose()?,
         }),
     })
 }
 
-fn d_event(w: WEvent) -> Result<Event, CodecError> {
+fn event_from_wire(w: WEvent) -> Result<Event, CodecError> {
     Ok(match w {
-        WEvent::PartnerRegistered(e) => Event::PartnerRegistered(d_registered(e)?),
-        WEvent::PartnerRenamed(e) => Event::PartnerRenamed(d_renamed(e)?),
-        WEvent::ConventionSigned(e) => Event::ConventionSigned(d_signed(e)?),
-        WEvent::ConventionAmended(e) => Event::ConventionAmended(d_amended(e)?),
-        WEvent::ConventionTerminated(e) => Event::ConventionTerminated(d_terminated(e)?),
+        WEvent::PartnerRegistered(e) => Event::PartnerRegistered(registered_from_wire(e)?),
+        WEvent::PartnerRenamed(e) => Event::PartnerRenamed(renamed_from_wire(e)?),
+        WEvent::ConventionSigned(e) => Event::ConventionSigned(signed_from_wire(e)?),
+        WEvent::ConventionAmended(e) => Event::ConventionAmended(amended_from_wire(e)?),
+        WEvent::ConventionTerminated(e) => Event::ConventionTerminated(terminated_from_wire(e)?),
         WEvent::Corrected { target, patch } => Event::Corrected(Corrected {
             target: EventId(Uuid::from_bytes(target)),
-            patch: d_patch(patch)?,
+            patch: patch_from_wire(patch)?,
         }),
         WEvent::Retracted { target } => Event::Retracted(Retracted {
             target: EventId(Uuid::from_bytes(target)),
         }),
-        WEvent::PartnerSucceeded(e) => Event::PartnerSucceeded(d_succeeded(e)?),
+        WEvent::PartnerSucceeded(e) => Event::PartnerSucceeded(succeeded_from_wire(e)?),
     })
 }
 
-fn d_entity(w: WEntity) -> EntityId {
+fn entity_from_wire(w: WEntity) -> EntityId {
     match w {
         WEntity::Partner(b) => EntityId::Partner(PartnerId(Uuid::from_bytes(b))),
         WEntity::Convention(b) => EntityId::Convention(ConventionId(Uuid::from_bytes(b))),
@@ -664,13 +676,13 @@ pub fn canonical_body(e: &Unsealed<'_>) -> Result<Vec<u8>, CodecError> {
     let body = WBody {
         seq: e.seq.0,
         id: *e.id.as_bytes(),
-        entity: w_entity(e.entity),
+        entity: entity_to_wire(e.entity),
         version: e.version,
         recorded_at_micros: e.recorded_at.timestamp_micros(),
         actor: e.actor.to_string(),
         reason: e.reason.map(ToString::to_string),
         source: e.source.map(ToString::to_string),
-        event: w_event(e.event),
+        event: event_to_wire(e.event),
     };
     encode(&body)
 }
@@ -755,15 +767,15 @@ pub fn decode_record(bytes: &[u8]) -> Result<EventRecord, CodecError> {
     Ok(EventRecord {
         seq: Seq(body.seq),
         id: EventId(Uuid::from_bytes(body.id)),
-        entity: d_entity(body.entity),
+        entity: entity_from_wire(body.entity),
         version: body.version,
         recorded_at,
         actor: Actor::stored(body.actor).map_err(invalid)?,
-        reason: dtext(body.reason, Reason::stored)?,
-        source: dtext(body.source, Source::stored)?,
+        reason: text_from_wire(body.reason, Reason::stored)?,
+        source: text_from_wire(body.source, Source::stored)?,
         prev_hash: framed.prev_hash,
         hash: framed.hash,
-        event: d_event(body.event)?,
+        event: event_from_wire(body.event)?,
     })
 }
 
@@ -804,7 +816,7 @@ enum WAnyTimeline {
     Convention(WTimeline<WConventionSigned, WChange>),
 }
 
-fn w_timeline<I, B, F, WB, WF>(
+fn timeline_to_wire<I, B, F, WB, WF>(
     t: &Timeline<I, B, F>,
     id: [u8; 16],
     base: impl Fn(&B) -> WB,
@@ -838,7 +850,7 @@ fn w_timeline<I, B, F, WB, WF>(
     }
 }
 
-fn d_timeline<I, B, F, WB, WF>(
+fn timeline_from_wire<I, B, F, WB, WF>(
     w: WTimeline<WB, WF>,
     id: I,
     base: impl Fn(WB) -> Result<B, CodecError>,
@@ -890,25 +902,25 @@ pub fn encode_doc(handle: u64, seqs: &[Seq], t: &AnyTimeline) -> Result<Vec<u8>,
     let (kind, wire) = match t {
         AnyTimeline::Partner(t) => (
             b'P',
-            WAnyTimeline::Partner(w_timeline(
+            WAnyTimeline::Partner(timeline_to_wire(
                 t,
                 *t.id.as_bytes(),
-                w_registered,
+                registered_to_wire,
                 |c: &PartnerChange| match c {
-                    PartnerChange::Renamed(r) => WPartnerChange::Renamed(w_renamed(r)),
-                    PartnerChange::Succeeded(s) => WPartnerChange::Succeeded(w_succeeded(s)),
+                    PartnerChange::Renamed(r) => WPartnerChange::Renamed(renamed_to_wire(r)),
+                    PartnerChange::Succeeded(s) => WPartnerChange::Succeeded(succeeded_to_wire(s)),
                 },
             )),
         ),
         AnyTimeline::Convention(t) => (
             b'C',
-            WAnyTimeline::Convention(w_timeline(
+            WAnyTimeline::Convention(timeline_to_wire(
                 t,
                 *t.id.as_bytes(),
-                w_signed,
+                signed_to_wire,
                 |c: &ConventionChange| match c {
-                    ConventionChange::Amended(a) => WChange::Amended(w_amended(a)),
-                    ConventionChange::Terminated(x) => WChange::Terminated(w_terminated(x)),
+                    ConventionChange::Amended(a) => WChange::Amended(amended_to_wire(a)),
+                    ConventionChange::Terminated(x) => WChange::Terminated(terminated_to_wire(x)),
                 },
             )),
         ),
@@ -960,16 +972,25 @@ pub fn decode_doc(bytes: &[u8]) -> Result<(u64, Vec<Seq>, AnyTimeline), CodecErr
     let timeline = match (kind, wire) {
         (b'P', WAnyTimeline::Partner(w)) => {
             let id = PartnerId(Uuid::from_bytes(w.id));
-            AnyTimeline::Partner(d_timeline(w, id, d_registered, |c| match c {
-                WPartnerChange::Renamed(r) => Ok(PartnerChange::Renamed(d_renamed(r)?)),
-                WPartnerChange::Succeeded(s) => Ok(PartnerChange::Succeeded(d_succeeded(s)?)),
-            })?)
+            AnyTimeline::Partner(timeline_from_wire(
+                w,
+                id,
+                registered_from_wire,
+                |c| match c {
+                    WPartnerChange::Renamed(r) => Ok(PartnerChange::Renamed(renamed_from_wire(r)?)),
+                    WPartnerChange::Succeeded(s) => {
+                        Ok(PartnerChange::Succeeded(succeeded_from_wire(s)?))
+                    }
+                },
+            )?)
         }
         (b'C', WAnyTimeline::Convention(w)) => {
             let id = ConventionId(Uuid::from_bytes(w.id));
-            AnyTimeline::Convention(d_timeline(w, id, d_signed, |c| match c {
-                WChange::Amended(a) => Ok(ConventionChange::Amended(d_amended(a)?)),
-                WChange::Terminated(x) => Ok(ConventionChange::Terminated(d_terminated(x)?)),
+            AnyTimeline::Convention(timeline_from_wire(w, id, signed_from_wire, |c| match c {
+                WChange::Amended(a) => Ok(ConventionChange::Amended(amended_from_wire(a)?)),
+                WChange::Terminated(x) => {
+                    Ok(ConventionChange::Terminated(terminated_from_wire(x)?))
+                }
             })?)
         }
         _ => return Err(invalid("the kind byte and the timeline disagree")),

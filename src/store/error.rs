@@ -96,9 +96,7 @@ pub enum StoreError {
         /// the folder, or the entry in it that is wrong
         path: PathBuf,
         /// what is wrong
-        problem: String,
-        /// what to do
-        hint: String,
+        problem: FolderProblem,
     },
     /// The file system failed.
     #[error("{context}: {source}")]
@@ -108,6 +106,45 @@ pub enum StoreError {
         /// the failure
         source: std::io::Error,
     },
+}
+
+/// What makes a folder one pactum may not use as a registry. The command
+/// line says what to do about each.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FolderProblem {
+    /// The registry's path is a file, not a folder.
+    #[error("it is not a folder")]
+    NotAFolder,
+    /// The folder holds files pactum did not make (their names, the first
+    /// five).
+    #[error("it holds files pactum did not make ({})", .0.join(", "))]
+    ForeignFiles(Vec<String>),
+    /// The folder holds a sled database without pactum's files.
+    #[error("it holds a database pactum did not make")]
+    ForeignDatabase,
+    /// The folder holds one of sled's two files without the other.
+    #[error("it holds sled's {present} without its {absent}: not a whole registry")]
+    HalfDatabase {
+        /// the file there (`db` or `conf`)
+        present: &'static str,
+        /// the file missing
+        absent: &'static str,
+    },
+    /// An entry of the folder is a symbolic link.
+    #[error("it is a symbolic link inside the registry folder")]
+    SymbolicLink,
+    /// sled's `blobs` is not a folder.
+    #[error("it is not a folder")]
+    BlobsNotAFolder,
+    /// An entry of `blobs/` is neither a file nor a link.
+    #[error("it is not a file")]
+    BlobNotAFile,
+    /// One of sled's or pactum's files is not a file.
+    #[error("it is not a file")]
+    NotAFile,
+    /// One of pactum's files is a hard link to another file.
+    #[error("it is a hard link to another file")]
+    HardLink,
 }
 
 impl From<sled::Error> for StoreError {

@@ -39,6 +39,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Path, PathBuf};
 
 use super::StoreError;
+use super::error::FolderProblem;
 
 /// The mark pactum leaves in every folder it makes a registry of.
 pub const MARK_FILE: &str = "pactum.registry";
@@ -61,11 +62,10 @@ fn is_pactum_name(name: &str) -> bool {
 }
 
 /// An error about the folder: refused, with what is wrong.
-fn refused(path: &Path, problem: impl Into<String>, hint: impl Into<String>) -> StoreError {
+fn refused(path: &Path, problem: FolderProblem) -> StoreError {
     StoreError::Folder {
         path: path.to_path_buf(),
-        problem: problem.into(),
-        hint: hint.into(),
+        problem,
     }
 }
 
@@ -153,11 +153,7 @@ impl Folder {
             return Ok((folder, Found::Fresh));
         };
         if !meta.is_dir() {
-            return Err(refused(
-                path,
-                "it is not a folder",
-                "give --db the path of a registry folder, or of one to create",
-            ));
+            return Err(refused(path, FolderProblem::NotAFolder));
         }
         let names = folder.names(path)?;
         if names.is_empty() {
@@ -174,16 +170,7 @@ impl Folder {
         if !foreign.is_empty() {
             return Err(refused(
                 path,
-                format!(
-                    "it holds files pactum did not make ({})",
-                    foreign
-                        .iter()
-                        .take(5)
-                        .map(|n| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                "a registry folder holds only the registry: give --db a new or empty folder",
+                FolderProblem::ForeignFiles(foreign.into_iter().take(5).cloned().collect()),
             ));
         }
         let has = |n: &str| names.iter().any(|x| x == n);
@@ -192,21 +179,17 @@ impl Folder {
         let pactum_made = has(MARK_FILE) || has(OWNER_FILE) || has(HEAD_FILE);
         let sled_files = has("conf") || has("db");
         if sled_files && !pactum_made {
-            return Err(refused(
-                path,
-                "it holds a database pactum did not make",
-                "a registry folder holds only the registry: give --db a new or empty folder",
-            ));
+            return Err(refused(path, FolderProblem::ForeignDatabase));
         }
         if has("conf") != has("db") {
+            let (present, absent) = if has("db") {
+                ("db", "conf")
+            } else {
+                ("conf", "db")
+            };
             return Err(refused(
                 path,
-                format!(
-                    "it holds sled's {} without its {}: not a whole registry",
-                    if has("db") { "db" } else { "conf" },
-                    if has("db") { "conf" } else { "db" },
-                ),
-                "restore the registry from a backup or an export",
+                FolderProblem::HalfDatabase { present, absent },
             ));
         }
         if !sled_files {
@@ -239,19 +222,11 @@ impl Folder {
                 .file_type()
                 .map_err(|e| io_error(&entry.path(), "reading", e))?;
             if kind.is_symlink() {
-                return Err(refused(
-                    &entry.path(),
-                    "it is a symbolic link inside the registry folder",
-                    "nothing in a registry folder is a link: remove it, or restore the file it replaced",
-                ));
+                return Err(refused(&entry.path(), FolderProblem::SymbolicLink));
             }
             if name == "blobs" {
                 if !kind.is_dir() {
-                    return Err(refused(
-                        &entry.path(),
-                        "it is not a folder",
-                        "restore the registry from a backup or an export",
-                    ));
+                    return Err(refused(&entry.path(), FolderProblem::BlobsNotAFolder));
                 }
                 let blobs = entry.path();
                 for blob in fs::read_dir(&blobs).map_err(|e| io_error(&blobs, "listing", e))? {
@@ -263,20 +238,15 @@ impl Folder {
                         return Err(refused(
                             &blob.path(),
                             if kind.is_symlink() {
-                                "it is a symbolic link inside the registry folder"
+                                FolderProblem::SymbolicLink
                             } else {
-                                "it is not a file"
+                                FolderProblem::BlobNotAFile
                             },
-                            "nothing in a registry folder is a link: remove it, or restore the file it replaced",
                         ));
                     }
                 }
             } else if !kind.is_file() && (is_sled_name(&name) || is_pactum_name(&name)) {
-                return Err(refused(
-                    &entry.path(),
-                    "it is not a file",
-                    "restore the registry from a backup or an export",
-                ));
+                return Err(refused(&entry.path(), FolderProblem::NotAFile));
             } else if is_pactum_name(&name) {
                 // pactum writes these in place: one that is also another
                 // file's name (a hard link) would write that file too
@@ -285,11 +255,7 @@ impl Folder {
                     .map_err(|e| io_error(&entry.path(), "reading", e))?
                     .nlink();
                 if links > 1 {
-                    return Err(refused(
-                        &entry.path(),
-                        "it is a hard link to another file",
-                        "remove it: pactum writes it again",
-                    ));
+                    return Err(refused(&entry.path(), FolderProblem::HardLink));
                 }
             }
             names.push(name);
@@ -390,11 +356,7 @@ impl Folder {
         let set = |path: &Path, mode: u32| -> Result<(), StoreError> {
             let meta = fs::symlink_metadata(path).map_err(|e| io_error(path, "reading", e))?;
             if meta.file_type().is_symlink() {
-                return Err(refused(
-                    path,
-                    "it is a symbolic link inside the registry folder",
-                    "nothing in a registry folder is a link: remove it, or restore the file it replaced",
-                ));
+                return Err(refused(path, FolderProblem::SymbolicLink));
             }
             if meta.mode() & 0o7777 != mode {
                 make_private(path, mode)?;

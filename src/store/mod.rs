@@ -49,11 +49,11 @@ use uuid::Uuid;
 
 use crate::domain::{
     AnyTimeline, ConventionId, Digest, EntityId, EntityKind, EventId, EventRecord, Handle,
-    PartnerId, Seq,
+    HandleCounters, PartnerId, Seq,
 };
 
 pub use caches::{CacheWrite, Doc, NameEntry};
-pub use error::{StoreError, is_disk_full};
+pub use error::{FolderProblem, StoreError, is_disk_full};
 pub use head_file::RecordedHead;
 pub use log::Head;
 pub use scan::workers;
@@ -499,6 +499,14 @@ impl Store {
         self.caches.count(kind)
     }
 
+    /// The handle counters: the highest handle number of each kind.
+    pub fn handle_counters(&self) -> Result<HandleCounters> {
+        Ok(HandleCounters::new(
+            self.count(EntityKind::Partner)?,
+            self.count(EntityKind::Convention)?,
+        ))
+    }
+
     /// The event with this id. Event ids are UUID v7, made from the clock
     /// just before the event was recorded, and the log is in record-time
     /// order: the event is looked for among those recorded around the time
@@ -613,10 +621,7 @@ impl Store {
             *tail = Some(n);
         }
         let head = self.head()?;
-        let counters = [
-            self.count(EntityKind::Partner)?,
-            self.count(EntityKind::Convention)?,
-        ];
+        let counters = self.handle_counters()?;
         Ok(Writer {
             store: self,
             _guard: guard,

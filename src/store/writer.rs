@@ -25,7 +25,7 @@ use super::caches::CacheWrite;
 use super::codec::{self, Unsealed};
 use super::error::{Result, StoreError};
 use super::log::Head;
-use crate::domain::{EntityId, EntityKind, EventRecord, Handle, PendingEvent};
+use crate::domain::{EntityId, EventRecord, Handle, HandleCounters, PendingEvent};
 
 /// A write in progress: holds the process's write lock, and the events
 /// sealed so far.
@@ -34,7 +34,7 @@ pub struct Writer<'a> {
     pub(super) _guard: MutexGuard<'a, ()>,
     pub(super) head: Head,
     pub(super) tip: Head,
-    pub(super) counters: [u64; 2],
+    pub(super) counters: HandleCounters,
     pub(super) sealed: Sealed,
 }
 
@@ -71,14 +71,10 @@ impl<'s> Writer<'s> {
         &self.sealed
     }
 
-    fn next_handle(&mut self, entity: EntityId) -> Handle {
-        let kind = entity.kind();
-        let counter = &mut self.counters[usize::from(kind == EntityKind::Convention)];
-        *counter += 1;
-        Handle {
-            kind,
-            number: *counter,
-        }
+    fn next_handle(&mut self, entity: EntityId) -> Result<Handle> {
+        self.counters
+            .next(entity.kind())
+            .ok_or_else(|| StoreError::Encode("the handle numbers are exhausted".into()))
     }
 
     /// Gives pending events (each `expected_version` set by the caller)
@@ -97,7 +93,7 @@ impl<'s> Writer<'s> {
                 .ok_or_else(|| StoreError::Encode("the log is full".into()))?;
             let version = p.expected_version + 1;
             if version == 1 && self.sealed.handle_of(p.entity).is_none() {
-                let handle = self.next_handle(p.entity);
+                let handle = self.next_handle(p.entity)?;
                 out.handles.push((p.entity, handle));
                 self.sealed.handles.push((p.entity, handle));
             }
@@ -176,7 +172,7 @@ impl<'s> Writer<'s> {
             )));
         }
         if record.version == 1 {
-            let handle = self.next_handle(record.entity);
+            let handle = self.next_handle(record.entity)?;
             self.sealed.handles.push((record.entity, handle));
         }
         self.tip = Head {

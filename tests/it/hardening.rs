@@ -1380,3 +1380,97 @@ fn verify_warns_when_the_head_record_is_missing_or_unreadable() {
     let run = cli.run(&["--format", "json", "verify"]).ok();
     assert_eq!(run.json()["warnings"], serde_json::json!([]));
 }
+
+/// The whole of what a user reads for each way a registry folder is
+/// refused: the problem the store finds and the hint the command line
+/// words for it.
+#[test]
+fn every_folder_refusal_is_said_with_its_hint() {
+    type Make = Box<dyn Fn(&Path)>;
+    let registry_with = |make: Make| {
+        let cli = Cli::with_convention("Développement local");
+        cli.wait_until_released();
+        make(&cli.db());
+        cli
+    };
+    let folder_with = |make: Make| {
+        let cli = Cli::new();
+        std::fs::create_dir(cli.db()).unwrap();
+        make(&cli.db());
+        cli
+    };
+    let cases: Vec<(&str, Cli)> = vec![
+        ("a file where the folder should be", {
+            let cli = Cli::new();
+            std::fs::write(cli.db(), "not a folder").unwrap();
+            cli
+        }),
+        (
+            "files pactum did not make",
+            folder_with(Box::new(|d: &Path| {
+                std::fs::write(d.join("notes.txt"), "mine").unwrap();
+                std::fs::create_dir(d.join(".git")).unwrap();
+            })),
+        ),
+        (
+            "a database pactum did not make",
+            folder_with(Box::new(|d: &Path| {
+                std::fs::write(d.join("conf"), "theirs").unwrap();
+                std::fs::write(d.join("db"), "theirs").unwrap();
+            })),
+        ),
+        (
+            "sled's db without its conf",
+            registry_with(Box::new(|d: &Path| {
+                std::fs::remove_file(d.join("conf")).unwrap();
+            })),
+        ),
+        (
+            "a symbolic link inside",
+            registry_with(Box::new(|d: &Path| {
+                symlink(d.join("pactum.registry"), d.join("snap.link")).unwrap();
+            })),
+        ),
+        (
+            "blobs that is not a folder",
+            registry_with(Box::new(|d: &Path| {
+                let _ = std::fs::remove_dir_all(d.join("blobs"));
+                std::fs::write(d.join("blobs"), "x").unwrap();
+            })),
+        ),
+        (
+            "a folder inside blobs",
+            registry_with(Box::new(|d: &Path| {
+                std::fs::create_dir_all(d.join("blobs").join("inner")).unwrap();
+            })),
+        ),
+        (
+            "pactum.head that is not a file",
+            registry_with(Box::new(|d: &Path| {
+                let _ = std::fs::remove_file(d.join("pactum.head"));
+                std::fs::create_dir(d.join("pactum.head")).unwrap();
+            })),
+        ),
+        (
+            "pactum.head that is a hard link",
+            registry_with(Box::new(|d: &Path| {
+                let victim = d.parent().unwrap().join("victim");
+                std::fs::write(&victim, "keep me\n").unwrap();
+                let _ = std::fs::remove_file(d.join("pactum.head"));
+                std::fs::hard_link(&victim, d.join("pactum.head")).unwrap();
+            })),
+        ),
+    ];
+    let mut transcript = String::new();
+    for (what, cli) in cases {
+        let run = cli.run(&["list"]);
+        refused(&run, 2, "refusing the registry folder");
+        let db = cli.db().display().to_string();
+        transcript.push_str(&format!(
+            "{what}\nexit {}\n{}\n",
+            run.code,
+            run.stderr.replace(&db, "<db>")
+        ));
+    }
+    expect_test::expect_file!["snapshots/folder-refusals.txt"].assert_eq(&transcript);
+}
