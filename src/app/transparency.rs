@@ -104,6 +104,19 @@ struct Folder {
 }
 
 impl Folder {
+    /// Resumes folding at `frontier`, with the stored tile it is filling.
+    fn resume(store: &Store, frontier: Frontier) -> Result<Self, AppError> {
+        let tile_index = frontier.size() / RUN / tile_width();
+        let tile = store.merkle_tile(tile_index)?.unwrap_or_default();
+        Ok(Self {
+            frontier,
+            tile_index,
+            tile,
+            tile_changed: false,
+            full_tiles: Vec::new(),
+        })
+    }
+
     fn push(&mut self, leaf: Hash) -> Result<(), AppError> {
         let mut completed = None;
         self.frontier.push(leaf, |level, index, h| {
@@ -576,15 +589,7 @@ impl Registry {
             }
             return Ok(frontier);
         }
-        let tile_index = frontier.size() / RUN / tile_width();
-        let tile = store.merkle_tile(tile_index)?.unwrap_or_default();
-        let mut folder = Folder {
-            frontier,
-            tile_index,
-            tile,
-            tile_changed: false,
-            full_tiles: Vec::new(),
-        };
+        let mut folder = Folder::resume(store, frontier)?;
         let mut last = (from, hash);
         let mut failure: Option<AppError> = None;
         let from_next = from
@@ -666,15 +671,7 @@ impl Registry {
             return Ok(false);
         };
         let leaves = leaves_in_parallel(records)?;
-        let tile_index = frontier.size() / RUN / tile_width();
-        let tile = store.merkle_tile(tile_index)?.unwrap_or_default();
-        let mut folder = Folder {
-            frontier,
-            tile_index,
-            tile,
-            tile_changed: false,
-            full_tiles: Vec::new(),
-        };
+        let mut folder = Folder::resume(store, frontier)?;
         for leaf in leaves {
             folder.push(leaf)?;
         }
