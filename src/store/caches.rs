@@ -159,6 +159,11 @@ impl Caches {
         self.tree.persisted_tree()
     }
 
+    /// True when writes wait in memory.
+    pub fn is_dirty(&self) -> bool {
+        self.tree.is_dirty()
+    }
+
     /// Gives the pending writes to sled (not synced); true if there were
     /// any.
     pub fn persist(&self) -> Result<bool> {

@@ -257,6 +257,9 @@ impl Store {
     /// store). A failure is logged: the caches are caught up by the next
     /// process.
     pub fn release_owner(&self) {
+        if self.caches.is_dirty() || self.merkle.is_dirty() {
+            crash_point("before-write-out");
+        }
         match self.persist_caches() {
             Ok(true) => {
                 if let Err(e) = self.db.flush() {
@@ -667,7 +670,9 @@ impl Store {
 /// environment, the process ends at once (as `kill -9` would: no
 /// destructor, no flush) when it reaches the point of the write path so
 /// named: `after-log` (the log append is durable, the caches are not
-/// written), `after-merge` (a tail merge is applied, not flushed).
+/// written), `after-merge` (a tail merge is applied, not flushed),
+/// `before-write-out` (the process ends with cache writes still held in
+/// memory).
 pub(crate) fn crash_point(name: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     if AT

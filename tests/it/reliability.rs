@@ -547,3 +547,35 @@ fn a_torn_head_record_is_no_record_not_a_false_alarm() {
             .starts_with("00000000000000000002 ")
     );
 }
+
+/// A process that appended many times and ended before its caches' writes,
+/// held in memory, reached sled (`PACTUM_CRASH_AT=before-write-out`) loses
+/// no event, and the next command catches the caches up: the registry ends
+/// equal to one built without the crash.
+#[test]
+fn a_crash_with_the_caches_still_in_memory_loses_nothing() {
+    let whole = Cli::new();
+    whole
+        .run(&["demo", "--db", whole.db().to_str().unwrap()])
+        .ok();
+    let crashed = Cli::new();
+    let db = crashed.db();
+    let (code, _) = finish(
+        pactum_crashing_at(
+            &db,
+            &["demo", "--db", db.to_str().unwrap()],
+            Some("before-write-out"),
+        ),
+        Duration::from_secs(120),
+    );
+    assert_eq!(code, None, "the process was to end itself");
+    let report = crashed.run(&["--format", "json", "verify"]).ok().json();
+    assert_eq!(report["ok"], true, "{report}");
+    let events = |cli: &Cli| cli.json(&["log"]).as_array().map(Vec::len);
+    assert_eq!(events(&crashed), events(&whole));
+    assert!(events(&whole).is_some_and(|n| n > 100));
+    assert_eq!(
+        crashed.json(&["list"]).as_array().map(Vec::len),
+        whole.json(&["list"]).as_array().map(Vec::len)
+    );
+}
