@@ -155,10 +155,17 @@ impl<'a> Projector<'a> {
         &'k self,
         key: &'k str,
     ) -> impl Iterator<Item = PartnerId> + 'k {
-        self.partner_keys
-            .iter()
-            .filter(move |(_, keys)| keys.iter().any(|k| k == key))
-            .map(|(p, _)| *p)
+        // in the order the batch first touched them, as the store's own
+        // entries are in a fixed order: a refusal names the same holder
+        // every time
+        self.order.iter().filter_map(move |e| match e {
+            EntityId::Partner(p) => self
+                .partner_keys
+                .get(p)
+                .filter(|keys| keys.iter().any(|k| k == key))
+                .map(|_| *p),
+            EntityId::Convention(_) => None,
+        })
     }
 
     /// The timeline an entity will have once the batch is committed, if the

@@ -225,8 +225,11 @@ impl Store {
                     "missing format version",
                 ));
             }
-            meta.insert(keys::FORMAT, &[codec::REGISTRY_FORMAT])?;
+            // the cache format first: sled recovers a prefix of its writes,
+            // so a crash that keeps the layout's version keeps it too (else
+            // a new registry would read as one whose caches are stale)
             store.caches.init()?;
+            meta.insert(keys::FORMAT, &[codec::REGISTRY_FORMAT])?;
             store.sync()?;
             store.folder.sync_file("conf")?;
             store.folder.sync()?;
