@@ -164,6 +164,16 @@ impl Caches {
         self.tree.is_dirty()
     }
 
+    /// True when sled refused the pending writes (see [`Deferred`]).
+    pub fn refused(&self) -> bool {
+        self.tree.refused()
+    }
+
+    /// Forgets a refusal, once the caches are caught up.
+    pub fn clear_refused(&self) {
+        self.tree.clear_refused()
+    }
+
     /// Gives the pending writes to sled (not synced); true if there were
     /// any.
     pub fn persist(&self) -> Result<bool> {

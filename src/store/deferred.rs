@@ -8,6 +8,10 @@
 //! [`PERSIST_ENTRIES`], before anything reads the sled tree directly (a
 //! rebuild, `verify`, a parallel scan), and when the store is closed.
 //!
+//! If sled refuses the batch, the map is dropped all the same: sled still
+//! holds the caches exact at the watermark it last took, and the caches are
+//! caught up from there (`Store::caches_behind`).
+//!
 //! So an append costs one sled write, its segment, and the caches it
 //! changes are written once for many appends; an entity changed by many
 //! appends in a row is written once. A crash loses what the map held,
@@ -19,6 +23,7 @@
 //! is always written in the same batch as the entries it vouches for.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use sled::{IVec, Tree};
@@ -74,6 +79,8 @@ impl Pending {
 pub struct Deferred {
     tree: Tree,
     pending: Arc<Mutex<Pending>>,
+    /// set when sled refused a batch (the map was dropped), until cleared
+    refused: Arc<AtomicBool>,
 }
 
 impl Deferred {
@@ -82,7 +89,19 @@ impl Deferred {
         Self {
             tree,
             pending: Arc::new(Mutex::new(Pending::default())),
+            refused: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// True when sled refused a batch since [`Deferred::clear_refused`]:
+    /// what the tree holds is older than what this process wrote.
+    pub fn refused(&self) -> bool {
+        self.refused.load(Ordering::SeqCst)
+    }
+
+    /// Forgets a refusal (the caller has caught the tree up).
+    pub fn clear_refused(&self) {
+        self.refused.store(false, Ordering::SeqCst);
     }
 
     fn lock(&self) -> MutexGuard<'_, Pending> {
@@ -139,11 +158,17 @@ impl Deferred {
                 None => batch.remove(k.as_slice()),
             }
         }
-        // the map is kept until sled has taken the batch: a failure leaves
-        // every write readable, to be persisted again later
-        self.tree.apply_batch(batch)?;
+        let applied = self.tree.apply_batch(batch);
+        // Taken or refused, the map is emptied. Refused, what sled holds is
+        // still exact at the older watermark it was given with it: the
+        // caches fall behind (the writer then marks them so, and they are
+        // caught up from there), and memory does not grow with every write
+        // a failing disk refuses.
         *pending = Pending::default();
-        Ok(())
+        if applied.is_err() {
+            self.refused.store(true, Ordering::SeqCst);
+        }
+        Ok(applied?)
     }
 
     /// Forgets the pending writes and empties the sled tree.

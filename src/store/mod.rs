@@ -394,7 +394,7 @@ impl Store {
     /// True when a cache write failed in this process since the last
     /// catch-up.
     pub fn caches_behind(&self) -> bool {
-        self.caches_behind.load(Ordering::SeqCst)
+        self.caches_behind.load(Ordering::SeqCst) || self.caches.refused()
     }
 
     /// Counts the segments an append wrote into the small tail.
@@ -414,6 +414,7 @@ impl Store {
     /// Records that the caches were caught up.
     pub fn caches_caught_up(&self) {
         self.caches_behind.store(false, Ordering::SeqCst);
+        self.caches.clear_refused();
     }
 
     /// An entity's cached document.
