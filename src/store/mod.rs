@@ -112,8 +112,24 @@ impl Drop for Store {
     /// synced: they are caches), and removes the owner file.
     fn drop(&mut self) {
         self.release_owner();
+        closed_here()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(self.path.clone());
     }
 }
+
+/// Registries this process has closed: sled's background threads may hold
+/// the file lock a moment after a store is dropped, so reopening one of
+/// these waits for them ([`LOCK_GRACE`]) instead of reporting it in use.
+fn closed_here() -> &'static Mutex<Vec<PathBuf>> {
+    static CLOSED: std::sync::OnceLock<Mutex<Vec<PathBuf>>> = std::sync::OnceLock::new();
+    CLOSED.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// How long a registry this process closed may stay locked by sled's
+/// threads.
+const LOCK_GRACE: Duration = Duration::from_secs(5);
 
 fn is_lock_error(e: &sled::Error) -> bool {
     matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
@@ -143,7 +159,17 @@ pub(crate) fn open_sled(
         .cache_capacity(cache_bytes)
         .segment_size(segment_size)
         .flush_every_ms(None);
-    let deadline = Instant::now() + wait;
+    let closed_by_us = closed_here()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .any(|p| p == path);
+    let deadline = Instant::now()
+        + if closed_by_us {
+            wait.max(LOCK_GRACE)
+        } else {
+            wait
+        };
     loop {
         match config.open() {
             Ok(db) => {
