@@ -682,6 +682,21 @@ fn reopen(path: &Path, out: &mut Figures) {
     push(out, "open_ms", open_ms);
 }
 
+/// Runs `pactum --db PATH ARGS…` to its end, output discarded; its wall time
+/// in milliseconds.
+fn timed_run(cli: &str, path: &Path, args: &[&str]) -> f64 {
+    let t = Instant::now();
+    let status = std::process::Command::new(cli)
+        .arg("--db")
+        .arg(path)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run pactum");
+    assert!(status.success());
+    t.elapsed().as_secs_f64() * 1e3
+}
+
 /// The CLI's cold start: `show` and `verify` as processes of their own,
 /// their time and peak memory.
 fn cli_runs(path: &Path, conventions: u64, out: &mut Figures) {
@@ -690,21 +705,7 @@ fn cli_runs(path: &Path, conventions: u64, out: &mut Figures) {
         (0..7)
             .map(|i| {
                 let handle = format!("C{}", 1 + (i * 7919) % conventions);
-                let t = Instant::now();
-                let status = std::process::Command::new(cli)
-                    .args([
-                        "--db",
-                        path.to_str().expect("utf-8 path"),
-                        "--format",
-                        "json",
-                        "show",
-                        &handle,
-                    ])
-                    .stdout(std::process::Stdio::null())
-                    .status()
-                    .expect("run pactum");
-                assert!(status.success());
-                t.elapsed().as_secs_f64() * 1e3
+                timed_run(cli, path, &["--format", "json", "show", &handle])
             })
             .collect(),
     );
@@ -716,16 +717,7 @@ fn cli_runs(path: &Path, conventions: u64, out: &mut Figures) {
     );
     let verify_ms = median(
         (0..3)
-            .map(|_| {
-                let t = Instant::now();
-                let status = std::process::Command::new(cli)
-                    .args(["--db", path.to_str().expect("utf-8 path"), "-q", "verify"])
-                    .stdout(std::process::Stdio::null())
-                    .status()
-                    .expect("run pactum");
-                assert!(status.success());
-                t.elapsed().as_secs_f64() * 1e3
-            })
+            .map(|_| timed_run(cli, path, &["-q", "verify"]))
             .collect(),
     );
     push(out, "cli_verify_ms", verify_ms);
