@@ -1041,6 +1041,46 @@ pub fn encode_segment<'a>(
     Ok(out)
 }
 
+/// The stored bytes of the event at `index` (0 for the first) of a
+/// segment, borrowed from it; `None` past its last event. Reads only the
+/// lengths before it: each length says where the next one is, so a walk
+/// over a segment the processor has not cached waits on memory once per
+/// event, and a lookup stops as soon as it can. Fails as
+/// [`segment_events`] does on what it reads.
+pub fn segment_event(segment: &[u8], index: usize) -> Result<Option<&[u8]>, CodecError> {
+    let (format, mut rest) = segment.split_first().ok_or(CodecError::Truncated(0))?;
+    if *format != SEGMENT_FORMAT {
+        return Err(CodecError::Format(*format));
+    }
+    if rest.is_empty() {
+        return Err(invalid("a segment without events"));
+    }
+    let mut at = 0;
+    while !rest.is_empty() {
+        let (event, tail) = next_event(segment.len(), rest)?;
+        if at == index {
+            return Ok(Some(event));
+        }
+        at += 1;
+        rest = tail;
+    }
+    Ok(None)
+}
+
+/// The first length-prefixed event of `rest` and what follows it.
+fn next_event(segment_len: usize, rest: &[u8]) -> Result<(&[u8], &[u8]), CodecError> {
+    let (len, tail) = rest
+        .split_first_chunk::<LENGTH_PREFIX>()
+        .ok_or(CodecError::Truncated(segment_len))?;
+    let len = usize::try_from(u32::from_be_bytes(*len))
+        .map_err(|_| invalid("an event length beyond this machine"))?;
+    if len > MAX_EVENT_BYTES {
+        return Err(invalid(format!("an event length of {len} bytes")));
+    }
+    tail.split_at_checked(len)
+        .ok_or(CodecError::Truncated(segment_len))
+}
+
 /// The stored bytes of each event of a segment, borrowed from it, in
 /// order. Fails on an unknown format byte, a length past the end, an empty
 /// segment, or an event over [`MAX_EVENT_BYTES`].
@@ -1051,17 +1091,7 @@ pub fn segment_events(segment: &[u8]) -> Result<Vec<&[u8]>, CodecError> {
     }
     let mut out = Vec::new();
     while !rest.is_empty() {
-        let (len, tail) = rest
-            .split_first_chunk::<LENGTH_PREFIX>()
-            .ok_or(CodecError::Truncated(segment.len()))?;
-        let len = usize::try_from(u32::from_be_bytes(*len))
-            .map_err(|_| invalid("an event length beyond this machine"))?;
-        if len > MAX_EVENT_BYTES {
-            return Err(invalid(format!("an event length of {len} bytes")));
-        }
-        let (event, tail) = tail
-            .split_at_checked(len)
-            .ok_or(CodecError::Truncated(segment.len()))?;
+        let (event, tail) = next_event(segment.len(), rest)?;
         out.push(event);
         rest = tail;
     }

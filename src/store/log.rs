@@ -25,7 +25,7 @@ use super::scan;
 use crate::domain::{Digest, EventRecord, Seq};
 
 /// The most events a segment holds (merged or appended).
-pub const SEGMENT_EVENTS: usize = 256;
+pub const SEGMENT_EVENTS: usize = 64;
 /// The most bytes a segment of several events takes (one larger event is
 /// a segment of its own, up to `codec::MAX_EVENT_BYTES`).
 pub const SEGMENT_BYTES: usize = 64 * 1024;
@@ -193,12 +193,11 @@ impl Log {
         let Some((first, value)) = self.segment_of(seq)? else {
             return Ok(None);
         };
-        let events = events_of(first, &value)?;
         let index = usize::try_from(seq.0 - first).unwrap_or(usize::MAX);
-        match events.get(index) {
-            None => Ok(None),
-            Some(bytes) => decode_event_at(seq.0, bytes).map(Some),
-        }
+        let bytes = codec::segment_event(&value, index).map_err(|e| {
+            StoreError::corrupt("log", format!("seq {first}"), format!("segment: {e}"))
+        })?;
+        bytes.map(|b| decode_event_at(seq.0, b)).transpose()
     }
 
     /// Events from `from` on, in seq order.
@@ -398,5 +397,27 @@ mod tests {
         other[0] = 99;
         assert!(codec::segment_events(&other).is_err());
         assert!(codec::encode_segment([vec![0u8; codec::MAX_EVENT_BYTES + 1].as_slice()]).is_err());
+    }
+
+    #[test]
+    fn one_event_of_a_segment_is_the_one_the_whole_walk_gives() {
+        let events: Vec<Vec<u8>> = (0..7u8).map(|i| vec![i; usize::from(i) * 3 + 1]).collect();
+        let segment = codec::encode_segment(events.iter().map(Vec::as_slice)).unwrap();
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(
+                codec::segment_event(&segment, i).unwrap(),
+                Some(e.as_slice())
+            );
+        }
+        assert_eq!(codec::segment_event(&segment, events.len()).unwrap(), None);
+        // damage at or before the event asked for is refused
+        assert!(codec::segment_event(&segment[..segment.len() - 1], 6).is_err());
+        assert!(codec::segment_event(&[codec::SEGMENT_FORMAT], 0).is_err());
+        let mut other = segment.clone();
+        other[0] = 99;
+        assert!(codec::segment_event(&other, 0).is_err());
+        let mut long = segment.clone();
+        long[1..5].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(codec::segment_event(&long, 0).is_err());
     }
 }
