@@ -562,6 +562,7 @@ fn append_singles(
         workload.ack(&[written]);
         progress.set_position(i + 1);
     }
+    rss_note("after the single appends");
     push(
         out,
         "append_single_eps",
@@ -629,6 +630,7 @@ fn reads(registry: &Registry, out: &mut Figures) -> u64 {
     }
     push(out, "show_us", median(show));
     push(out, "history_us", median(history));
+    rss_note("after show and history");
     conventions
 }
 
@@ -643,6 +645,7 @@ fn rebuild(registry: &Registry, head: u64, quiet: bool, out: &mut Figures) {
         &mut |s| progress.set_position(s),
     )
     .expect("rebuild");
+    rss_note("after the rebuild");
     push(
         out,
         "rebuild_eps",
@@ -750,8 +753,23 @@ fn stored_events(path: &Path) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A fresh sled database for one baseline, configured as the registry's.
+fn bare_sled(dir: &Path) -> (sled::Db, Sync) {
+    let db = sled::Config::new()
+        .path(dir)
+        .cache_capacity(DEFAULT_CACHE_BYTES)
+        .segment_size(pactum::store::durable::SEGMENT_SIZE)
+        .flush_every_ms(None)
+        .open()
+        .expect("raw sled");
+    let sync = Sync::of(dir);
+    (db, sync)
+}
+
 /// Bare sled on the same bytes: single durable inserts, batches of 1,000
-/// events, and batches of packed segments.
+/// events, and batches of packed segments, each in a database of its own
+/// (as the registry's log would be: a tree written before in the same
+/// database slows the next one down, and is not what either measures).
 fn raw_sled_baseline(
     scratch: &Path,
     bytes: &[Vec<u8>],
@@ -759,16 +777,8 @@ fn raw_sled_baseline(
     quiet: bool,
     out: &mut Figures,
 ) {
-    let dir = scratch.join("raw-sled");
-    let db = sled::Config::new()
-        .path(&dir)
-        .cache_capacity(DEFAULT_CACHE_BYTES)
-        .segment_size(pactum::store::durable::SEGMENT_SIZE)
-        .flush_every_ms(None)
-        .open()
-        .expect("raw sled");
+    let (db, sync) = bare_sled(&scratch.join("raw-sled-single"));
     let tree = db.open_tree("events").expect("tree");
-    let sync = Sync::of(&dir);
     let t = Instant::now();
     for (i, b) in singles_bytes.iter().enumerate() {
         tree.insert((i as u64).to_be_bytes(), b.as_slice())
@@ -780,7 +790,9 @@ fn raw_sled_baseline(
         "raw_sled_single_eps",
         singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
     );
-    let tree = db.open_tree("events_batch").expect("tree");
+    drop((tree, db));
+    let (db, sync) = bare_sled(&scratch.join("raw-sled-batch"));
+    let tree = db.open_tree("events").expect("tree");
     let progress = bar(bytes.len() as u64, "raw sled (batches)", quiet);
     let t = Instant::now();
     for (c, chunk) in bytes.chunks(1000).enumerate() {
@@ -798,9 +810,11 @@ fn raw_sled_baseline(
         bytes.len() as f64 / t.elapsed().as_secs_f64(),
     );
     progress.finish_and_clear();
+    drop((tree, db));
     // the same bytes as packed segments, 1,000 events per batch, as
     // the log writes them: what sled alone does for that work
-    let tree = db.open_tree("segments_batch").expect("tree");
+    let (db, sync) = bare_sled(&scratch.join("raw-sled-segments"));
+    let tree = db.open_tree("log").expect("tree");
     let t = Instant::now();
     for (c, chunk) in bytes.chunks(1000).enumerate() {
         let mut batch = sled::Batch::default();
