@@ -734,10 +734,8 @@ fn cli_runs(path: &Path, conventions: u64, out: &mut Figures) {
 /// 6. The stored bytes of every event of the registry, in log order: what
 ///    the baselines write.
 fn stored_events(path: &Path) -> Vec<Vec<u8>> {
-    let db = sled::Config::new()
-        .path(path)
+    let db = pactum::store::sled_config(path, pactum::store::durable::SEGMENT_SIZE)
         .cache_capacity(DEFAULT_CACHE_BYTES)
-        .segment_size(pactum::store::durable::SEGMENT_SIZE)
         .open()
         .expect("reopen");
     let log = db.open_tree("log").expect("log");
@@ -753,12 +751,10 @@ fn stored_events(path: &Path) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// A fresh sled database for one baseline, configured as the registry's.
+/// A fresh sled database for one baseline, configured as a new registry's.
 fn bare_sled(dir: &Path) -> (sled::Db, Sync) {
-    let db = sled::Config::new()
-        .path(dir)
+    let db = pactum::store::sled_config(dir, pactum::store::durable::SEGMENT_SIZE)
         .cache_capacity(DEFAULT_CACHE_BYTES)
-        .segment_size(pactum::store::durable::SEGMENT_SIZE)
         .flush_every_ms(None)
         .open()
         .expect("raw sled");

@@ -31,8 +31,7 @@ impl Format1 {
         if !super::exists(path) {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
-        let segment_size = super::stored_segment_size(path).unwrap_or(512 * 1024);
-        let db = open_sled(&folder, segment_size, super::DEFAULT_CACHE_BYTES, wait)?;
+        let db = open_sled(&folder, 512 * 1024, super::DEFAULT_CACHE_BYTES, wait)?;
         let meta = db.open_tree("meta")?;
         match meta.get(keys::FORMAT)? {
             Some(v) if v.as_ref() == [codec::REGISTRY_FORMAT_1] => {}

@@ -144,20 +144,27 @@ fn stored_segment_size(path: &Path) -> Option<usize> {
         .and_then(|n| n.trim().parse().ok())
 }
 
+/// sled's configuration for the registry database at `path`: the
+/// `segment_size` it was created with (stored in its `conf`, the same on
+/// every open), or `default_segment_size` for a new one. Not the cache
+/// size nor the flusher, which each opening sets.
+pub fn sled_config(path: &Path, default_segment_size: usize) -> sled::Config {
+    let segment_size = stored_segment_size(path).unwrap_or(default_segment_size);
+    sled::Config::new().path(path).segment_size(segment_size)
+}
+
 /// Opens sled in `folder` (checked by [`folder::Folder::prepare`]),
 /// waiting up to `wait` for another process to release it, then makes its
 /// files private.
 pub(crate) fn open_sled(
     folder: &folder::Folder,
-    segment_size: usize,
+    default_segment_size: usize,
     cache_bytes: u64,
     wait: Duration,
 ) -> Result<sled::Db> {
     let path = folder.path();
-    let config = sled::Config::new()
-        .path(path)
+    let config = sled_config(path, default_segment_size)
         .cache_capacity(cache_bytes)
-        .segment_size(segment_size)
         .flush_every_ms(None);
     let closed_by_us = closed_here()
         .lock()
@@ -197,8 +204,12 @@ impl Store {
     /// [`StoreError::Upgrade`].
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Self> {
         let (folder, _) = folder::Folder::prepare(path, options.create)?;
-        let segment_size = stored_segment_size(path).unwrap_or(durable::SEGMENT_SIZE);
-        let db = open_sled(&folder, segment_size, options.cache_bytes, options.wait)?;
+        let db = open_sled(
+            &folder,
+            durable::SEGMENT_SIZE,
+            options.cache_bytes,
+            options.wait,
+        )?;
         let meta = db.open_tree("meta")?;
         match meta.get(keys::FORMAT)? {
             Some(v) if v.as_ref() == [codec::REGISTRY_FORMAT] => {}
@@ -220,6 +231,7 @@ impl Store {
             }
             None => {}
         }
+        let segment_size = stored_segment_size(path).unwrap_or(durable::SEGMENT_SIZE);
         if segment_size != durable::SEGMENT_SIZE {
             return Err(StoreError::corrupt(
                 "sled",

@@ -369,9 +369,7 @@ impl Cli {
 /// Opens a registry's sled database directly, configured as the store
 /// configures it, for tests that damage what it holds.
 pub fn raw_sled(path: &Path) -> sled::Db {
-    sled::Config::new()
-        .path(path)
-        .segment_size(pactum::store::durable::SEGMENT_SIZE)
+    pactum::store::sled_config(path, pactum::store::durable::SEGMENT_SIZE)
         .open()
         .unwrap()
 }
