@@ -37,6 +37,16 @@ struct Args {
     /// Passed by cargo
     #[arg(long, hide = true)]
     bench: bool,
+    /// Internal: run only the baselines, on the events stored in this
+    /// folder's `events.bin`, and print their figures as JSON
+    #[arg(long, hide = true)]
+    baselines: Option<PathBuf>,
+    /// Internal: how many of those events the single-append baselines write
+    #[arg(long, hide = true, default_value_t = 0)]
+    singles: usize,
+    /// Internal: which baseline to run
+    #[arg(long, hide = true)]
+    only: Option<String>,
 }
 
 // ------------------------------------------------------------ workload
@@ -731,8 +741,8 @@ fn cli_runs(path: &Path, conventions: u64, out: &mut Figures) {
     );
 }
 
-/// 6. The stored bytes of every event of the registry, in log order: what
-///    the baselines write.
+/// The stored bytes of every event of the registry, in log order: what
+/// the baselines write.
 fn stored_events(path: &Path) -> Vec<Vec<u8>> {
     let db = pactum::store::sled_config(path, pactum::store::durable::SEGMENT_SIZE)
         .cache_capacity(DEFAULT_CACHE_BYTES)
@@ -762,17 +772,8 @@ fn bare_sled(dir: &Path) -> (sled::Db, Sync) {
     (db, sync)
 }
 
-/// Bare sled on the same bytes: single durable inserts, batches of 1,000
-/// events, and batches of packed segments, each in a database of its own
-/// (as the registry's log would be: a tree written before in the same
-/// database slows the next one down, and is not what either measures).
-fn raw_sled_baseline(
-    scratch: &Path,
-    bytes: &[Vec<u8>],
-    singles_bytes: &[Vec<u8>],
-    quiet: bool,
-    out: &mut Figures,
-) {
+/// Bare sled on the same bytes, single durable inserts.
+fn sled_single_baseline(scratch: &Path, singles_bytes: &[Vec<u8>], out: &mut Figures) {
     let (db, sync) = bare_sled(&scratch.join("raw-sled-single"));
     let tree = db.open_tree("events").expect("tree");
     let t = Instant::now();
@@ -786,7 +787,10 @@ fn raw_sled_baseline(
         "raw_sled_single_eps",
         singles_bytes.len() as f64 / t.elapsed().as_secs_f64(),
     );
-    drop((tree, db));
+}
+
+/// Bare sled on the same bytes, one entry per event, batches of 1,000.
+fn sled_batch_baseline(scratch: &Path, bytes: &[Vec<u8>], quiet: bool, out: &mut Figures) {
     let (db, sync) = bare_sled(&scratch.join("raw-sled-batch"));
     let tree = db.open_tree("events").expect("tree");
     let progress = bar(bytes.len() as u64, "raw sled (batches)", quiet);
@@ -806,9 +810,11 @@ fn raw_sled_baseline(
         bytes.len() as f64 / t.elapsed().as_secs_f64(),
     );
     progress.finish_and_clear();
-    drop((tree, db));
-    // the same bytes as packed segments, 1,000 events per batch, as
-    // the log writes them: what sled alone does for that work
+}
+
+/// The same bytes as packed segments, 1,000 events per batch, as the log
+/// writes them: what sled alone does for the log's share of a batch.
+fn sled_segments_baseline(scratch: &Path, bytes: &[Vec<u8>], out: &mut Figures) {
     let (db, sync) = bare_sled(&scratch.join("raw-sled-segments"));
     let tree = db.open_tree("log").expect("tree");
     let t = Instant::now();
@@ -957,8 +963,104 @@ fn report(out: &Figures, head: u64, json: bool) {
 
 // ---------------------------------------------------------------- main
 
+/// The figures the baselines measure.
+const BASELINES: [&str; 6] = [
+    "raw_sled_single_eps",
+    "raw_sled_batch_eps",
+    "raw_sled_segments_batch_eps",
+    "sqlite_single_eps",
+    "sqlite_batch_eps",
+    "fsync_limit_eps",
+];
+
+/// The baselines, each run in a process of its own.
+const BASELINE_RUNS: [&str; 5] = [
+    "sled-single",
+    "sled-batch",
+    "sled-segments",
+    "sqlite",
+    "file",
+];
+
+/// 6. Runs each baseline on the registry's stored events in a process of
+///    its own, as a fresh `pactum` would be, one after the other: after the
+///    registry's phases, or after another baseline's sled database in the
+///    same process, bare sled measured up to ten times slower than alone.
+fn baselines_in_a_child(path: &Path, scratch: &Path, singles: u64, out: &mut Figures) {
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(scratch.join("events.bin")).expect("events file"),
+    );
+    for event in stored_events(path) {
+        let len = u32::try_from(event.len()).expect("an event under 4 GiB");
+        file.write_all(&len.to_be_bytes()).expect("write");
+        file.write_all(&event).expect("write");
+    }
+    file.flush().expect("write");
+    drop(file);
+    let mut figures = serde_json::Map::new();
+    for run in BASELINE_RUNS {
+        let child = std::process::Command::new(std::env::current_exe().expect("this benchmark"))
+            .arg("--baselines")
+            .arg(scratch)
+            .arg("--singles")
+            .arg(singles.to_string())
+            .arg("--only")
+            .arg(run)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("run a baseline");
+        assert!(child.status.success(), "the baseline {run} failed");
+        let these: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&child.stdout).expect("the baseline's figures");
+        figures.extend(these);
+    }
+    for name in BASELINES {
+        out.push((name, figures[name].as_f64().unwrap_or(f64::NAN)));
+    }
+}
+
+/// A baseline's process: reads `events.bin`, writes the same bytes as
+/// `run` says (to bare sled, SQLite or a plain file), prints the figures as
+/// JSON.
+fn run_baselines(scratch: &Path, singles: usize, run: &str) {
+    let stored = std::fs::read(scratch.join("events.bin")).expect("events file");
+    let mut bytes = Vec::new();
+    let mut rest = stored.as_slice();
+    while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+        let len = u32::from_be_bytes(*len) as usize;
+        let (event, tail) = tail.split_at(len);
+        bytes.push(event.to_vec());
+        rest = tail;
+    }
+    drop(stored);
+    let singles_bytes = &bytes[..singles.min(bytes.len())];
+    let mut out = Figures::new();
+    let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    match run {
+        "sled-single" => sled_single_baseline(scratch, singles_bytes, &mut out),
+        "sled-batch" => sled_batch_baseline(scratch, &bytes, quiet, &mut out),
+        "sled-segments" => sled_segments_baseline(scratch, &bytes, &mut out),
+        "sqlite" => sqlite_baseline(scratch, &bytes, singles_bytes, &mut out),
+        "file" => plain_file_baseline(scratch, singles_bytes, &mut out),
+        other => panic!("no baseline {other}"),
+    }
+    let figures: serde_json::Map<String, serde_json::Value> = out
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
+    println!("{}", serde_json::Value::Object(figures));
+}
+
 fn main() {
     let args = Args::parse();
+    if let Some(scratch) = &args.baselines {
+        run_baselines(
+            scratch,
+            args.singles,
+            args.only.as_deref().unwrap_or_default(),
+        );
+        return;
+    }
     let n = args.events.max(100);
     // The registry holds n events: the last min(n / 5, 2000) are single
     // appends, measured as such; the rest come in batches of 1,000.
@@ -985,13 +1087,7 @@ fn main() {
     cli_runs(&path, conventions, &mut out);
 
     // 6. Baselines on the same bytes: bare sled, SQLite, a plain file.
-    let bytes = stored_events(&path);
-    let singles_bytes = &bytes[..usize::try_from(singles)
-        .unwrap_or(bytes.len())
-        .min(bytes.len())];
-    raw_sled_baseline(scratch.path(), &bytes, singles_bytes, quiet, &mut out);
-    sqlite_baseline(scratch.path(), &bytes, singles_bytes, &mut out);
-    plain_file_baseline(scratch.path(), singles_bytes, &mut out);
+    baselines_in_a_child(&path, scratch.path(), singles, &mut out);
 
     ratios(&mut out);
     report(&out, head, args.json);
