@@ -108,6 +108,10 @@ impl Registry {
             .collect();
         let mut context = Vec::new();
         while let Some(p) = queue.pop() {
+            // a partner whose stream names no successor adds nothing
+            if !self.store().names_successors(p)? {
+                continue;
+            }
             let partner_stream = self.store().stream(p.into())?;
             for record in &partner_stream {
                 for q in record.event.successors_named() {

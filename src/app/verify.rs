@@ -476,6 +476,7 @@ fn describe_key(tree: Derived, key: &[u8]) -> String {
             (Some(p), Some(c)) => format!("{} in {}", uuid(p), uuid(c)),
             _ => format!("{key:02x?}"),
         },
+        Derived::Successions => format!("partner {}", uuid(body)),
         Derived::Watermark => "w".into(),
     }
 }

@@ -301,6 +301,13 @@ impl<'a> Projector<'a> {
                     };
                     stream.extend(self.batch.iter().filter(|r| r.entity == *entity).cloned());
                     name_delta(&old, &name_entries(now, &stream), &mut out);
+                    if self
+                        .batch
+                        .iter()
+                        .any(|r| r.entity == *entity && !r.event.successors_named().is_empty())
+                    {
+                        out.push(DerivedWrite::NamesSuccessors(now.id));
+                    }
                 }
                 AnyTimeline::Convention(now) => party_delta(t.before.as_ref(), now, &mut out),
             }
@@ -320,17 +327,20 @@ pub enum Derived {
     Names,
     /// the conventions that name a partner
     Parties,
+    /// the partners whose stream names successors
+    Successions,
     /// the log position the caches are exact at
     Watermark,
 }
 
 impl Derived {
     /// Every cache.
-    pub const ALL: [Derived; 5] = [
+    pub const ALL: [Derived; 6] = [
         Derived::Docs,
         Derived::Handles,
         Derived::Names,
         Derived::Parties,
+        Derived::Successions,
         Derived::Watermark,
     ];
 
@@ -341,6 +351,7 @@ impl Derived {
             Derived::Handles => "handles",
             Derived::Names => "names",
             Derived::Parties => "parties",
+            Derived::Successions => "successions",
             Derived::Watermark => "watermark",
         }
     }
@@ -352,6 +363,7 @@ impl Derived {
             Derived::Handles => &[keys::HANDLE],
             Derived::Names => &[keys::NAME],
             Derived::Parties => &[keys::PARTY],
+            Derived::Successions => &[keys::SUCCESSION],
             Derived::Watermark => keys::WATERMARK,
         }
     }
@@ -373,6 +385,7 @@ pub struct Derivation {
     timelines: HashMap<EntityId, AnyTimeline>,
     names: BTreeSet<NameEntry>,
     parties: BTreeSet<(PartnerId, ConventionId)>,
+    successions: BTreeSet<PartnerId>,
 }
 
 /// One derived entry: key and value bytes.
@@ -416,6 +429,11 @@ impl Derivation {
                 self.parties
                     .iter()
                     .map(|(p, c)| Ok((keys::party(*p, *c).to_vec(), Vec::new()))),
+            ),
+            Derived::Successions => Box::new(
+                self.successions
+                    .iter()
+                    .map(|p| Ok((keys::succession(*p).to_vec(), Vec::new()))),
             ),
             Derived::Watermark => Box::new(self.last.iter().map(|(seq, hash, _)| {
                 Ok((
@@ -484,6 +502,11 @@ impl Deriver {
             if timeline.record(record) == Err(NeedsReplay) {
                 self.dirty.insert(entity);
             }
+        }
+        if let EntityId::Partner(p) = entity
+            && !record.event.successors_named().is_empty()
+        {
+            d.successions.insert(p);
         }
         if entity.kind() == EntityKind::Partner {
             self.partner_events

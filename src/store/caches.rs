@@ -6,6 +6,9 @@
 //! - handles (`h`): `C12` → the entity;
 //! - names (`n`): every folded name a partner was recorded under;
 //! - parties (`p`): the conventions that name a partner;
+//! - successions (`s`): the partners whose stream holds an event naming
+//!   successors (a succession, or a correction of one), so that a
+//!   convention's history reads only those partners' streams;
 //! - the watermark (`w`): the seq and hash of the event the caches are
 //!   exact at.
 //!
@@ -76,6 +79,9 @@ pub enum CacheWrite {
     PutParty(PartnerId, ConventionId),
     /// forget that a convention names a partner
     DeleteParty(PartnerId, ConventionId),
+    /// record that a partner's stream names successors (never undone: the
+    /// stream keeps the event)
+    NamesSuccessors(PartnerId),
     /// any other cache entry, by its full key
     Put(Vec<u8>, Vec<u8>),
 }
@@ -96,6 +102,7 @@ impl CacheWrite {
             CacheWrite::DeleteName { key, partner } => (keys::name(key, *partner), None),
             CacheWrite::PutParty(p, c) => (keys::party(*p, *c).to_vec(), Some(Vec::new())),
             CacheWrite::DeleteParty(p, c) => (keys::party(*p, *c).to_vec(), None),
+            CacheWrite::NamesSuccessors(p) => (keys::succession(*p).to_vec(), Some(Vec::new())),
             CacheWrite::Put(k, v) => (k.clone(), Some(v.clone())),
         }
     }
@@ -359,6 +366,11 @@ impl Caches {
                     })
             })
             .collect()
+    }
+
+    /// True when an event of `partner`'s stream names successors.
+    pub fn names_successors(&self, partner: PartnerId) -> Result<bool> {
+        Ok(self.tree.get(keys::succession(partner))?.is_some())
     }
 
     /// Decodes every document of one kind and keeps what `f` makes of it,

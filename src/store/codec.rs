@@ -54,7 +54,7 @@ pub const REGISTRY_FORMAT_1: u8 = 1;
 /// partner's timeline keeps its successions beside its renames.
 /// 4: one document per entity (handle, stream seqs, timeline) in the tree
 /// `cache`, beside the other caches and their watermark.
-pub const PROJECTION_VERSION: u8 = 4;
+pub const PROJECTION_VERSION: u8 = 5;
 /// The most bytes one decoded value may claim.
 pub const DECODE_LIMIT: usize = 1 << 20;
 /// Bytes before the body of a stored event.

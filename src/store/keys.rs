@@ -32,6 +32,8 @@ pub const HANDLE: u8 = b'h';
 pub const NAME: u8 = b'n';
 /// Prefix of the party index.
 pub const PARTY: u8 = b'p';
+/// Prefix of the partners whose stream names successors.
+pub const SUCCESSION: u8 = b's';
 /// Key of the watermark.
 pub const WATERMARK: &[u8] = b"w";
 /// Key of the cache format.
@@ -84,6 +86,15 @@ pub fn party(partner: PartnerId, convention: ConventionId) -> [u8; 33] {
     k[0] = PARTY;
     k[1..17].copy_from_slice(partner.as_bytes());
     k[17..].copy_from_slice(convention.as_bytes());
+    k
+}
+
+/// The key saying that a partner's stream holds an event naming
+/// successors.
+pub fn succession(partner: PartnerId) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = SUCCESSION;
+    k[1..].copy_from_slice(partner.as_bytes());
     k
 }
 

@@ -539,6 +539,12 @@ impl Store {
         self.caches.conventions_naming(partner)
     }
 
+    /// True when an event of `partner`'s stream names successors (from
+    /// the caches).
+    pub fn names_successors(&self, partner: PartnerId) -> Result<bool> {
+        self.caches.names_successors(partner)
+    }
+
     /// How many entities of a kind have a handle.
     pub fn count(&self, kind: EntityKind) -> Result<u64> {
         self.caches.count(kind)

@@ -526,6 +526,42 @@ fn the_caches_follow_a_succession_and_verify_and_rebuild_agree() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
+#[test]
+fn the_partners_whose_stream_names_successors_are_kept_through_a_retraction_and_a_rebuild() {
+    let r = Reg::new();
+    let [p, q, other] = regions(&r, &["Old", "New", "Other"])[..] else {
+        unreachable!()
+    };
+    let c = r.sign(&[p, other], "2005", "objectives");
+    succeed(&r, p, &[q], "2015-09-04").unwrap();
+    let at = point(&r, "2030", Some(r.head()));
+    let with_succession = r.registry.history(c.into(), &at).unwrap();
+    assert_eq!(with_succession.len(), 2, "the signing and the succession");
+    let store = r.registry.store();
+    assert!(store.names_successors(p).unwrap());
+    assert!(!store.names_successors(q).unwrap());
+    assert!(!store.names_successors(other).unwrap());
+    // a retracted succession stays in the stream, and so in the mark
+    retract(&r, p.into(), succession_event(&r, p)).unwrap();
+    assert!(r.registry.store().names_successors(p).unwrap());
+    let at = point(&r, "2030", Some(r.head()));
+    let history = |r: &Reg| -> Vec<(Seq, Option<Seq>, usize)> {
+        r.registry
+            .history(c.into(), &at)
+            .unwrap()
+            .iter()
+            .map(|h| (h.record.seq, h.voided_by.map(|v| v.0), h.changes.len()))
+            .collect()
+    };
+    let before = history(&r);
+    r.registry.rebuild(&mut |_| {}).unwrap();
+    assert!(r.registry.store().names_successors(p).unwrap());
+    assert!(!r.registry.store().names_successors(other).unwrap());
+    assert_eq!(history(&r), before);
+    let report = r.registry.verify(None, &mut |_| {}).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
 // ----------------------------------------------------------- the binary
 
 #[test]
