@@ -54,6 +54,7 @@ pub const REGISTRY_FORMAT_1: u8 = 1;
 /// partner's timeline keeps its successions beside its renames.
 /// 4: one document per entity (handle, stream seqs, timeline) in the tree
 /// `cache`, beside the other caches and their watermark.
+/// 5: the partners whose stream names successors (prefix `s`).
 pub const PROJECTION_VERSION: u8 = 5;
 /// The most bytes one decoded value may claim.
 pub const DECODE_LIMIT: usize = 1 << 20;
