@@ -921,31 +921,26 @@ fn ratios(out: &mut Figures) {
 
 /// 8. Report: one JSON object, or a table, in a fixed order.
 fn report(out: &Figures, head: u64, json: bool) {
-    let order = [
-        "append_single_eps",
-        "append_batch_eps",
-        "raw_sled_single_eps",
-        "raw_sled_batch_eps",
-        "raw_sled_segments_batch_eps",
-        "sqlite_single_eps",
-        "sqlite_batch_eps",
-        "fsync_limit_eps",
-        "open_ms",
-        "rebuild_eps",
-        "as_of_list_ms",
-        "show_us",
-        "history_us",
-        "cli_show_ms",
-        "cli_show_rss_mb",
-        "cli_verify_ms",
-        "cli_verify_rss_mb",
-        "disk_bytes_per_event",
-        "payload_bytes_per_event",
-        "peak_rss_mb",
-        "batch_vs_sqlite",
-        "single_vs_sqlite",
-        "disk_vs_payload",
-    ];
+    let order = ["append_single_eps", "append_batch_eps"]
+        .into_iter()
+        .chain(BASELINES)
+        .chain([
+            "open_ms",
+            "rebuild_eps",
+            "as_of_list_ms",
+            "show_us",
+            "history_us",
+            "cli_show_ms",
+            "cli_show_rss_mb",
+            "cli_verify_ms",
+            "cli_verify_rss_mb",
+            "disk_bytes_per_event",
+            "payload_bytes_per_event",
+            "peak_rss_mb",
+            "batch_vs_sqlite",
+            "single_vs_sqlite",
+            "disk_vs_payload",
+        ]);
     if json {
         let mut obj = serde_json::Map::new();
         obj.insert("events".into(), json!(head));
