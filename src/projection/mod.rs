@@ -299,12 +299,13 @@ impl<'a> Projector<'a> {
                         Some(AnyTimeline::Partner(b)) => name_entries(b, &stream),
                         _ => BTreeSet::new(),
                     };
+                    let stored = stream.len();
                     stream.extend(self.batch.iter().filter(|r| r.entity == *entity).cloned());
                     name_delta(&old, &name_entries(now, &stream), &mut out);
-                    if self
-                        .batch
+                    // the batch's own events of this partner
+                    if stream[stored..]
                         .iter()
-                        .any(|r| r.entity == *entity && !r.event.successors_named().is_empty())
+                        .any(|r| !r.event.successors_named().is_empty())
                     {
                         out.push(DerivedWrite::NamesSuccessors(now.id));
                     }
@@ -503,12 +504,10 @@ impl Deriver {
                 self.dirty.insert(entity);
             }
         }
-        if let EntityId::Partner(p) = entity
-            && !record.event.successors_named().is_empty()
-        {
-            d.successions.insert(p);
-        }
-        if entity.kind() == EntityKind::Partner {
+        if let EntityId::Partner(p) = entity {
+            if !record.event.successors_named().is_empty() {
+                d.successions.insert(p);
+            }
             self.partner_events
                 .entry(entity)
                 .or_default()
