@@ -6,8 +6,8 @@
 //! nothing: every refusal is collected with its position, and if there is
 //! one, nothing is written.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{OnceCell, RefCell};
+use std::collections::{BTreeSet, HashMap};
 
 use super::{AppError, Registry};
 use crate::domain::decide::{Command, Directory, Subject, decide};
@@ -57,8 +57,27 @@ struct Dir<'a> {
     read: &'a Memo,
 }
 
-/// Timelines read from the store during one batch, by entity.
-type Memo = RefCell<HashMap<EntityId, Option<AnyTimeline>>>;
+/// What one batch read from the store for its decisions.
+#[derive(Default)]
+struct Memo {
+    /// timelines, by entity
+    timelines: RefCell<HashMap<EntityId, Option<AnyTimeline>>>,
+    /// the partners the caches mark as naming successors, read once (`None`
+    /// when the caches could not be read: every partner is then read)
+    naming_successors: OnceCell<Option<BTreeSet<PartnerId>>>,
+}
+
+impl Memo {
+    /// The partners marked as naming successors.
+    fn naming_successors(&self, registry: &Registry) -> Option<&BTreeSet<PartnerId>> {
+        self.naming_successors
+            .get_or_init(|| {
+                let marked = registry.store().partners_naming_successors().ok()?;
+                Some(marked.into_iter().collect())
+            })
+            .as_ref()
+    }
+}
 
 impl Dir<'_> {
     /// Calls `f` with the entity's timeline as the batch leaves it, else as
@@ -67,7 +86,7 @@ impl Dir<'_> {
         if let Some((_, t)) = self.overlay.pending(entity) {
             return f(Some(t));
         }
-        let mut read = self.read.borrow_mut();
+        let mut read = self.read.timelines.borrow_mut();
         let t = read.entry(entity).or_insert_with(|| {
             self.registry
                 .store()
@@ -120,6 +139,16 @@ impl Directory for Dir<'_> {
     }
 
     fn successions_of(&self, partner: PartnerId) -> Vec<Succession> {
+        // A partner whose stream names no successors has none: the caches
+        // mark those that do, and the batch's own events are in `overlay`.
+        if self.overlay.pending(partner.into()).is_none()
+            && self
+                .read
+                .naming_successors(self.registry)
+                .is_some_and(|marked| !marked.contains(&partner))
+        {
+            return Vec::new();
+        }
         self.with_timeline(partner.into(), |t| match t {
             Some(AnyTimeline::Partner(t)) => t.successions(),
             _ => Vec::new(),
@@ -127,26 +156,35 @@ impl Directory for Dir<'_> {
     }
 
     fn predecessors_of(&self, partner: PartnerId) -> Vec<PartnerId> {
-        // Successions are few and this is asked only when a partner's
-        // registration is retracted: every partner's timeline is read.
+        // Only a partner whose stream names successors can be one: those
+        // the caches mark (read one by one), then those the batch touched.
         let names = |t: &PartnerTimeline| {
             t.successions()
                 .iter()
                 .any(|s| s.succeeded.successors.contains(&partner))
         };
-        let mut out: Vec<PartnerId> = self
-            .registry
-            .store()
-            .timelines_all(EntityKind::Partner, workers())
-            .unwrap_or_default()
+        let marked: Vec<PartnerId> = match self.read.naming_successors(self.registry) {
+            Some(marked) => marked.iter().copied().collect(),
+            None => self
+                .registry
+                .store()
+                .timelines_all(EntityKind::Partner, workers())
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(_, t)| match t {
+                    AnyTimeline::Partner(t) => Some(t.id),
+                    AnyTimeline::Convention(_) => None,
+                })
+                .collect(),
+        };
+        let mut out: Vec<PartnerId> = marked
             .into_iter()
-            .filter_map(|(_, t)| match t {
-                AnyTimeline::Partner(t)
-                    if self.overlay.pending(t.id.into()).is_none() && names(&t) =>
-                {
-                    Some(t.id)
-                }
-                _ => None,
+            .filter(|p| {
+                self.overlay.pending((*p).into()).is_none()
+                    && self.with_timeline(
+                        (*p).into(),
+                        |t| matches!(t, Some(AnyTimeline::Partner(t)) if names(t)),
+                    )
             })
             .collect();
         for (entity, _, timeline) in self.overlay.pending_all() {

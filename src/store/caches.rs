@@ -373,6 +373,23 @@ impl Caches {
         Ok(self.tree.get(keys::succession(partner))?.is_some())
     }
 
+    /// Every partner whose stream holds an event naming successors, in
+    /// UUID order.
+    pub fn partners_naming_successors(&self) -> Result<Vec<PartnerId>> {
+        self.tree
+            .scan_prefix(&[keys::SUCCESSION])?
+            .iter()
+            .map(|(k, _)| {
+                k.get(1..)
+                    .and_then(keys::uuid_of)
+                    .map(PartnerId)
+                    .ok_or_else(|| {
+                        StoreError::corrupt("successions", format!("{k:02x?}"), "malformed key")
+                    })
+            })
+            .collect()
+    }
+
     /// Decodes every document of one kind and keeps what `f` makes of it,
     /// in UUID order, decoding on `workers` threads. Documents of the other
     /// kind are skipped after reading their kind byte.

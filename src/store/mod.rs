@@ -545,6 +545,12 @@ impl Store {
         self.caches.names_successors(partner)
     }
 
+    /// Every partner whose stream holds an event naming successors (from
+    /// the caches), in UUID order.
+    pub fn partners_naming_successors(&self) -> Result<Vec<PartnerId>> {
+        self.caches.partners_naming_successors()
+    }
+
     /// How many entities of a kind have a handle.
     pub fn count(&self, kind: EntityKind) -> Result<u64> {
         self.caches.count(kind)
