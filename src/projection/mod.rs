@@ -398,7 +398,7 @@ impl Derivation {
         match tree {
             Derived::Docs => {
                 let mut ids: Vec<&EntityId> = self.timelines.keys().collect();
-                ids.sort_by_key(|e| e.uuid());
+                ids.sort_by_key(|e| keys::doc(**e));
                 let seqs: HashMap<&EntityId, &Vec<Seq>> =
                     self.streams.iter().map(|(e, s)| (e, s)).collect();
                 Box::new(ids.into_iter().map(move |entity| {

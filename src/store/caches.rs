@@ -276,16 +276,22 @@ impl Caches {
 
     /// The kind and handle of an entity, by UUID.
     pub fn entity(&self, uuid: Uuid) -> Result<Option<(EntityId, Handle)>> {
-        match self.tree.get(keys::doc_of_uuid(uuid))? {
-            None => Ok(None),
-            Some(v) => {
-                let (kind, number) =
+        for kind in [EntityKind::Partner, EntityKind::Convention] {
+            let entity = EntityId::new(kind, uuid);
+            if let Some(v) = self.tree.get(keys::doc(entity))? {
+                let (stored, number) =
                     codec::doc_handle(&v).map_err(|e| StoreError::corrupt("docs", uuid, e))?;
-                let kind = keys::byte_kind(kind)
-                    .ok_or_else(|| StoreError::corrupt("docs", uuid, "unknown kind"))?;
-                Ok(Some((EntityId::new(kind, uuid), Handle { kind, number })))
+                if stored != keys::kind_byte(kind) {
+                    return Err(StoreError::corrupt(
+                        "docs",
+                        uuid,
+                        "kind differs from its key",
+                    ));
+                }
+                return Ok(Some((entity, Handle { kind, number })));
             }
         }
+        Ok(None)
     }
 
     /// The entity a handle names.
@@ -315,24 +321,31 @@ impl Caches {
     /// Entities whose UUID, in lower-case hex without hyphens, starts with
     /// `hex_prefix`; at most `limit`.
     pub fn entities_with_prefix(&self, hex_prefix: &str, limit: usize) -> Result<Vec<Uuid>> {
-        let mut prefix = vec![keys::DOC];
-        prefix.extend(
-            (0..hex_prefix.len() / 2)
-                .filter_map(|i| u8::from_str_radix(hex_prefix.get(2 * i..2 * i + 2)?, 16).ok()),
-        );
+        let bytes: Vec<u8> = (0..hex_prefix.len() / 2)
+            .filter_map(|i| u8::from_str_radix(hex_prefix.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect();
         let mut out = Vec::new();
-        // a short prefix may match every document: read sled lazily
-        for kv in self.tree.persisted_tree()?.scan_prefix(&prefix) {
-            let (k, _) = kv?;
-            if let Some(u) = k.get(1..).and_then(keys::uuid_of)
-                && u.simple().to_string().starts_with(hex_prefix)
-            {
-                out.push(u);
-                if out.len() >= limit {
-                    break;
+        for kind in [EntityKind::Partner, EntityKind::Convention] {
+            let mut prefix = keys::docs_of(kind).to_vec();
+            prefix.extend_from_slice(&bytes);
+            // a short prefix may match every document: read sled lazily
+            let mut found = 0;
+            for kv in self.tree.persisted_tree()?.scan_prefix(&prefix) {
+                let (k, _) = kv?;
+                if let Some(u) = k.get(2..).and_then(keys::uuid_of)
+                    && u.simple().to_string().starts_with(hex_prefix)
+                {
+                    out.push(u);
+                    found += 1;
+                    if found >= limit {
+                        break;
+                    }
                 }
             }
         }
+        // the first `limit` of both kinds, in UUID order
+        out.sort();
+        out.truncate(limit);
         Ok(out)
     }
 
@@ -391,33 +404,27 @@ impl Caches {
     }
 
     /// Decodes every document of one kind and keeps what `f` makes of it,
-    /// in UUID order, decoding on `workers` threads. Documents of the other
-    /// kind are skipped after reading their kind byte.
+    /// in UUID order, decoding on `workers` threads.
     pub fn fold_docs<T: Send>(
         &self,
         kind: EntityKind,
         workers: usize,
         f: &(dyn Fn(Handle, AnyTimeline) -> Option<T> + Sync),
     ) -> Result<Vec<T>> {
-        let wanted = keys::kind_byte(kind);
         let map = |k: &[u8], v: &[u8]| -> Result<Option<T>> {
             let uuid = k
-                .get(1..)
+                .get(2..)
                 .and_then(keys::uuid_of)
                 .ok_or_else(|| StoreError::corrupt("docs", format!("{k:02x?}"), "malformed key"))?;
-            let (stored_kind, _) =
-                codec::doc_handle(v).map_err(|e| StoreError::corrupt("docs", uuid, e))?;
-            if stored_kind != wanted {
-                return Ok(None);
-            }
             let doc = decode_doc(EntityId::new(kind, uuid), v)?;
             Ok(f(doc.handle, doc.timeline))
         };
         let mut out = Vec::new();
-        let end = prefix_end(&[keys::DOC]);
+        let prefix = keys::docs_of(kind);
+        let end = prefix_end(&prefix);
         scan::scan_ordered(
             self.tree.persisted_tree()?,
-            &[keys::DOC],
+            &prefix,
             end.as_deref(),
             workers,
             &map,

@@ -55,7 +55,8 @@ pub const REGISTRY_FORMAT_1: u8 = 1;
 /// 4: one document per entity (handle, stream seqs, timeline) in the tree
 /// `cache`, beside the other caches and their watermark.
 /// 5: the partners whose stream names successors (prefix `s`).
-pub const PROJECTION_VERSION: u8 = 5;
+/// 6: a document's key holds its entity's kind before its UUID.
+pub const PROJECTION_VERSION: u8 = 6;
 /// The most bytes one decoded value may claim.
 pub const DECODE_LIMIT: usize = 1 << 20;
 /// Bytes before the body of a stored event.

@@ -43,17 +43,18 @@ pub const REBUILDING: &[u8] = b"r";
 /// `meta` key of the registry's layout.
 pub const FORMAT: &[u8] = b"format";
 
-/// A document's key.
-pub fn doc(entity: EntityId) -> [u8; 17] {
-    doc_of_uuid(entity.uuid())
+/// A document's key: the prefix, the entity's kind, its UUID, so that the
+/// documents of one kind are read together.
+pub fn doc(entity: EntityId) -> [u8; 18] {
+    let mut k = [0u8; 18];
+    k[..2].copy_from_slice(&docs_of(entity.kind()));
+    k[2..].copy_from_slice(entity.uuid().as_bytes());
+    k
 }
 
-/// A document's key, by UUID.
-pub fn doc_of_uuid(uuid: Uuid) -> [u8; 17] {
-    let mut k = [0u8; 17];
-    k[0] = DOC;
-    k[1..].copy_from_slice(uuid.as_bytes());
-    k
+/// The prefix of every document of a kind.
+pub fn docs_of(kind: EntityKind) -> [u8; 2] {
+    [DOC, kind_byte(kind)]
 }
 
 /// A handle's key.

@@ -10,6 +10,8 @@ use std::path::Path;
 use std::process::Command;
 
 use expect_test::expect_file;
+use pactum::app::AppError;
+use pactum::domain::{EntityId, PartnerKind};
 
 use crate::support::*;
 
@@ -388,4 +390,66 @@ fn completions_are_generated_for_every_shell() {
     }
     let r = cli.run(&["completions", "tcsh"]);
     assert_eq!(r.code, 2);
+}
+
+/// The shortest prefix of `id`'s hex, of at least 8 digits, that none of
+/// `others` shares.
+fn unique_prefix(id: &str, others: &[&str]) -> String {
+    (8..=id.len())
+        .map(|n| id[..n].to_owned())
+        .find(|p| others.iter().all(|o| !o.starts_with(p.as_str())))
+        .unwrap()
+}
+
+#[test]
+fn an_id_or_an_id_prefix_names_a_partner_or_a_convention_whichever_it_is() {
+    let r = Reg::new();
+    let p = r.partner("Agadir", PartnerKind::Commune);
+    let c1 = r.sign(&[p], "2009", "Agenda 21");
+    let c2 = r.sign(&[p], "2010", "Schéma régional");
+    let hex: Vec<String> = [p.0, c1.0, c2.0]
+        .iter()
+        .map(|u| u.simple().to_string())
+        .collect();
+    let reg = &r.registry;
+    // the whole id, with or without hyphens
+    assert_eq!(reg.resolve_entity(&p.0.to_string()).unwrap(), p.into());
+    assert_eq!(reg.resolve_entity(&c1.0.to_string()).unwrap(), c1.into());
+    assert_eq!(reg.resolve_convention(&hex[2]).unwrap(), c2);
+    // a prefix only one id has
+    for (i, entity) in [EntityId::from(p), c1.into(), c2.into()].iter().enumerate() {
+        let others: Vec<&str> = hex
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, h)| h.as_str())
+            .collect();
+        let prefix = unique_prefix(&hex[i], &others);
+        assert_eq!(reg.resolve_entity(&prefix).unwrap(), *entity, "{prefix}");
+    }
+    // a prefix all three share names them all, the partner among them
+    let common: String = hex[0]
+        .chars()
+        .zip(hex[1].chars())
+        .zip(hex[2].chars())
+        .take_while(|((a, b), c)| a == b && b == c)
+        .map(|((a, _), _)| a)
+        .collect();
+    assert!(common.len() >= 8, "{hex:?}");
+    match reg.resolve_entity(&common[..8]) {
+        Err(AppError::Ambiguous { candidates, .. }) => {
+            let labels: Vec<String> = [EntityId::from(p), c1.into(), c2.into()]
+                .iter()
+                .map(|e| reg.label(*e))
+                .collect();
+            assert_eq!(candidates, labels);
+        }
+        other => panic!("not ambiguous: {other:?}"),
+    }
+    // an id no entity has
+    let unknown = uuid::Uuid::from_u128(p.0.as_u128() ^ 1).to_string();
+    assert!(matches!(
+        reg.resolve_entity(&unknown),
+        Err(AppError::NotFound { .. })
+    ));
 }
