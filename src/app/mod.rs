@@ -416,8 +416,8 @@ impl Registry {
 
     /// The handle of an entity.
     pub fn handle(&self, entity: EntityId) -> Result<Handle, AppError> {
-        match self.store.entity(entity.uuid())? {
-            Some((_, h)) => Ok(h),
+        match self.store.handle(entity)? {
+            Some(h) => Ok(h),
             None => Err(AppError::NotFound {
                 message: format!("no {} {}", entity.kind().noun(), entity),
                 hint: None,

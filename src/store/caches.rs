@@ -278,20 +278,32 @@ impl Caches {
     pub fn entity(&self, uuid: Uuid) -> Result<Option<(EntityId, Handle)>> {
         for kind in [EntityKind::Partner, EntityKind::Convention] {
             let entity = EntityId::new(kind, uuid);
-            if let Some(v) = self.tree.get(keys::doc(entity))? {
-                let (stored, number) =
-                    codec::doc_handle(&v).map_err(|e| StoreError::corrupt("docs", uuid, e))?;
-                if stored != keys::kind_byte(kind) {
-                    return Err(StoreError::corrupt(
-                        "docs",
-                        uuid,
-                        "kind differs from its key",
-                    ));
-                }
-                return Ok(Some((entity, Handle { kind, number })));
+            if let Some(handle) = self.handle(entity)? {
+                return Ok(Some((entity, handle)));
             }
         }
         Ok(None)
+    }
+
+    /// An entity's handle (read from its document without decoding the
+    /// timeline).
+    pub fn handle(&self, entity: EntityId) -> Result<Option<Handle>> {
+        let Some(v) = self.tree.get(keys::doc(entity))? else {
+            return Ok(None);
+        };
+        let (stored, number) =
+            codec::doc_handle(&v).map_err(|e| StoreError::corrupt("docs", entity, e))?;
+        if stored != keys::kind_byte(entity.kind()) {
+            return Err(StoreError::corrupt(
+                "docs",
+                entity,
+                "kind differs from its key",
+            ));
+        }
+        Ok(Some(Handle {
+            kind: entity.kind(),
+            number,
+        }))
     }
 
     /// The entity a handle names.

@@ -519,6 +519,11 @@ impl Store {
         self.caches.entity(uuid)
     }
 
+    /// An entity's handle.
+    pub fn handle(&self, entity: EntityId) -> Result<Option<Handle>> {
+        self.caches.handle(entity)
+    }
+
     /// The entity a handle names.
     pub fn by_handle(&self, handle: Handle) -> Result<Option<EntityId>> {
         self.caches.by_handle(handle)
