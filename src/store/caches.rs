@@ -379,16 +379,22 @@ impl Caches {
     pub fn conventions_naming(&self, partner: PartnerId) -> Result<Vec<ConventionId>> {
         let mut prefix = vec![keys::PARTY];
         prefix.extend_from_slice(partner.as_bytes());
+        Ok(self
+            .uuids_under(&prefix, "parties")?
+            .into_iter()
+            .map(ConventionId)
+            .collect())
+    }
+
+    /// The UUIDs that end the keys under `prefix`, in key order.
+    fn uuids_under(&self, prefix: &[u8], cache: &'static str) -> Result<Vec<Uuid>> {
         self.tree
-            .scan_prefix(&prefix)?
+            .scan_prefix(prefix)?
             .iter()
             .map(|(k, _)| {
-                k.get(17..)
+                k.get(prefix.len()..)
                     .and_then(keys::uuid_of)
-                    .map(ConventionId)
-                    .ok_or_else(|| {
-                        StoreError::corrupt("parties", format!("{k:02x?}"), "malformed key")
-                    })
+                    .ok_or_else(|| StoreError::corrupt(cache, format!("{k:02x?}"), "malformed key"))
             })
             .collect()
     }
@@ -401,18 +407,11 @@ impl Caches {
     /// Every partner whose stream holds an event naming successors, in
     /// UUID order.
     pub fn partners_naming_successors(&self) -> Result<Vec<PartnerId>> {
-        self.tree
-            .scan_prefix(&[keys::SUCCESSION])?
-            .iter()
-            .map(|(k, _)| {
-                k.get(1..)
-                    .and_then(keys::uuid_of)
-                    .map(PartnerId)
-                    .ok_or_else(|| {
-                        StoreError::corrupt("successions", format!("{k:02x?}"), "malformed key")
-                    })
-            })
-            .collect()
+        Ok(self
+            .uuids_under(&[keys::SUCCESSION], "successions")?
+            .into_iter()
+            .map(PartnerId)
+            .collect())
     }
 
     /// Decodes every document of one kind and keeps what `f` makes of it,
