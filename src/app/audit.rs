@@ -108,7 +108,7 @@ impl Registry {
             .collect();
         let mut context = Vec::new();
         while let Some(p) = queue.pop() {
-            // a partner whose stream names no successor adds nothing
+            // a partner whose stream holds no succession adds nothing
             if !self.store().names_successors(p)? {
                 continue;
             }
@@ -120,10 +120,7 @@ impl Registry {
                     }
                 }
             }
-            if partner_stream
-                .iter()
-                .any(|e| !e.event.successors_named().is_empty())
-            {
+            if partner_stream.iter().any(|e| e.event.is_succession()) {
                 context.extend(partner_stream);
             }
         }

@@ -460,7 +460,15 @@ fn describe_key(tree: Derived, key: &[u8]) -> String {
     let uuid = |b: &[u8]| keys::uuid_of(b).map_or_else(|| format!("{b:02x?}"), |u| u.to_string());
     let body = key.get(tree.prefix().len()..).unwrap_or_default();
     match tree {
-        Derived::Docs => format!("id {}", uuid(body.get(1..).unwrap_or_default())),
+        Derived::Docs => {
+            let parsed = body
+                .split_first()
+                .and_then(|(kind, id)| Some((keys::byte_kind(*kind)?, keys::uuid_of(id)?)));
+            match parsed {
+                Some((kind, id)) => format!("{} id {id}", kind.noun()),
+                None => format!("{key:02x?}"),
+            }
+        }
         Derived::Handles => {
             keys::handle_of(body).map_or_else(|| format!("{key:02x?}"), |h| h.to_string())
         }

@@ -156,15 +156,27 @@ impl Directory for Dir<'_> {
     }
 
     fn predecessors_of(&self, partner: PartnerId) -> Vec<PartnerId> {
-        // Only a partner whose stream names successors can be one: those
+        // Only a partner whose stream holds a succession can be one: those
         // the caches mark (read one by one), then those the batch touched.
         let names = |t: &PartnerTimeline| {
             t.successions()
                 .iter()
                 .any(|s| s.succeeded.successors.contains(&partner))
         };
-        let marked: Vec<PartnerId> = match self.read.naming_successors(self.registry) {
-            Some(marked) => marked.iter().copied().collect(),
+        let stored = |p: PartnerId| self.overlay.pending(p.into()).is_none();
+        let mut out: Vec<PartnerId> = match self.read.naming_successors(self.registry) {
+            Some(marked) => marked
+                .iter()
+                .copied()
+                .filter(|p| {
+                    stored(*p)
+                        && self.with_timeline(
+                            (*p).into(),
+                            |t| matches!(t, Some(AnyTimeline::Partner(t)) if names(t)),
+                        )
+                })
+                .collect(),
+            // the marks could not be read: every partner is
             None => self
                 .registry
                 .store()
@@ -172,21 +184,11 @@ impl Directory for Dir<'_> {
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|(_, t)| match t {
-                    AnyTimeline::Partner(t) => Some(t.id),
-                    AnyTimeline::Convention(_) => None,
+                    AnyTimeline::Partner(t) if stored(t.id) && names(&t) => Some(t.id),
+                    _ => None,
                 })
                 .collect(),
         };
-        let mut out: Vec<PartnerId> = marked
-            .into_iter()
-            .filter(|p| {
-                self.overlay.pending((*p).into()).is_none()
-                    && self.with_timeline(
-                        (*p).into(),
-                        |t| matches!(t, Some(AnyTimeline::Partner(t)) if names(t)),
-                    )
-            })
-            .collect();
         for (entity, _, timeline) in self.overlay.pending_all() {
             if let (EntityId::Partner(p), AnyTimeline::Partner(t)) = (entity, timeline)
                 && names(t)

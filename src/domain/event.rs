@@ -402,6 +402,19 @@ impl Event {
         }
     }
 
+    /// True for a succession, or a correction of one, whatever successors
+    /// it names (none, in a log that holds such an event).
+    pub fn is_succession(&self) -> bool {
+        matches!(
+            self,
+            Event::PartnerSucceeded(_)
+                | Event::Corrected(Corrected {
+                    patch: Patch::PartnerSucceeded(_),
+                    ..
+                })
+        )
+    }
+
     /// Every partner this event names as a successor (a succession, or a
     /// correction of one).
     pub fn successors_named(&self) -> Vec<PartnerId> {

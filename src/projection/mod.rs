@@ -303,10 +303,7 @@ impl<'a> Projector<'a> {
                     stream.extend(self.batch.iter().filter(|r| r.entity == *entity).cloned());
                     name_delta(&old, &name_entries(now, &stream), &mut out);
                     // the batch's own events of this partner
-                    if stream[stored..]
-                        .iter()
-                        .any(|r| !r.event.successors_named().is_empty())
-                    {
+                    if stream[stored..].iter().any(|r| r.event.is_succession()) {
                         out.push(DerivedWrite::NamesSuccessors(now.id));
                     }
                 }
@@ -505,7 +502,7 @@ impl Deriver {
             }
         }
         if let EntityId::Partner(p) = entity {
-            if !record.event.successors_named().is_empty() {
+            if record.event.is_succession() {
                 d.successions.insert(p);
             }
             self.partner_events

@@ -297,7 +297,7 @@ impl Caches {
             return Err(StoreError::corrupt(
                 "docs",
                 entity,
-                "kind differs from its key",
+                "the document of another entity",
             ));
         }
         Ok(Some(Handle {

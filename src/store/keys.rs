@@ -4,10 +4,11 @@
 //! | tree | key | value |
 //! | --- | --- | --- |
 //! | `log` | first seq of the segment | a segment (`codec`) |
-//! | `cache` | `d` ‖ entity uuid | the entity's document (`codec`) |
+//! | `cache` | `d` ‖ kind letter ‖ entity uuid | the entity's document (`codec`) |
 //! | `cache` | `h` ‖ kind letter ‖ handle number | entity uuid |
 //! | `cache` | `n` ‖ folded name ‖ 0 ‖ partner uuid | 1 current name, 0 former |
 //! | `cache` | `p` ‖ partner uuid ‖ convention uuid | (empty) |
+//! | `cache` | `s` ‖ partner uuid | (empty): its stream holds a succession |
 //! | `cache` | `w` | the watermark: seq ‖ hash the caches are exact at |
 //! | `cache` | `v`, `r` | the cache format; set while a rebuild runs |
 //! | `meta` | `format` | the registry's layout (`codec::REGISTRY_FORMAT`) |

@@ -870,3 +870,40 @@ fn a_partner_cannot_cease_on_or_before_it_received_conventions_by_succession() {
     }
     succeed(&r, q, &[s], "2016").unwrap();
 }
+
+#[test]
+fn a_batch_sees_the_successions_it_recorded_before_deciding_the_next_command() {
+    let r = Reg::new();
+    let [p, q] = regions(&r, &["Old", "New"])[..] else {
+        unreachable!()
+    };
+    let cmd = |from: PartnerId, to: PartnerId, date: &str| {
+        (
+            Command::SucceedPartner(
+                from,
+                PartnerSucceeded {
+                    successors: vec![to],
+                    effective_on: pd(date),
+                },
+            ),
+            meta(Some("regional reform")),
+        )
+    };
+    let errors = r
+        .registry
+        .decide_batch(vec![cmd(p, q, "2015"), cmd(q, p, "2016")])
+        .expect_err("a cycle within one batch is refused");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, 1);
+    assert!(
+        matches!(
+            &errors[0].1,
+            AppError::Refused {
+                refusal: Refusal::SuccessionCycle { .. },
+                ..
+            }
+        ),
+        "{:?}",
+        errors[0].1
+    );
+}

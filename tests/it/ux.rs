@@ -407,7 +407,10 @@ fn an_id_or_an_id_prefix_names_a_partner_or_a_convention_whichever_it_is() {
     let p = r.partner("Agadir", PartnerKind::Commune);
     let c1 = r.sign(&[p], "2009", "Agenda 21");
     let c2 = r.sign(&[p], "2010", "Schéma régional");
-    let hex: Vec<String> = [p.0, c1.0, c2.0]
+    // a partner registered after the conventions: in UUID order it comes
+    // last, after every convention
+    let p2 = r.partner("Tanger", PartnerKind::Commune);
+    let hex: Vec<String> = [p.0, c1.0, c2.0, p2.0]
         .iter()
         .map(|u| u.simple().to_string())
         .collect();
@@ -417,7 +420,8 @@ fn an_id_or_an_id_prefix_names_a_partner_or_a_convention_whichever_it_is() {
     assert_eq!(reg.resolve_entity(&c1.0.to_string()).unwrap(), c1.into());
     assert_eq!(reg.resolve_convention(&hex[2]).unwrap(), c2);
     // a prefix only one id has
-    for (i, entity) in [EntityId::from(p), c1.into(), c2.into()].iter().enumerate() {
+    let all = [EntityId::from(p), c1.into(), c2.into(), p2.into()];
+    for (i, entity) in all.iter().enumerate() {
         let others: Vec<&str> = hex
             .iter()
             .enumerate()
@@ -427,21 +431,19 @@ fn an_id_or_an_id_prefix_names_a_partner_or_a_convention_whichever_it_is() {
         let prefix = unique_prefix(&hex[i], &others);
         assert_eq!(reg.resolve_entity(&prefix).unwrap(), *entity, "{prefix}");
     }
-    // a prefix all three share names them all, the partner among them
-    let common: String = hex[0]
-        .chars()
-        .zip(hex[1].chars())
-        .zip(hex[2].chars())
-        .take_while(|((a, b), c)| a == b && b == c)
-        .map(|((a, _), _)| a)
+    // a prefix all four share names them all, in the order of their ids
+    let common: String = (0..hex[0].len())
+        .map_while(|i| {
+            let c = hex[0].as_bytes()[i];
+            hex.iter()
+                .all(|h| h.as_bytes()[i] == c)
+                .then_some(char::from(c))
+        })
         .collect();
     assert!(common.len() >= 8, "{hex:?}");
     match reg.resolve_entity(&common[..8]) {
         Err(AppError::Ambiguous { candidates, .. }) => {
-            let labels: Vec<String> = [EntityId::from(p), c1.into(), c2.into()]
-                .iter()
-                .map(|e| reg.label(*e))
-                .collect();
+            let labels: Vec<String> = all.iter().map(|e| reg.label(*e)).collect();
             assert_eq!(candidates, labels);
         }
         other => panic!("not ambiguous: {other:?}"),
