@@ -62,13 +62,13 @@ struct Dir<'a> {
 struct Memo {
     /// timelines, by entity
     timelines: RefCell<HashMap<EntityId, Option<AnyTimeline>>>,
-    /// the partners the caches mark as naming successors, read once (`None`
+    /// the partners the caches mark as holding a succession, read once (`None`
     /// when the caches could not be read: every partner is then read)
     naming_successors: OnceCell<Option<BTreeSet<PartnerId>>>,
 }
 
 impl Memo {
-    /// The partners marked as naming successors.
+    /// The partners marked as holding a succession.
     fn naming_successors(&self, registry: &Registry) -> Option<&BTreeSet<PartnerId>> {
         self.naming_successors
             .get_or_init(|| {
@@ -139,7 +139,7 @@ impl Directory for Dir<'_> {
     }
 
     fn successions_of(&self, partner: PartnerId) -> Vec<Succession> {
-        // A partner whose stream names no successors has none: the caches
+        // A partner whose stream holds no succession has none: the caches
         // mark those that do, and the batch's own events are in `overlay`.
         if self.overlay.pending(partner.into()).is_none()
             && self

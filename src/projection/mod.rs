@@ -325,7 +325,7 @@ pub enum Derived {
     Names,
     /// the conventions that name a partner
     Parties,
-    /// the partners whose stream names successors
+    /// the partners whose stream holds a succession
     Successions,
     /// the log position the caches are exact at
     Watermark,

@@ -6,8 +6,8 @@
 //! - handles (`h`): `C12` → the entity;
 //! - names (`n`): every folded name a partner was recorded under;
 //! - parties (`p`): the conventions that name a partner;
-//! - successions (`s`): the partners whose stream holds an event naming
-//!   successors (a succession, or a correction of one), so that a
+//! - successions (`s`): the partners whose stream holds a succession (or
+//!   a correction of one), so that a
 //!   convention's history reads only those partners' streams;
 //! - the watermark (`w`): the seq and hash of the event the caches are
 //!   exact at.
@@ -79,7 +79,7 @@ pub enum CacheWrite {
     PutParty(PartnerId, ConventionId),
     /// forget that a convention names a partner
     DeleteParty(PartnerId, ConventionId),
-    /// record that a partner's stream names successors (never undone: the
+    /// record that a partner's stream holds a succession (never undone: the
     /// stream keeps the event)
     NamesSuccessors(PartnerId),
     /// any other cache entry, by its full key
@@ -399,12 +399,12 @@ impl Caches {
             .collect()
     }
 
-    /// True when an event of `partner`'s stream names successors.
+    /// True when `partner`'s stream holds a succession.
     pub fn names_successors(&self, partner: PartnerId) -> Result<bool> {
         Ok(self.tree.get(keys::succession(partner))?.is_some())
     }
 
-    /// Every partner whose stream holds an event naming successors, in
+    /// Every partner whose stream holds a succession, in
     /// UUID order.
     pub fn partners_naming_successors(&self) -> Result<Vec<PartnerId>> {
         Ok(self

@@ -54,7 +54,7 @@ pub const REGISTRY_FORMAT_1: u8 = 1;
 /// partner's timeline keeps its successions beside its renames.
 /// 4: one document per entity (handle, stream seqs, timeline) in the tree
 /// `cache`, beside the other caches and their watermark.
-/// 5: the partners whose stream names successors (prefix `s`).
+/// 5: the partners whose stream holds a succession (prefix `s`).
 /// 6: a document's key holds its entity's kind before its UUID.
 pub const PROJECTION_VERSION: u8 = 6;
 /// The most bytes one decoded value may claim.

@@ -33,7 +33,7 @@ pub const HANDLE: u8 = b'h';
 pub const NAME: u8 = b'n';
 /// Prefix of the party index.
 pub const PARTY: u8 = b'p';
-/// Prefix of the partners whose stream names successors.
+/// Prefix of the partners whose stream holds a succession.
 pub const SUCCESSION: u8 = b's';
 /// Key of the watermark.
 pub const WATERMARK: &[u8] = b"w";
@@ -91,8 +91,7 @@ pub fn party(partner: PartnerId, convention: ConventionId) -> [u8; 33] {
     k
 }
 
-/// The key saying that a partner's stream holds an event naming
-/// successors.
+/// The key saying that a partner's stream holds a succession.
 pub fn succession(partner: PartnerId) -> [u8; 17] {
     let mut k = [0u8; 17];
     k[0] = SUCCESSION;

@@ -544,14 +544,13 @@ impl Store {
         self.caches.conventions_naming(partner)
     }
 
-    /// True when an event of `partner`'s stream names successors (from
-    /// the caches).
+    /// True when `partner`'s stream holds a succession (from the caches).
     pub fn names_successors(&self, partner: PartnerId) -> Result<bool> {
         self.caches.names_successors(partner)
     }
 
-    /// Every partner whose stream holds an event naming successors (from
-    /// the caches), in UUID order.
+    /// Every partner whose stream holds a succession (from the caches), in
+    /// UUID order.
     pub fn partners_naming_successors(&self) -> Result<Vec<PartnerId>> {
         self.caches.partners_naming_successors()
     }
