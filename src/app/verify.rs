@@ -470,7 +470,13 @@ fn describe_key(tree: Derived, key: &[u8]) -> String {
             }
         }
         Derived::Handles => {
-            keys::handle_of(body).map_or_else(|| format!("{key:02x?}"), |h| h.to_string())
+            let first = |(kind, page)| keys::handle_in(kind, page, 0);
+            let last =
+                |(kind, page)| keys::handle_in(kind, page, keys::HANDLES_PER_PAGE as usize - 1);
+            match keys::handle_page_of(body).and_then(|p| Some((first(p)?, last(p)?))) {
+                Some((first, last)) => format!("handles {first} to {last}"),
+                None => format!("{key:02x?}"),
+            }
         }
         Derived::Names => match body.iter().position(|b| *b == 0) {
             Some(i) => format!(
@@ -480,9 +486,9 @@ fn describe_key(tree: Derived, key: &[u8]) -> String {
             ),
             None => format!("{key:02x?}"),
         },
-        Derived::Parties => match (body.get(..16), body.get(16..)) {
-            (Some(p), Some(c)) => format!("{} in {}", uuid(p), uuid(c)),
-            _ => format!("{key:02x?}"),
+        Derived::Parties => match keys::party_chunk_of(body) {
+            Some((partner, chunk)) => format!("conventions of partner {partner}, chunk {chunk}"),
+            None => format!("{key:02x?}"),
         },
         Derived::Successions => format!("partner {}", uuid(body)),
         Derived::Watermark => "w".into(),

@@ -21,6 +21,7 @@ use crate::domain::{
     AnyTimeline, ConventionId, ConventionTimeline, EntityId, EntityKind, EventRecord, Handle,
     PartnerId, PartnerTimeline, Seq, end_of_time, fold_key,
 };
+use crate::store::caches::{handle_pages, party_chunks};
 use crate::store::codec;
 use crate::store::{
     CacheWrite as DerivedWrite, Doc, NameEntry, Sealed, Store, StoreError, keys, workers,
@@ -386,8 +387,7 @@ pub struct Derivation {
     successions: BTreeSet<PartnerId>,
 }
 
-/// One derived entry: key and value bytes.
-pub type Entry = (Vec<u8>, Vec<u8>);
+pub use crate::store::caches::Entry;
 
 impl Derivation {
     /// The entries one cache must hold, in key order.
@@ -409,25 +409,28 @@ impl Derivation {
                     Ok((keys::doc(*entity).to_vec(), bytes))
                 }))
             }
-            Derived::Handles => {
-                let mut all: Vec<(&EntityId, &Handle)> = self.handles.iter().collect();
-                all.sort_by_key(|(_, h)| keys::handle(**h));
-                Box::new(
-                    all.into_iter().map(|(e, h)| {
-                        Ok((keys::handle(*h).to_vec(), e.uuid().as_bytes().to_vec()))
-                    }),
-                )
-            }
+            Derived::Handles => Box::new(
+                handle_pages(self.handles.iter().map(|(e, h)| (*h, e.uuid())))
+                    .into_iter()
+                    .map(Ok),
+            ),
             Derived::Names => Box::new(
                 self.names
                     .iter()
                     .map(|e| Ok((keys::name(&e.key, e.partner), vec![u8::from(e.current)]))),
             ),
-            Derived::Parties => Box::new(
-                self.parties
-                    .iter()
-                    .map(|(p, c)| Ok((keys::party(*p, *c).to_vec(), Vec::new()))),
-            ),
+            Derived::Parties => {
+                let mut all = self.parties.iter().peekable();
+                let mut chunks = Vec::new();
+                while let Some(&(partner, first)) = all.next() {
+                    let mut set = vec![first.0];
+                    while let Some((_, c)) = all.next_if(|(p, _)| *p == partner) {
+                        set.push(c.0);
+                    }
+                    chunks.extend(party_chunks(partner, set.into_iter()));
+                }
+                Box::new(chunks.into_iter().map(Ok))
+            }
             Derived::Successions => Box::new(
                 self.successions
                     .iter()

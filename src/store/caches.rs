@@ -25,6 +25,8 @@
 //! **Invariant:** nothing here is a source of truth; every entry can be
 //! recomputed from the log.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use sled::{IVec, Tree};
 use uuid::Uuid;
 
@@ -84,28 +86,6 @@ pub enum CacheWrite {
     NamesSuccessors(PartnerId),
     /// any other cache entry, by its full key
     Put(Vec<u8>, Vec<u8>),
-}
-
-impl CacheWrite {
-    /// The key this write changes, and its new value (`None`: removed).
-    fn entry(&self) -> (Vec<u8>, Option<Vec<u8>>) {
-        match self {
-            CacheWrite::Doc(entity, bytes) => (keys::doc(*entity).to_vec(), Some(bytes.clone())),
-            CacheWrite::Handle(handle, entity) => (
-                keys::handle(*handle).to_vec(),
-                Some(entity.uuid().as_bytes().to_vec()),
-            ),
-            CacheWrite::PutName(e) => (
-                keys::name(&e.key, e.partner),
-                Some(vec![u8::from(e.current)]),
-            ),
-            CacheWrite::DeleteName { key, partner } => (keys::name(key, *partner), None),
-            CacheWrite::PutParty(p, c) => (keys::party(*p, *c).to_vec(), Some(Vec::new())),
-            CacheWrite::DeleteParty(p, c) => (keys::party(*p, *c).to_vec(), None),
-            CacheWrite::NamesSuccessors(p) => (keys::succession(*p).to_vec(), Some(Vec::new())),
-            CacheWrite::Put(k, v) => (k.clone(), Some(v.clone())),
-        }
-    }
 }
 
 /// The `cache` tree.
@@ -187,20 +167,129 @@ impl Caches {
         self.tree.persist()
     }
 
-    /// Applies `writes` and sets the watermark, at once.
+    /// Applies `writes` and sets the watermark, at once. The packed caches
+    /// (handle pages, party chunks) are read, changed and written whole.
+    ///
+    /// Only the writer of the registry calls this (under its lock): the
+    /// pages read here do not change before they are written back.
     pub fn write<'w>(
         &self,
         writes: impl IntoIterator<Item = &'w CacheWrite>,
         through: Option<(Seq, Digest)>,
     ) -> Result<()> {
+        let mut entries: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+        let mut pages: BTreeMap<[u8; 10], Vec<(usize, Handle, Uuid)>> = BTreeMap::new();
+        let mut parties: BTreeMap<PartnerId, Vec<(ConventionId, bool)>> = BTreeMap::new();
+        for write in writes {
+            match write {
+                CacheWrite::Doc(entity, bytes) => {
+                    entries.push((keys::doc(*entity).to_vec(), Some(bytes.clone())));
+                }
+                CacheWrite::Handle(handle, entity) => {
+                    let (page, slot) = keys::handle_slot(*handle).ok_or_else(|| {
+                        StoreError::corrupt("handles", handle, "no entity has number 0")
+                    })?;
+                    pages
+                        .entry(page)
+                        .or_default()
+                        .push((slot, *handle, entity.uuid()));
+                }
+                CacheWrite::PutName(e) => entries.push((
+                    keys::name(&e.key, e.partner),
+                    Some(vec![u8::from(e.current)]),
+                )),
+                CacheWrite::DeleteName { key, partner } => {
+                    entries.push((keys::name(key, *partner), None));
+                }
+                CacheWrite::PutParty(p, c) => parties.entry(*p).or_default().push((*c, true)),
+                CacheWrite::DeleteParty(p, c) => parties.entry(*p).or_default().push((*c, false)),
+                CacheWrite::NamesSuccessors(p) => {
+                    entries.push((keys::succession(*p).to_vec(), Some(Vec::new())));
+                }
+                CacheWrite::Put(k, v) => entries.push((k.clone(), Some(v.clone()))),
+            }
+        }
+        for (page, slots) in pages {
+            entries.push(self.handle_page_write(page, &slots)?);
+        }
+        for (partner, changes) in parties {
+            self.party_writes(partner, &changes, &mut entries)?;
+        }
         let watermark = through.map(|(seq, hash)| {
             (
                 keys::WATERMARK.to_vec(),
                 Some(keys::watermark_value(seq, &hash).to_vec()),
             )
         });
-        self.tree
-            .apply(writes.into_iter().map(CacheWrite::entry).chain(watermark))
+        self.tree.apply(entries.into_iter().chain(watermark))
+    }
+
+    /// A page of handles with new entities in some of its slots. Handles
+    /// are numbered without gaps, so a new one is the page's next slot.
+    fn handle_page_write(
+        &self,
+        page: [u8; 10],
+        slots: &[(usize, Handle, Uuid)],
+    ) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut uuids = match self.tree.get(page)? {
+            None => Vec::new(),
+            Some(v) => codec::decode_uuids(&v, PAGE)
+                .map_err(|e| StoreError::corrupt("handles", format!("{page:02x?}"), e))?,
+        };
+        for (slot, handle, uuid) in slots {
+            let filled = uuids.len();
+            match uuids.get_mut(*slot) {
+                Some(at) => *at = *uuid,
+                None if *slot == filled => uuids.push(*uuid),
+                None => {
+                    return Err(StoreError::corrupt(
+                        "handles",
+                        handle,
+                        "a handle past the next free number",
+                    ));
+                }
+            }
+        }
+        Ok((page.to_vec(), Some(codec::encode_uuids(&uuids))))
+    }
+
+    /// The writes that add and remove conventions from a partner's party
+    /// chunks: the chunks that change, and those no longer needed.
+    fn party_writes(
+        &self,
+        partner: PartnerId,
+        changes: &[(ConventionId, bool)],
+        out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<()> {
+        let stored = self.tree.scan_prefix(&keys::parties_of(partner))?;
+        let mut set = BTreeSet::new();
+        for (k, v) in &stored {
+            let uuids = codec::decode_uuids(v, keys::PARTIES_PER_CHUNK)
+                .map_err(|e| StoreError::corrupt("parties", format!("{k:02x?}"), e))?;
+            set.extend(uuids);
+        }
+        for (convention, named) in changes {
+            if *named {
+                set.insert(convention.0);
+            } else {
+                set.remove(&convention.0);
+            }
+        }
+        let wanted = party_chunks(partner, set.into_iter());
+        for (k, v) in &wanted {
+            let same = stored
+                .iter()
+                .any(|(sk, sv)| sk.as_ref() == k.as_slice() && sv.as_ref() == v.as_slice());
+            if !same {
+                out.push((k.clone(), Some(v.clone())));
+            }
+        }
+        for (k, _) in stored {
+            if !wanted.iter().any(|(wk, _)| wk.as_slice() == k.as_ref()) {
+                out.push((k.to_vec(), None));
+            }
+        }
+        Ok(())
     }
 
     /// The log position the caches are exact at (`None`: never written).
@@ -308,26 +397,33 @@ impl Caches {
 
     /// The entity a handle names.
     pub fn by_handle(&self, handle: Handle) -> Result<Option<EntityId>> {
-        match self.tree.get(keys::handle(handle))? {
+        let Some((page, slot)) = keys::handle_slot(handle) else {
+            return Ok(None);
+        };
+        match self.tree.get(page)? {
             None => Ok(None),
-            Some(v) => keys::uuid_of(&v)
-                .map(|u| Some(EntityId::new(handle.kind, u)))
-                .ok_or_else(|| StoreError::corrupt("handles", handle, "malformed uuid")),
+            Some(v) => codec::uuid_at(&v, slot, PAGE)
+                .map(|u| u.map(|u| EntityId::new(handle.kind, u)))
+                .map_err(|e| StoreError::corrupt("handles", handle, e)),
         }
     }
 
     /// How many entities of a kind have a handle: the last handle's number.
     pub fn count(&self, kind: EntityKind) -> Result<u64> {
-        match self.tree.last_under(&keys::handles_of(kind))? {
-            None => Ok(0),
-            Some((k, _)) => k
-                .get(1..)
-                .and_then(keys::handle_of)
-                .map(|h| h.number)
-                .ok_or_else(|| {
-                    StoreError::corrupt("handles", format!("{k:02x?}"), "malformed key")
-                }),
-        }
+        let Some((k, v)) = self.tree.last_under(&keys::handles_of(kind))? else {
+            return Ok(0);
+        };
+        let bad = |e: String| StoreError::corrupt("handles", format!("{k:02x?}"), e);
+        let (_, page) = k
+            .get(1..)
+            .and_then(keys::handle_page_of)
+            .ok_or_else(|| bad("malformed key".into()))?;
+        let filled = codec::decode_uuids(&v, PAGE)
+            .map_err(|e| bad(e.to_string()))?
+            .len();
+        keys::handle_in(kind, page, filled - 1)
+            .map(|last| last.number)
+            .ok_or_else(|| bad("a page past the last number".into()))
     }
 
     /// Entities whose UUID, in lower-case hex without hyphens, starts with
@@ -375,15 +471,15 @@ impl Caches {
             .collect()
     }
 
-    /// Conventions that name `partner` in a surviving fact.
+    /// Conventions that name `partner` in a surviving fact, in UUID order.
     pub fn conventions_naming(&self, partner: PartnerId) -> Result<Vec<ConventionId>> {
-        let mut prefix = vec![keys::PARTY];
-        prefix.extend_from_slice(partner.as_bytes());
-        Ok(self
-            .uuids_under(&prefix, "parties")?
-            .into_iter()
-            .map(ConventionId)
-            .collect())
+        let mut out = Vec::new();
+        for (k, v) in self.tree.scan_prefix(&keys::parties_of(partner))? {
+            let uuids = codec::decode_uuids(&v, keys::PARTIES_PER_CHUNK)
+                .map_err(|e| StoreError::corrupt("parties", format!("{k:02x?}"), e))?;
+            out.extend(uuids.into_iter().map(ConventionId));
+        }
+        Ok(out)
     }
 
     /// The UUIDs that end the keys under `prefix`, in key order.
@@ -447,6 +543,53 @@ impl Caches {
         Ok(out)
     }
 }
+
+/// The handles in a page.
+const PAGE: usize = keys::HANDLES_PER_PAGE as usize;
+
+/// A partner's party chunks for the conventions `set` yields in UUID
+/// order: the one packing both the writes and a rebuild use.
+pub fn party_chunks(partner: PartnerId, set: impl Iterator<Item = Uuid>) -> Vec<Entry> {
+    let all: Vec<Uuid> = set.collect();
+    (0u32..)
+        .zip(all.chunks(keys::PARTIES_PER_CHUNK))
+        .map(|(i, chunk)| {
+            (
+                keys::party_chunk(partner, i).to_vec(),
+                codec::encode_uuids(chunk),
+            )
+        })
+        .collect()
+}
+
+/// Every page of the handle index, from the handles of every entity: the
+/// packing a rebuild writes (handles are numbered without gaps).
+pub fn handle_pages(handles: impl Iterator<Item = (Handle, Uuid)>) -> Vec<Entry> {
+    let mut all: Vec<(Handle, Uuid)> = handles.collect();
+    all.sort_by_key(|(h, _)| (keys::kind_byte(h.kind), h.number));
+    let mut out: Vec<Entry> = Vec::new();
+    let mut page: Option<([u8; 10], Vec<Uuid>)> = None;
+    for (h, uuid) in all {
+        let Some((key, _)) = keys::handle_slot(h) else {
+            continue;
+        };
+        match &mut page {
+            Some((k, uuids)) if *k == key => uuids.push(uuid),
+            _ => {
+                if let Some((k, uuids)) = page.replace((key, vec![uuid])) {
+                    out.push((k.to_vec(), codec::encode_uuids(&uuids)));
+                }
+            }
+        }
+    }
+    if let Some((k, uuids)) = page {
+        out.push((k.to_vec(), codec::encode_uuids(&uuids)));
+    }
+    out
+}
+
+/// One cache entry: key and value bytes.
+pub type Entry = (Vec<u8>, Vec<u8>);
 
 /// Reads a name entry.
 pub fn name_entry(k: &[u8], v: &[u8]) -> Result<NameEntry> {

@@ -4,7 +4,8 @@
 //! A log segment is `[SEGMENT_FORMAT][len: u32 BE][event]…`: consecutive
 //! stored events, each kept byte for byte as it was first written. A cached
 //! document is `[PROJECTION_VERSION][kind][handle: u64 BE][bincode (seqs,
-//! timeline)]`.
+//! timeline)]`. A page of handles and a chunk of a partner's parties are
+//! UUIDs end to end, 16 bytes each, in slot order and in UUID order.
 //!
 //! A stored event is `[format: u8][prev_hash: 32][hash: 32][body]`, where
 //! `body` is the bincode 2 encoding (standard configuration: varints,
@@ -56,7 +57,8 @@ pub const REGISTRY_FORMAT_1: u8 = 1;
 /// `cache`, beside the other caches and their watermark.
 /// 5: the partners whose stream holds a succession (prefix `s`).
 /// 6: a document's key holds its entity's kind before its UUID.
-pub const PROJECTION_VERSION: u8 = 6;
+/// 7: handles in pages of 256, a partner's parties in chunks of 512.
+pub const PROJECTION_VERSION: u8 = 7;
 /// The most bytes one decoded value may claim.
 pub const DECODE_LIMIT: usize = 1 << 20;
 /// Bytes before the body of a stored event.
@@ -91,6 +93,40 @@ pub enum CodecError {
 
 fn invalid(e: impl ToString) -> CodecError {
     CodecError::Invalid(e.to_string())
+}
+
+// ------------------------------------------------------------ packed uuids
+
+/// The stored form of a page of handles or a chunk of parties: the UUIDs
+/// end to end.
+pub fn encode_uuids(uuids: &[Uuid]) -> Vec<u8> {
+    uuids.iter().flat_map(|u| *u.as_bytes()).collect()
+}
+
+/// The UUIDs of a page of handles or a chunk of parties, at most `max`.
+pub fn decode_uuids(bytes: &[u8], max: usize) -> Result<Vec<Uuid>, CodecError> {
+    Ok(packed_uuids(bytes, max)?
+        .iter()
+        .map(|b| Uuid::from_bytes(*b))
+        .collect())
+}
+
+/// The UUID in slot `i` of a page of handles (`None`: past its end).
+pub fn uuid_at(bytes: &[u8], i: usize, max: usize) -> Result<Option<Uuid>, CodecError> {
+    Ok(packed_uuids(bytes, max)?
+        .get(i)
+        .map(|b| Uuid::from_bytes(*b)))
+}
+
+fn packed_uuids(bytes: &[u8], max: usize) -> Result<&[[u8; 16]], CodecError> {
+    let (uuids, rest) = bytes.as_chunks::<16>();
+    if !rest.is_empty() || uuids.is_empty() || uuids.len() > max {
+        return Err(invalid(format!(
+            "{} bytes are not 1 to {max} UUIDs",
+            bytes.len()
+        )));
+    }
+    Ok(uuids)
 }
 
 // ---------------------------------------------------------------- wire types

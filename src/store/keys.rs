@@ -5,9 +5,9 @@
 //! | --- | --- | --- |
 //! | `log` | first seq of the segment | a segment (`codec`) |
 //! | `cache` | `d` ‖ kind letter ‖ entity uuid | the entity's document (`codec`) |
-//! | `cache` | `h` ‖ kind letter ‖ handle number | entity uuid |
+//! | `cache` | `h` ‖ kind letter ‖ page number | the uuids of up to 256 handles |
 //! | `cache` | `n` ‖ folded name ‖ 0 ‖ partner uuid | 1 current name, 0 former |
-//! | `cache` | `p` ‖ partner uuid ‖ convention uuid | (empty) |
+//! | `cache` | `p` ‖ partner uuid ‖ chunk number | up to 512 convention uuids |
 //! | `cache` | `s` ‖ partner uuid | (empty): its stream holds a succession |
 //! | `cache` | `w` | the watermark: seq ‖ hash the caches are exact at |
 //! | `cache` | `v`, `r` | the cache format; set while a rebuild runs |
@@ -15,10 +15,18 @@
 //!
 //! Every cache is a key prefix of the one `cache` tree, so that one
 //! `apply_batch` updates all of them and the watermark atomically.
+//!
+//! Handles and parties are packed, so that the caches hold about one
+//! entry per entity rather than one per fact: handle number `n` is slot
+//! `(n − 1) mod 256` of page `(n − 1) div 256` of its kind (numbers start
+//! at 1); a partner's conventions, in UUID order, fill its chunks 0, 1, …
+//! with 512 each, only the last one partly. Both packings are a function
+//! of the set they hold, so the entries written one append at a time are
+//! the bytes a rebuild writes.
 
 use uuid::Uuid;
 
-use crate::domain::{ConventionId, Digest, EntityId, EntityKind, Handle, PartnerId, Seq};
+use crate::domain::{Digest, EntityId, EntityKind, Handle, PartnerId, Seq};
 
 /// `log` key: the first seq of a segment.
 pub fn seq(seq: Seq) -> [u8; 8] {
@@ -58,13 +66,36 @@ pub fn docs_of(kind: EntityKind) -> [u8; 2] {
     [DOC, kind_byte(kind)]
 }
 
-/// A handle's key.
-pub fn handle(h: Handle) -> [u8; 10] {
+/// Handles in one page of the handle index.
+pub const HANDLES_PER_PAGE: u64 = 256;
+
+/// Conventions in one chunk of a partner's party index (8 KiB of UUIDs).
+pub const PARTIES_PER_CHUNK: usize = 512;
+
+/// The key of a page of handles.
+pub fn handle_page(kind: EntityKind, page: u64) -> [u8; 10] {
     let mut k = [0u8; 10];
     k[0] = HANDLE;
-    k[1] = kind_byte(h.kind);
-    k[2..].copy_from_slice(&h.number.to_be_bytes());
+    k[1] = kind_byte(kind);
+    k[2..].copy_from_slice(&page.to_be_bytes());
     k
+}
+
+/// The page key and slot of a handle; `None` for number 0, which no
+/// entity has.
+pub fn handle_slot(h: Handle) -> Option<([u8; 10], usize)> {
+    let index = h.number.checked_sub(1)?;
+    let slot = usize::try_from(index % HANDLES_PER_PAGE).ok()?;
+    Some((handle_page(h.kind, index / HANDLES_PER_PAGE), slot))
+}
+
+/// The handle in a slot of a page.
+pub fn handle_in(kind: EntityKind, page: u64, slot: usize) -> Option<Handle> {
+    let first = page.checked_mul(HANDLES_PER_PAGE)?;
+    let number = first
+        .checked_add(u64::try_from(slot).ok()?)?
+        .checked_add(1)?;
+    Some(Handle { kind, number })
 }
 
 /// The prefix of every handle of a kind.
@@ -82,12 +113,19 @@ pub fn name(key: &str, partner: PartnerId) -> Vec<u8> {
     k
 }
 
-/// A party's key.
-pub fn party(partner: PartnerId, convention: ConventionId) -> [u8; 33] {
-    let mut k = [0u8; 33];
+/// The prefix of a partner's party chunks.
+pub fn parties_of(partner: PartnerId) -> [u8; 17] {
+    let mut k = [0u8; 17];
     k[0] = PARTY;
-    k[1..17].copy_from_slice(partner.as_bytes());
-    k[17..].copy_from_slice(convention.as_bytes());
+    k[1..].copy_from_slice(partner.as_bytes());
+    k
+}
+
+/// The key of a chunk of a partner's party index.
+pub fn party_chunk(partner: PartnerId, chunk: u32) -> [u8; 21] {
+    let mut k = [0u8; 21];
+    k[..17].copy_from_slice(&parties_of(partner));
+    k[17..].copy_from_slice(&chunk.to_be_bytes());
     k
 }
 
@@ -140,11 +178,17 @@ pub fn uuid_of(bytes: &[u8]) -> Option<Uuid> {
     Some(Uuid::from_bytes(bytes.try_into().ok()?))
 }
 
-/// Reads a handle key (after its prefix byte).
-pub fn handle_of(bytes: &[u8]) -> Option<Handle> {
-    let (kind, number) = bytes.split_first()?;
-    Some(Handle {
-        kind: byte_kind(*kind)?,
-        number: u64_of(number)?,
-    })
+/// Reads a handle page's key (after its prefix byte): kind and page.
+pub fn handle_page_of(bytes: &[u8]) -> Option<(EntityKind, u64)> {
+    let (kind, page) = bytes.split_first()?;
+    Some((byte_kind(*kind)?, u64_of(page)?))
+}
+
+/// Reads a party chunk's key (after its prefix byte): partner and chunk.
+pub fn party_chunk_of(bytes: &[u8]) -> Option<(Uuid, u32)> {
+    let (partner, chunk) = bytes.split_at_checked(16)?;
+    Some((
+        uuid_of(partner)?,
+        u32::from_be_bytes(chunk.try_into().ok()?),
+    ))
 }

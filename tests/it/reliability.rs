@@ -579,3 +579,110 @@ fn a_crash_with_the_caches_still_in_memory_loses_nothing() {
         whole.json(&["list"]).as_array().map(Vec::len)
     );
 }
+
+/// Handles are packed 256 to a page and a partner's conventions 512 to a
+/// chunk. Writes one batch at a time, conventions arriving out of UUID
+/// order and leaving from the first chunk, must give what a rebuild gives,
+/// and every read must see across the pages' edges.
+#[test]
+fn packed_handles_and_party_chunks_written_batch_by_batch_agree_with_a_rebuild() {
+    use pactum::domain::decide::{Command, CorrectionFields};
+    use pactum::domain::{ConventionId, EntityId, EntityKind, Handle, PartnerId};
+    use pactum::domain::{PartnerKind, PartnerName, PartnerRegistered};
+    let r = Reg::new();
+    let partners: Vec<PartnerId> = (0..300u64)
+        .map(|i| PartnerId(uuid(1_000_000 + i)))
+        .collect();
+    let register = partners
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let registered = PartnerRegistered {
+                name: PartnerName::new(format!("Partner {i}")).unwrap(),
+                kind: PartnerKind::Commune,
+                short_name: None,
+                country: None,
+            };
+            (Command::RegisterPartner(*p, registered), meta(None))
+        })
+        .collect();
+    r.registry.execute_batch(register).unwrap();
+    let (a, b) = (partners[0], partners[299]);
+    // 600 conventions naming A (and B), their UUIDs in no order, in three
+    // batches: chunks fill, split and take UUIDs in the middle
+    let scrambled = |i: u64| ConventionId(uuid(i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 8));
+    let conventions: Vec<ConventionId> = (1..=600).map(scrambled).collect();
+    for part in conventions.chunks(200) {
+        let batch = part
+            .iter()
+            .map(|c| {
+                let command = Command::SignConvention(*c, signed(&[a, b], "2001", "Objectives"));
+                (command, meta(None))
+            })
+            .collect();
+        r.registry.execute_batch(batch).unwrap();
+    }
+    let naming = |p: PartnerId| r.registry.store().conventions_naming(p).unwrap();
+    let mut sorted = conventions.clone();
+    sorted.sort();
+    // (compared with `assert!`: a failure would print 600 UUIDs twice)
+    let names = |p: PartnerId, want: &[ConventionId], when: &str| {
+        let got = naming(p);
+        assert!(
+            got == want,
+            "{when}: {} conventions, {} wanted",
+            got.len(),
+            want.len()
+        );
+    };
+    names(a, &sorted, "A after the signings");
+    names(b, &sorted, "B after the signings");
+    let store = r.registry.store();
+    assert_eq!(store.count(EntityKind::Partner).unwrap(), 300);
+    assert_eq!(store.count(EntityKind::Convention).unwrap(), 600);
+    for n in [1, 256, 257, 300] {
+        let handle = Handle {
+            kind: EntityKind::Partner,
+            number: n,
+        };
+        let want = EntityId::Partner(partners[n as usize - 1]);
+        assert_eq!(store.by_handle(handle).unwrap(), Some(want), "P{n}");
+    }
+    for n in [0, 301, 512, 1_000_000] {
+        let handle = Handle {
+            kind: EntityKind::Partner,
+            number: n,
+        };
+        assert_eq!(store.by_handle(handle).unwrap(), None, "P{n}");
+    }
+    let clean = |when: &str| {
+        let report = r.registry.verify(None, &mut |_| {}).unwrap();
+        assert!(report.problems.is_empty(), "{when}: {:?}", report.problems);
+    };
+    clean("after the signings");
+    // A is corrected out of the 100 signings of lowest UUID (an amendment
+    // would keep A in the index, as a party of the signing): every chunk
+    // of A moves
+    let batch = sorted[..100]
+        .iter()
+        .map(|c| {
+            let fields = CorrectionFields {
+                parties: Some(vec![b]),
+                ..Default::default()
+            };
+            let command = Command::Correct {
+                entity: EntityId::Convention(*c),
+                target: None,
+                fields,
+            };
+            (command, meta(Some("A was never a party")))
+        })
+        .collect();
+    r.registry.execute_batch(batch).unwrap();
+    names(a, &sorted[100..], "A after the corrections");
+    names(b, &sorted, "B after the corrections");
+    clean("after the corrections");
+    r.registry.rebuild(&mut |_| {}).unwrap();
+    names(a, &sorted[100..], "A after a rebuild");
+    clean("after a rebuild");
+}
