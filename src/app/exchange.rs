@@ -18,7 +18,7 @@ use crate::domain::{
     Instrument, Objectives, PartnerId, PartnerKind, PartnerName, PartnerRegistered, Patch, Reason,
     Seq, Status, fold_key,
 };
-use crate::projection::Projector;
+use crate::projection;
 use crate::store::{Head, codec};
 use crate::transfer::Section;
 use crate::transfer::csv::{self as csvf, ExportRow};
@@ -222,52 +222,59 @@ impl Registry {
     /// seqs, times and hashes). The registry's own log must be a prefix of
     /// the file (an empty registry always is): the events past its head are
     /// appended. Every line is checked first (the hash chain recomputed, seq
-    /// and version continuity, targets); then the events are appended in
-    /// transactions of 2,000 (sled holds on to memory given to larger
-    /// ones), so an import interrupted midway leaves a sound, shorter log,
-    /// and running it again finishes it.
+    /// and version continuity, targets, see [`JsonlLog::check`]); then the
+    /// events are appended durably 2,000 at a time, so an import
+    /// interrupted midway leaves a sound, shorter log, and running it again
+    /// finishes it.
     pub fn import_jsonl(&self, input: &[u8], dry_run: bool) -> Result<usize, AppError> {
-        let text = std::str::from_utf8(input).map_err(|e| {
-            let line = input[..e.valid_up_to()]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count()
-                + 1;
-            bad_rows(vec![(
-                u64::try_from(line).unwrap_or(0),
-                "not valid UTF-8".into(),
-            )])
-        })?;
-        let head = self.store().head()?;
-        let count = check_jsonl(text, &head)?;
-        let appended = usize::try_from(count - head.seq.0).unwrap_or(usize::MAX);
+        let log = JsonlLog::check(input, &self.store().head()?)?;
         if dry_run {
-            return Ok(appended);
+            return Ok(log.appended());
         }
-        self.append_jsonl(text, head.seq)?;
+        self.import_checked(log)
+    }
+
+    /// Appends a checked JSON Lines log's events past the head; refused if
+    /// the head is no longer the one it was checked against. Returns how
+    /// many events were appended.
+    pub fn import_checked(&self, log: JsonlLog) -> Result<usize, AppError> {
+        let head = self.store().head()?;
+        if (head.seq, head.hash) != (log.head.seq, log.head.hash) {
+            return Err(AppError::invalid(format!(
+                "the registry moved to #{} since the file was checked against #{}",
+                head.seq, log.head.seq
+            )));
+        }
+        let appended = log.appended();
+        self.append_jsonl(log.stored)?;
         self.merkle_after_append(u64::try_from(appended).unwrap_or(u64::MAX));
         Ok(appended)
     }
 
-    /// Appends the events of a checked JSON Lines log that are past `head`,
-    /// in transactions of 2,000.
-    fn append_jsonl(&self, text: &str, head: Seq) -> Result<(), AppError> {
+    /// Appends the stored bytes of the checked events past the head to the
+    /// log, durably every 2,000 (sled holds on to memory given to larger
+    /// batches), then derives the caches once from the whole log,
+    /// as a rebuild does: folding the events in memory costs a fraction of
+    /// reading and writing each entity's document 2,000 events at a time.
+    /// Killed midway, the log is a sound prefix and the caches are behind
+    /// it; the next command catches them up.
+    fn append_jsonl(&self, stored: Vec<Vec<u8>>) -> Result<(), AppError> {
         const CHUNK: usize = 2_000;
-        let mut pending = jsonl_lines(text)
-            .filter_map(|(_, line)| jsonl::from_line(line).ok())
-            .filter(|r| r.seq > head)
-            .peekable();
-        while pending.peek().is_some() {
-            self.ensure_caught_up()?;
-            let mut writer = self.store().writer()?;
-            for record in pending.by_ref().take(CHUNK) {
-                writer.adopt(record)?;
+        self.ensure_caught_up()?;
+        let mut writer = self.store().writer()?;
+        let mut sealed = 0;
+        for bytes in stored {
+            let record = codec::decode_record(&bytes)
+                .map_err(|e| AppError::Other(format!("a checked event does not decode: {e}")))?;
+            writer.adopt_stored(record, bytes)?;
+            sealed += 1;
+            if sealed == CHUNK {
+                writer.commit_log()?;
+                sealed = 0;
             }
-            let mut projector = Projector::new(self.store());
-            projector.apply_all(writer.sealed())?;
-            let writes = projector.writes()?;
-            writer.commit(&writes)?;
         }
+        writer.commit_log()?;
+        projection::rebuild(self.store(), &mut |_| {})?;
         Ok(())
     }
 
@@ -528,11 +535,50 @@ fn jsonl_lines(text: &str) -> impl Iterator<Item = (u64, &str)> {
         .map(|(i, l)| (u64::try_from(i + 1).unwrap_or(u64::MAX), l))
 }
 
-/// Checks every line of a JSON Lines log, with verify's own per-event
-/// checks (`LogCheck`: a log this accepts, verify accepts), and that the
-/// log extends the registry's `head`; the number of events in the file.
-fn check_jsonl(text: &str, head: &Head) -> Result<u64, AppError> {
+/// A JSON Lines event log whose every line was checked against a head:
+/// the stored bytes of its events past that head, ready to append.
+pub struct JsonlLog {
+    head: Head,
+    count: u64,
+    stored: Vec<Vec<u8>>,
+}
+
+impl JsonlLog {
+    /// Checks every line of a JSON Lines log, with verify's own per-event
+    /// checks (`LogCheck`: a log this accepts, verify accepts), and that it
+    /// extends `head` (the head of an empty registry: [`Head::EMPTY`]).
+    pub fn check(input: &[u8], head: &Head) -> Result<Self, AppError> {
+        let text = std::str::from_utf8(input).map_err(|e| {
+            let line = input[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            bad_rows(vec![(
+                u64::try_from(line).unwrap_or(0),
+                "not valid UTF-8".into(),
+            )])
+        })?;
+        let (count, stored) = check_jsonl(text, head)?;
+        Ok(Self {
+            head: *head,
+            count,
+            stored,
+        })
+    }
+
+    /// How many events an import appends.
+    pub fn appended(&self) -> usize {
+        usize::try_from(self.count - self.head.seq.0).unwrap_or(usize::MAX)
+    }
+}
+
+/// The checks of [`JsonlLog::check`]: the number of events in the file,
+/// and the stored bytes of those past the head (made for the hash check,
+/// kept so that the lines are parsed once).
+fn check_jsonl(text: &str, head: &Head) -> Result<(u64, Vec<Vec<u8>>), AppError> {
     let mut problems = Vec::new();
+    let mut stored = Vec::new();
     let mut checks = crate::domain::logcheck::LogCheck::new();
     let mut line_of_seq: HashMap<Seq, u64> = HashMap::new();
     let mut count = 0u64;
@@ -551,7 +597,11 @@ fn check_jsonl(text: &str, head: &Head) -> Result<u64, AppError> {
             problems.push((n, problem));
         }
         match codec::record_body(&record) {
-            Ok(body) if codec::chain_hash(&record.prev_hash, &body) == record.hash => {}
+            Ok(body) if codec::chain_hash(&record.prev_hash, &body) == record.hash => {
+                if record.seq > head.seq && problems.is_empty() {
+                    stored.push(codec::frame(&record.prev_hash, &record.hash, &body));
+                }
+            }
             Ok(_) => problems.push((
                 n,
                 "hash does not match the event (altered or truncated export)".into(),
@@ -583,7 +633,7 @@ fn check_jsonl(text: &str, head: &Head) -> Result<u64, AppError> {
             super::Advice::LogIntoEmptyRegistry,
         ));
     }
-    Ok(count)
+    Ok((count, stored))
 }
 
 /// The error for a file with bad rows: every line, and nothing written.

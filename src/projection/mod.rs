@@ -777,6 +777,10 @@ pub fn clear(store: &Store, trees: &[Derived]) -> Result<()> {
 /// How many events [`catch_up`] folds per cache write.
 const CATCH_UP_CHUNK: usize = 4096;
 
+/// Caches behind the log by more than this many events, and by more than
+/// a quarter of it, are rebuilt rather than caught up one chunk at a time.
+const REBUILD_BEHIND: u64 = 16 * CATCH_UP_CHUNK as u64;
+
 /// Brings the caches from their watermark to the head of the log: folds
 /// the events past the watermark (normally none, or the last one) and
 /// writes what they change with the new watermark. Returns how many events
@@ -804,6 +808,17 @@ pub fn catch_up(store: &Store) -> Result<u64> {
                 )));
             }
         }
+    }
+    let behind = head.seq.0 - seq.0;
+    if behind > REBUILD_BEHIND && behind > head.seq.0 / 4 {
+        // folding the whole log in memory costs less than reading and
+        // writing documents for this many events (an interrupted import)
+        tracing::info!(
+            from = seq.0,
+            to = head.seq.0,
+            "the caches are far behind: rebuilding them"
+        );
+        return Ok(rebuild(store, &mut |_| {})?.events);
     }
     tracing::info!(from = seq.0, to = head.seq.0, "catching the caches up");
     let mut counters = store.handle_counters()?;

@@ -25,7 +25,7 @@ use super::caches::CacheWrite;
 use super::codec::{self, Unsealed};
 use super::error::{Result, StoreError};
 use super::log::Head;
-use crate::domain::{EntityId, EventRecord, Handle, HandleCounters, PendingEvent};
+use crate::domain::{Digest, EntityId, EventRecord, Handle, HandleCounters, PendingEvent, Seq};
 
 /// A write in progress: holds the process's write lock, and the events
 /// sealed so far.
@@ -191,10 +191,46 @@ impl<'s> Writer<'s> {
     /// succeeded: a failure to write the caches is logged, and the caches
     /// are caught up before the next decision. Returns the records
     /// committed.
-    pub fn commit(self, derived: &[CacheWrite]) -> Result<Vec<EventRecord>> {
+    pub fn commit(mut self, derived: &[CacheWrite]) -> Result<Vec<EventRecord>> {
+        let Some((seq, hash)) = self.append_durable()? else {
+            return Ok(Vec::new());
+        };
+        let store = self.store;
+        let handles: Vec<CacheWrite> = self
+            .sealed
+            .handles
+            .iter()
+            .map(|(entity, handle)| CacheWrite::Handle(*handle, *entity))
+            .collect();
+        let writes = handles.iter().chain(derived);
+        if let Err(e) = store.caches.write(writes, Some((seq, hash))) {
+            tracing::warn!(error = %e, "the caches could not be written; they will be caught up");
+            store.mark_caches_behind();
+        }
+        Ok(self.sealed.records)
+    }
+
+    /// Appends the records sealed so far to the log and makes them durable,
+    /// without writing the caches, which are marked behind: for a long
+    /// import, whose caches are derived once at its end. The writer stays
+    /// open for the next events. Returns how many were appended.
+    pub fn commit_log(&mut self) -> Result<usize> {
+        let appended = self.sealed.records.len();
+        if self.append_durable()?.is_some() {
+            self.store.mark_caches_behind();
+            self.head = self.tip;
+            self.sealed = Sealed::default();
+        }
+        Ok(appended)
+    }
+
+    /// Steps 1 to 3 of a commit: the sealed records in the log, durable,
+    /// and the head recorded. Returns the last record's seq and hash
+    /// (`None`: nothing was sealed).
+    fn append_durable(&mut self) -> Result<Option<(Seq, Digest)>> {
         let records = &self.sealed.records;
         let (Some(first), Some(last)) = (records.first(), records.last()) else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         let store = self.store;
         if store.log.head()? != self.head {
@@ -213,17 +249,6 @@ impl<'s> Writer<'s> {
         store.durable.sync(&store.db)?;
         super::crash_point("after-log");
         store.head_file.record(&store.folder, last.seq, last.hash);
-        let handles: Vec<CacheWrite> = self
-            .sealed
-            .handles
-            .iter()
-            .map(|(entity, handle)| CacheWrite::Handle(*handle, *entity))
-            .collect();
-        let writes = handles.iter().chain(derived);
-        if let Err(e) = store.caches.write(writes, Some((last.seq, last.hash))) {
-            tracing::warn!(error = %e, "the caches could not be written; they will be caught up");
-            store.mark_caches_behind();
-        }
-        Ok(self.sealed.records)
+        Ok(Some((last.seq, last.hash)))
     }
 }

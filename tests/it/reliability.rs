@@ -223,6 +223,44 @@ fn a_crash_between_the_log_write_and_the_cache_write_loses_nothing() {
     assert_eq!(report["ok"], true);
 }
 
+/// A JSON Lines import writes the log first and derives the caches at its
+/// end: killed in between, the log holds the events, the next command
+/// catches the caches up, and running the import again adds nothing.
+#[test]
+fn an_import_killed_after_its_log_write_and_before_its_caches_loses_nothing() {
+    let source = Cli::new();
+    source.run(&["demo"]).ok();
+    let export = source.dir.path().join("demo.jsonl");
+    source
+        .run(&[
+            "export",
+            "--format",
+            "jsonl",
+            "-o",
+            export.to_str().unwrap(),
+        ])
+        .ok();
+    let events = source.json(&["info"])["events"].as_u64().unwrap();
+    let cli = Cli::new();
+    let (code, _) = finish(
+        pactum_crashing_at(
+            &cli.db(),
+            &["import", export.to_str().unwrap()],
+            Some("after-log"),
+        ),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, None, "the process was to end itself");
+    let info = cli.json(&["info"]);
+    assert_eq!(info["events"].as_u64(), Some(events), "{info}");
+    // the views come from caches caught up from the log
+    assert_eq!(cli.json(&["list"]), source.json(&["list"]));
+    let again = cli.json(&["import", export.to_str().unwrap()]);
+    assert_eq!(again["events"], 0, "{again}");
+    let report = cli.run(&["--format", "json", "verify"]).ok().json();
+    assert_eq!(report["ok"], true);
+}
+
 #[test]
 fn a_crash_during_a_tail_merge_loses_nothing_and_the_merge_is_done_again() {
     let cli = Cli::new();

@@ -1,14 +1,15 @@
 //! `pactum import`: a conventions CSV, or a JSON Lines event log.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use crate::app::exchange::ImportSummary;
+use crate::app::exchange::{ImportSummary, JsonlLog};
 use crate::app::{AppError, Registry, WriteMeta};
 use crate::cli::output::{self, Format, count};
 use crate::cli::{Access, Context, WriteArgs};
+use crate::store::Head;
 
 /// Import a conventions CSV (one row per convention; rows already in the
 /// registry are skipped) or a JSON Lines event log written by `export`
@@ -68,6 +69,9 @@ pub fn run(ctx: &Context, a: ImportArgs) -> Result<(), AppError> {
     });
     let meta = ctx.write_meta(&a.write)?;
     let path = ctx.db_path()?;
+    if kind == FileKind::Jsonl {
+        return import_log(ctx, &path, bytes, a.dry_run);
+    }
     // Into a registry that does not exist yet, the file is first checked
     // against an empty one in a throwaway folder: a refused import (or a
     // dry run) creates nothing at the real path.
@@ -76,13 +80,13 @@ pub fn run(ctx: &Context, a: ImportArgs) -> Result<(), AppError> {
         let empty = ctx
             .at(scratch.path().join("registry"))
             .open(Access::Create)?;
-        let checked = import(ctx, &empty, kind, &bytes, &meta, true)?;
+        let checked = import_csv(ctx, &empty, &bytes, &meta, true)?;
         if a.dry_run {
             return report(ctx, &checked, true);
         }
     }
     let registry = ctx.open(Access::Create)?;
-    let done = import(ctx, &registry, kind, &bytes, &meta, a.dry_run)?;
+    let done = import_csv(ctx, &registry, &bytes, &meta, a.dry_run)?;
     let printed = report(ctx, &done, a.dry_run);
     if a.dry_run {
         printed
@@ -91,25 +95,55 @@ pub fn run(ctx: &Context, a: ImportArgs) -> Result<(), AppError> {
     }
 }
 
+/// A JSON Lines event log: checked once against the registry's head (an
+/// empty head when there is no registry yet, which a refused import or a
+/// dry run then does not create), the file's bytes dropped, then appended.
+fn import_log(ctx: &Context, path: &Path, bytes: Vec<u8>, dry_run: bool) -> Result<(), AppError> {
+    let existing = if crate::app::registry_exists(path) {
+        Some(ctx.open(Access::Create)?)
+    } else {
+        None
+    };
+    let head = match &existing {
+        Some(registry) => registry.head()?,
+        None => Head::EMPTY,
+    };
+    let bar = ctx.progress(0, "checking");
+    let log = JsonlLog::check(&bytes, &head);
+    bar.finish_and_clear();
+    let log = log?;
+    drop(bytes);
+    if dry_run {
+        return report(ctx, &Imported::Jsonl(log.appended()), true);
+    }
+    let registry = match existing {
+        Some(registry) => registry,
+        None => ctx.open(Access::Create)?,
+    };
+    let bar = ctx.progress(0, "importing");
+    let appended = registry.import_checked(log);
+    bar.finish_and_clear();
+    output::after_commit(
+        report(ctx, &Imported::Jsonl(appended?), false),
+        "the import",
+    )
+}
+
 /// What an import did, or would do.
 enum Imported {
     Csv(ImportSummary),
     Jsonl(usize),
 }
 
-fn import(
+fn import_csv(
     ctx: &Context,
     registry: &Registry,
-    kind: FileKind,
     bytes: &[u8],
     meta: &WriteMeta,
     dry_run: bool,
 ) -> Result<Imported, AppError> {
     let bar = ctx.progress(0, "importing");
-    let done = match kind {
-        FileKind::Csv => registry.import_csv(bytes, meta, dry_run).map(Imported::Csv),
-        FileKind::Jsonl => registry.import_jsonl(bytes, dry_run).map(Imported::Jsonl),
-    };
+    let done = registry.import_csv(bytes, meta, dry_run).map(Imported::Csv);
     bar.finish_and_clear();
     done
 }
