@@ -711,8 +711,10 @@ fn timed_run(cli: &str, path: &Path, args: &[&str]) -> f64 {
 }
 
 /// The CLI's cold start: `show` and `verify` as processes of their own,
-/// their time and peak memory.
-fn cli_runs(path: &Path, conventions: u64, out: &mut Figures) {
+/// their time and peak memory; then the registry's own JSON Lines export
+/// imported by a `pactum` process into a new registry (the export is kept
+/// in `scratch` for SQLite to load the same lines).
+fn cli_runs(path: &Path, scratch: &Path, head: u64, conventions: u64, out: &mut Figures) {
     let cli = env!("CARGO_BIN_EXE_pactum");
     let cli_ms = median(
         (0..7)
@@ -739,6 +741,18 @@ fn cli_runs(path: &Path, conventions: u64, out: &mut Figures) {
         "cli_verify_rss_mb",
         child_peak_rss_mb(cli, path, &["-q", "verify"]),
     );
+    let export = scratch.join("export.jsonl");
+    let export_arg = export.to_str().expect("utf-8 path");
+    timed_run(
+        cli,
+        path,
+        &["export", "--format", "jsonl", "-o", export_arg],
+    );
+    let imported = scratch.join("imported");
+    let import_ms = timed_run(cli, &imported, &["-q", "import", export_arg]);
+    let _ = std::fs::remove_dir_all(&imported);
+    push(out, "cli_import_ms", import_ms);
+    push(out, "cli_import_eps", head as f64 / (import_ms / 1e3));
 }
 
 /// The stored bytes of every event of the registry, in log order: what
@@ -837,6 +851,38 @@ fn sled_segments_baseline(scratch: &Path, bytes: &[Vec<u8>], out: &mut Figures) 
 
 /// SQLite (WAL, `synchronous=FULL`) on the same bytes: single inserts, and
 /// transactions of 1,000.
+/// SQLite loading the lines of the registry's JSON Lines export, one row
+/// per line, in transactions of 2,000 as `pactum import` appends them: the
+/// baseline of the import. Timed from reading the file to the last commit.
+fn sqlite_lines_baseline(scratch: &Path, out: &mut Figures) {
+    let file = scratch.join("sqlite-lines.db");
+    let mut conn = rusqlite::Connection::open(&file).expect("sqlite");
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE lines (seq INTEGER PRIMARY KEY, line TEXT NOT NULL);")
+        .expect("schema");
+    let t = Instant::now();
+    let text = std::fs::read_to_string(scratch.join("export.jsonl")).expect("the export");
+    let lines: Vec<&str> = text.lines().collect();
+    for (c, chunk) in lines.chunks(2000).enumerate() {
+        let tx = conn.transaction().expect("tx");
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT INTO lines (seq, line) VALUES (?1, ?2)")
+                .expect("prepare");
+            for (i, line) in chunk.iter().enumerate() {
+                insert
+                    .execute(rusqlite::params![(c * 2000 + i) as i64, line])
+                    .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+    push(
+        out,
+        "sqlite_import_eps",
+        lines.len() as f64 / t.elapsed().as_secs_f64(),
+    );
+}
+
 fn sqlite_baseline(
     scratch: &Path,
     bytes: &[Vec<u8>],
@@ -904,6 +950,10 @@ fn plain_file_baseline(scratch: &Path, singles_bytes: &[Vec<u8>], out: &mut Figu
 fn ratios(out: &mut Figures) {
     let ratios = [
         (
+            "import_vs_sqlite",
+            figure(out, "cli_import_eps") / figure(out, "sqlite_import_eps"),
+        ),
+        (
             "batch_vs_sqlite",
             figure(out, "append_batch_eps") / figure(out, "sqlite_batch_eps"),
         ),
@@ -934,11 +984,14 @@ fn report(out: &Figures, head: u64, json: bool) {
             "cli_show_rss_mb",
             "cli_verify_ms",
             "cli_verify_rss_mb",
+            "cli_import_ms",
+            "cli_import_eps",
             "disk_bytes_per_event",
             "payload_bytes_per_event",
             "peak_rss_mb",
             "batch_vs_sqlite",
             "single_vs_sqlite",
+            "import_vs_sqlite",
             "disk_vs_payload",
         ]);
     if json {
@@ -959,21 +1012,23 @@ fn report(out: &Figures, head: u64, json: bool) {
 // ---------------------------------------------------------------- main
 
 /// The figures the baselines measure.
-const BASELINES: [&str; 6] = [
+const BASELINES: [&str; 7] = [
     "raw_sled_single_eps",
     "raw_sled_batch_eps",
     "raw_sled_segments_batch_eps",
     "sqlite_single_eps",
     "sqlite_batch_eps",
+    "sqlite_import_eps",
     "fsync_limit_eps",
 ];
 
 /// The baselines, each run in a process of its own.
-const BASELINE_RUNS: [&str; 5] = [
+const BASELINE_RUNS: [&str; 6] = [
     "sled-single",
     "sled-batch",
     "sled-segments",
     "sqlite",
+    "sqlite-lines",
     "file",
 ];
 
@@ -1036,6 +1091,7 @@ fn run_baselines(scratch: &Path, singles: usize, run: &str) {
         "sled-batch" => sled_batch_baseline(scratch, &bytes, quiet, &mut out),
         "sled-segments" => sled_segments_baseline(scratch, &bytes, &mut out),
         "sqlite" => sqlite_baseline(scratch, &bytes, singles_bytes, &mut out),
+        "sqlite-lines" => sqlite_lines_baseline(scratch, &mut out),
         "file" => plain_file_baseline(scratch, singles_bytes, &mut out),
         other => panic!("no baseline {other}"),
     }
@@ -1079,7 +1135,7 @@ fn main() {
     rebuild(&registry, head, quiet, &mut out);
     footprint(registry, &path, head, &mut out);
     reopen(&path, &mut out);
-    cli_runs(&path, conventions, &mut out);
+    cli_runs(&path, scratch.path(), head, conventions, &mut out);
 
     // 6. Baselines on the same bytes: bare sled, SQLite, a plain file.
     baselines_in_a_child(&path, scratch.path(), singles, &mut out);

@@ -15,8 +15,8 @@ use super::{AppError, Registry, WriteMeta, Written};
 use crate::domain::decide::{Command, CorrectionFields};
 use crate::domain::{
     AnyTimeline, ConventionId, ConventionSigned, ConventionTerminated, EntityId, EntityKind, Event,
-    Instrument, Objectives, PartnerId, PartnerKind, PartnerName, PartnerRegistered, Patch, Reason,
-    Seq, Status, fold_key,
+    EventRecord, Instrument, Objectives, PartnerId, PartnerKind, PartnerName, PartnerRegistered,
+    Patch, Reason, Seq, Status, fold_key,
 };
 use crate::projection;
 use crate::store::{Head, codec};
@@ -577,42 +577,48 @@ impl JsonlLog {
 /// and the stored bytes of those past the head (made for the hash check,
 /// kept so that the lines are parsed once).
 fn check_jsonl(text: &str, head: &Head) -> Result<(u64, Vec<Vec<u8>>), AppError> {
+    /// Lines parsed on the workers at a time, then checked in order here.
+    const BLOCK: usize = 8_192;
     let mut problems = Vec::new();
     let mut stored = Vec::new();
     let mut checks = crate::domain::logcheck::LogCheck::new();
     let mut line_of_seq: HashMap<Seq, u64> = HashMap::new();
     let mut count = 0u64;
     let mut joins_head = head.seq == Seq::ZERO;
-    for (n, line) in jsonl_lines(text) {
-        let record = match jsonl::from_line(line) {
-            Ok(r) => r,
-            Err(e) => {
-                problems.push((n, e));
-                continue;
-            }
-        };
-        count += 1;
-        line_of_seq.entry(record.seq).or_insert(n);
-        for problem in checks.chain(record.seq, record.prev_hash, record.hash) {
-            problems.push((n, problem));
-        }
-        match codec::record_body(&record) {
-            Ok(body) if codec::chain_hash(&record.prev_hash, &body) == record.hash => {
-                if record.seq > head.seq && problems.is_empty() {
-                    stored.push(codec::frame(&record.prev_hash, &record.hash, &body));
+    let lines: Vec<(u64, &str)> = jsonl_lines(text).collect();
+    for block in lines.chunks(BLOCK) {
+        let parsed =
+            crate::store::scan::map_in_order(block, crate::store::workers(), &|(_, line)| {
+                parse_line(line)
+            })
+            .ok_or_else(|| AppError::Other("a worker thread failed".into()))?;
+        for (&(n, _), parsed) in block.iter().zip(parsed) {
+            let (record, framed) = match parsed {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push((n, e));
+                    continue;
                 }
+            };
+            count += 1;
+            line_of_seq.entry(record.seq).or_insert(n);
+            for problem in checks.chain(record.seq, record.prev_hash, record.hash) {
+                problems.push((n, problem));
             }
-            Ok(_) => problems.push((
-                n,
-                "hash does not match the event (altered or truncated export)".into(),
-            )),
-            Err(e) => problems.push((n, e.to_string())),
-        }
-        for problem in checks.event(&record) {
-            problems.push((n, problem));
-        }
-        if record.seq == head.seq && record.hash == head.hash {
-            joins_head = true;
+            match framed {
+                Ok(bytes) => {
+                    if record.seq > head.seq && problems.is_empty() {
+                        stored.push(bytes);
+                    }
+                }
+                Err(e) => problems.push((n, e)),
+            }
+            for problem in checks.event(&record) {
+                problems.push((n, problem));
+            }
+            if record.seq == head.seq && record.hash == head.hash {
+                joins_head = true;
+            }
         }
     }
     for (seq, problem) in checks.finish() {
@@ -634,6 +640,23 @@ fn check_jsonl(text: &str, head: &Head) -> Result<(u64, Vec<Vec<u8>>), AppError>
         ));
     }
     Ok((count, stored))
+}
+
+/// A line of a JSON Lines log read on its own: the record and its stored
+/// bytes if its hash is the hash of its body (else what is wrong), or why
+/// the line is no record.
+type ParsedLine = Result<(EventRecord, Result<Vec<u8>, String>), String>;
+
+fn parse_line(line: &str) -> ParsedLine {
+    let record = jsonl::from_line(line)?;
+    let framed = match codec::record_body(&record) {
+        Ok(body) if codec::chain_hash(&record.prev_hash, &body) == record.hash => {
+            Ok(codec::frame(&record.prev_hash, &record.hash, &body))
+        }
+        Ok(_) => Err("hash does not match the event (altered or truncated export)".into()),
+        Err(e) => Err(e.to_string()),
+    };
+    Ok((record, framed))
 }
 
 /// The error for a file with bad rows: every line, and nothing written.

@@ -9,6 +9,28 @@ use sled::{IVec, Tree};
 
 use super::error::{Result, StoreError};
 
+/// `f` of each item, on up to `workers` threads (one contiguous share
+/// each), in the items' order; `None` if a thread died.
+pub fn map_in_order<T: Sync, U: Send>(
+    items: &[T],
+    workers: usize,
+    f: &(dyn Fn(&T) -> U + Sync),
+) -> Option<Vec<U>> {
+    let share = items.len().div_ceil(workers.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let mut shares = items.chunks(share);
+        let first = shares.next();
+        let helpers: Vec<_> = shares
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        let mut out: Vec<U> = first.map_or_else(Vec::new, |part| part.iter().map(f).collect());
+        for helper in helpers {
+            out.extend(helper.join().ok()?);
+        }
+        Some(out)
+    })
+}
+
 /// How many threads the scans use: the cores, up to four.
 pub fn workers() -> usize {
     std::thread::available_parallelism()
