@@ -849,8 +849,6 @@ fn sled_segments_baseline(scratch: &Path, bytes: &[Vec<u8>], out: &mut Figures) 
     );
 }
 
-/// SQLite (WAL, `synchronous=FULL`) on the same bytes: single inserts, and
-/// transactions of 1,000.
 /// SQLite loading the lines of the registry's JSON Lines export, one row
 /// per line, in transactions of 2,000 as `pactum import` appends them: the
 /// baseline of the import. Timed from reading the file to the last commit.
@@ -883,6 +881,8 @@ fn sqlite_lines_baseline(scratch: &Path, out: &mut Figures) {
     );
 }
 
+/// SQLite (WAL, `synchronous=FULL`) on the same bytes: single inserts, and
+/// transactions of 1,000.
 fn sqlite_baseline(
     scratch: &Path,
     bytes: &[Vec<u8>],

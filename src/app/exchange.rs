@@ -274,7 +274,13 @@ impl Registry {
             }
         }
         writer.commit_log()?;
-        projection::rebuild(self.store(), &mut |_| {})?;
+        // the events are durable: deriving the caches is a cache write, whose
+        // failure is caught up later, not a failure of the import
+        if self.store().caches_behind()
+            && let Err(e) = projection::catch_up(self.store())
+        {
+            tracing::warn!(error = %e, "the caches could not be derived; they will be caught up");
+        }
         Ok(())
     }
 
@@ -651,7 +657,16 @@ fn parse_line(line: &str) -> ParsedLine {
     let record = jsonl::from_line(line)?;
     let framed = match codec::record_body(&record) {
         Ok(body) if codec::chain_hash(&record.prev_hash, &body) == record.hash => {
-            Ok(codec::frame(&record.prev_hash, &record.hash, &body))
+            let framed = codec::frame(&record.prev_hash, &record.hash, &body);
+            if framed.len() > codec::MAX_EVENT_BYTES {
+                Err(format!(
+                    "the event takes {} bytes, more than the {} an event may take",
+                    framed.len(),
+                    codec::MAX_EVENT_BYTES
+                ))
+            } else {
+                Ok(framed)
+            }
         }
         Ok(_) => Err("hash does not match the event (altered or truncated export)".into()),
         Err(e) => Err(e.to_string()),

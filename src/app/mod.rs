@@ -383,7 +383,7 @@ impl Registry {
             // Catching up is the normal protocol, not a repair: verify
             // compares caches brought to the head, and reports what a
             // failed catch-up leaves.
-            if let Err(e) = projection::catch_up(&store) {
+            if let Err(e) = projection::catch_up_with(&store, false) {
                 tracing::warn!(error = %e, "the caches could not be caught up");
             }
         }
@@ -391,10 +391,14 @@ impl Registry {
     }
 
     /// Catches the caches up with the log if a cache write of this process
-    /// failed since (before a decision or a read at the head).
+    /// failed since (before a decision or a read at the head), under the
+    /// write lock: the caches are written by one thread at a time.
     pub fn ensure_caught_up(&self) -> Result<(), AppError> {
         if self.store.caches_behind() {
-            projection::catch_up(&self.store)?;
+            let _writer = self.store.write_lock();
+            if self.store.caches_behind() {
+                projection::catch_up(&self.store)?;
+            }
         }
         Ok(())
     }

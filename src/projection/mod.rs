@@ -778,14 +778,22 @@ pub fn clear(store: &Store, trees: &[Derived]) -> Result<()> {
 const CATCH_UP_CHUNK: usize = 4096;
 
 /// Caches behind the log by more than this many events, and by more than
-/// a quarter of it, are rebuilt rather than caught up one chunk at a time.
-const REBUILD_BEHIND: u64 = 16 * CATCH_UP_CHUNK as u64;
+/// a quarter of it, are rebuilt rather than caught up one chunk at a time
+/// (a rebuild then reads a log less than four times what is behind).
+const REBUILD_BEHIND: u64 = CATCH_UP_CHUNK as u64;
 
 /// Brings the caches from their watermark to the head of the log: folds
 /// the events past the watermark (normally none, or the last one) and
-/// writes what they change with the new watermark. Returns how many events
-/// were folded. Fails when the watermark is not a position of this log.
+/// writes what they change with the new watermark, or rebuilds them when
+/// they are far behind ([`REBUILD_BEHIND`]). Returns how many events were
+/// folded. Fails when the watermark is not a position of this log.
 pub fn catch_up(store: &Store) -> Result<u64> {
+    catch_up_with(store, true)
+}
+
+/// [`catch_up`], never by a rebuild unless `may_rebuild`: `verify` brings
+/// the caches to the head but reports what a rebuild would repair.
+pub fn catch_up_with(store: &Store, may_rebuild: bool) -> Result<u64> {
     let head = store.head()?;
     let (seq, hash) = store.watermark()?;
     if (seq, hash) == (head.seq, head.hash) {
@@ -810,7 +818,7 @@ pub fn catch_up(store: &Store) -> Result<u64> {
         }
     }
     let behind = head.seq.0 - seq.0;
-    if behind > REBUILD_BEHIND && behind > head.seq.0 / 4 {
+    if may_rebuild && behind > REBUILD_BEHIND && behind > head.seq.0 / 4 {
         // folding the whole log in memory costs less than reading and
         // writing documents for this many events (an interrupted import)
         tracing::info!(

@@ -170,8 +170,9 @@ impl Caches {
     /// Applies `writes` and sets the watermark, at once. The packed caches
     /// (handle pages, party chunks) are read, changed and written whole.
     ///
-    /// Only the writer of the registry calls this (under its lock): the
-    /// pages read here do not change before they are written back.
+    /// Every caller holds the store's write lock (a writer's commit, a
+    /// catch-up, a rebuild): the pages read here do not change before they
+    /// are written back.
     pub fn write<'w>(
         &self,
         writes: impl IntoIterator<Item = &'w CacheWrite>,
@@ -261,11 +262,35 @@ impl Caches {
         changes: &[(ConventionId, bool)],
         out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>,
     ) -> Result<()> {
+        let Some(low) = changes.iter().map(|(c, _)| c.0).min() else {
+            return Ok(());
+        };
         let stored = self.tree.scan_prefix(&keys::parties_of(partner))?;
+        let bad = |k: &IVec, e: String| StoreError::corrupt("parties", format!("{k:02x?}"), e);
+        // chunks that are full, numbered in order and end below every
+        // changed UUID are the same in the new packing
+        let full = 16 * keys::PARTIES_PER_CHUNK;
+        let mut from = 0usize;
+        for (i, (k, v)) in stored.iter().enumerate() {
+            let numbered = k
+                .get(1..)
+                .and_then(keys::party_chunk_of)
+                .is_some_and(|(_, n)| usize::try_from(n).ok() == Some(i));
+            let last = v
+                .len()
+                .checked_sub(16)
+                .and_then(|at| v.get(at..))
+                .and_then(keys::uuid_of);
+            match last {
+                Some(last) if numbered && v.len() == full && last < low => from = i + 1,
+                _ => break,
+            }
+        }
+        let tail = stored.get(from..).unwrap_or_default();
         let mut set = BTreeSet::new();
-        for (k, v) in &stored {
+        for (k, v) in tail {
             let uuids = codec::decode_uuids(v, keys::PARTIES_PER_CHUNK)
-                .map_err(|e| StoreError::corrupt("parties", format!("{k:02x?}"), e))?;
+                .map_err(|e| bad(k, e.to_string()))?;
             set.extend(uuids);
         }
         for (convention, named) in changes {
@@ -275,18 +300,44 @@ impl Caches {
                 set.remove(&convention.0);
             }
         }
-        let wanted = party_chunks(partner, set.into_iter());
-        for (k, v) in &wanted {
-            let same = stored
-                .iter()
-                .any(|(sk, sv)| sk.as_ref() == k.as_slice() && sv.as_ref() == v.as_slice());
-            if !same {
-                out.push((k.clone(), Some(v.clone())));
-            }
+        let all: Vec<Uuid> = set.into_iter().collect();
+        let mut wanted: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for (i, chunk) in all.chunks(keys::PARTIES_PER_CHUNK).enumerate() {
+            let n = u32::try_from(from + i)
+                .map_err(|_| StoreError::corrupt("parties", partner, "too many chunks"))?;
+            wanted.push((
+                keys::party_chunk(partner, n).to_vec(),
+                codec::encode_uuids(chunk),
+            ));
         }
-        for (k, _) in stored {
-            if !wanted.iter().any(|(wk, _)| wk.as_slice() == k.as_ref()) {
-                out.push((k.to_vec(), None));
+        // both in key order
+        let (mut w, mut t) = (wanted.iter().peekable(), tail.iter().peekable());
+        loop {
+            match (w.peek(), t.peek()) {
+                (Some((wk, wv)), Some((tk, tv))) if wk.as_slice() == tk.as_ref() => {
+                    if wv.as_slice() != tv.as_ref() {
+                        out.push((wk.clone(), Some(wv.clone())));
+                    }
+                    w.next();
+                    t.next();
+                }
+                (Some((wk, wv)), Some((tk, _))) if wk.as_slice() < tk.as_ref() => {
+                    out.push((wk.clone(), Some(wv.clone())));
+                    w.next();
+                }
+                (Some(_), Some((tk, _))) => {
+                    out.push((tk.to_vec(), None));
+                    t.next();
+                }
+                (Some((wk, wv)), None) => {
+                    out.push((wk.clone(), Some(wv.clone())));
+                    w.next();
+                }
+                (None, Some((tk, _))) => {
+                    out.push((tk.to_vec(), None));
+                    t.next();
+                }
+                (None, None) => break,
             }
         }
         Ok(())

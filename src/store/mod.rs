@@ -690,6 +690,7 @@ impl Store {
             tip: head,
             counters,
             sealed: Sealed::default(),
+            caches_left: false,
         })
     }
 

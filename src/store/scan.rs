@@ -24,8 +24,10 @@ pub fn map_in_order<T: Sync, U: Send>(
             .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<U>>()))
             .collect();
         let mut out: Vec<U> = first.map_or_else(Vec::new, |part| part.iter().map(f).collect());
-        for helper in helpers {
-            out.extend(helper.join().ok()?);
+        // every helper joined, even after one that died
+        let joined: Vec<_> = helpers.into_iter().map(|h| h.join()).collect();
+        for part in joined {
+            out.extend(part.ok()?);
         }
         Some(out)
     })

@@ -16,6 +16,7 @@
 //! head and the stream versions a writer reads when it starts cannot move
 //! before it commits.
 
+use std::collections::HashMap;
 use std::sync::MutexGuard;
 
 use chrono::{DateTime, Utc};
@@ -36,6 +37,8 @@ pub struct Writer<'a> {
     pub(super) tip: Head,
     pub(super) counters: HandleCounters,
     pub(super) sealed: Sealed,
+    /// set by [`Writer::commit_log`]: the caches were left behind
+    pub(super) caches_left: bool,
 }
 
 /// Events ready to commit: sealed records and the handles of the entities
@@ -46,6 +49,8 @@ pub struct Sealed {
     pub records: Vec<EventRecord>,
     /// (entity, handle) for each entity created
     pub handles: Vec<(EntityId, Handle)>,
+    /// the same, by entity (a batch of many creations looks each one up)
+    by_entity: HashMap<EntityId, Handle>,
     /// each record's stored bytes, made when it was hashed
     framed: Vec<Vec<u8>>,
 }
@@ -53,10 +58,12 @@ pub struct Sealed {
 impl Sealed {
     /// The handle assigned to a new entity.
     pub fn handle_of(&self, entity: EntityId) -> Option<Handle> {
-        self.handles
-            .iter()
-            .find(|(e, _)| *e == entity)
-            .map(|(_, h)| *h)
+        self.by_entity.get(&entity).copied()
+    }
+
+    fn add_handle(&mut self, entity: EntityId, handle: Handle) {
+        self.handles.push((entity, handle));
+        self.by_entity.insert(entity, handle);
     }
 }
 
@@ -94,8 +101,8 @@ impl<'s> Writer<'s> {
             let version = p.expected_version + 1;
             if version == 1 && self.sealed.handle_of(p.entity).is_none() {
                 let handle = self.next_handle(p.entity)?;
-                out.handles.push((p.entity, handle));
-                self.sealed.handles.push((p.entity, handle));
+                out.add_handle(p.entity, handle);
+                self.sealed.add_handle(p.entity, handle);
             }
             let unsealed = Unsealed {
                 seq,
@@ -173,7 +180,7 @@ impl<'s> Writer<'s> {
         }
         if record.version == 1 {
             let handle = self.next_handle(record.entity)?;
-            self.sealed.handles.push((record.entity, handle));
+            self.sealed.add_handle(record.entity, handle);
         }
         self.tip = Head {
             seq: record.seq,
@@ -196,6 +203,12 @@ impl<'s> Writer<'s> {
             return Ok(Vec::new());
         };
         let store = self.store;
+        if self.caches_left {
+            // the caches miss the events of the earlier log-only commits:
+            // a watermark written now would vouch for them
+            store.mark_caches_behind();
+            return Ok(self.sealed.records);
+        }
         let handles: Vec<CacheWrite> = self
             .sealed
             .handles
@@ -218,6 +231,7 @@ impl<'s> Writer<'s> {
         let appended = self.sealed.records.len();
         if self.append_durable()?.is_some() {
             self.store.mark_caches_behind();
+            self.caches_left = true;
             self.head = self.tip;
             self.sealed = Sealed::default();
         }

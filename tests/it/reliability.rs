@@ -724,3 +724,34 @@ fn packed_handles_and_party_chunks_written_batch_by_batch_agree_with_a_rebuild()
     names(a, &sorted[100..], "A after a rebuild");
     clean("after a rebuild");
 }
+
+/// `verify` brings caches that are far behind the log to the head event
+/// by event, as it brings any caches, and reports what they hold wrong; it
+/// does not rebuild them, which would repair unseen what it is to report.
+/// Here the watermark says the caches are at the first event when they are
+/// at the head (damage): folding the rest onto them again must show.
+#[test]
+fn verify_does_not_rebuild_caches_that_are_far_behind_and_reports_them() {
+    let cli = Cli::new();
+    let file = batch_csv(cli.dir.path(), 1, 2_600);
+    cli.run(&["import", file.to_str().unwrap()]).ok();
+    let export = cli.run(&["export"]).ok().stdout;
+    let events = export.lines().count();
+    assert!(events > 5_000, "{events} events");
+    let first: serde_json::Value = serde_json::from_str(export.lines().next().unwrap()).unwrap();
+    let first = first["hash"].as_str().unwrap().to_owned();
+    let hash: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&first[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    {
+        let db = raw_sled(&cli.db());
+        let cache = db.open_tree("cache").unwrap();
+        let mut watermark = 1u64.to_be_bytes().to_vec();
+        watermark.extend_from_slice(&hash);
+        cache.insert(b"w", watermark).unwrap();
+        db.flush().unwrap();
+    }
+    cli.wait_until_released();
+    let r = cli.run(&["--format", "json", "verify"]);
+    assert_eq!(r.code, 5, "verify did not report the caches: {}", r.stdout);
+}
