@@ -849,6 +849,29 @@ fn sled_segments_baseline(scratch: &Path, bytes: &[Vec<u8>], out: &mut Figures) 
     );
 }
 
+/// Inserts `rows` into `table` (`seq`, then the row), numbered from 0, in
+/// transactions of `per` rows.
+fn insert_in_transactions<V: rusqlite::ToSql>(
+    conn: &mut rusqlite::Connection,
+    table: &str,
+    rows: &[V],
+    per: usize,
+) {
+    let sql = format!("INSERT INTO {table} VALUES (?1, ?2)");
+    for (c, chunk) in rows.chunks(per).enumerate() {
+        let tx = conn.transaction().expect("tx");
+        {
+            let mut insert = tx.prepare_cached(&sql).expect("prepare");
+            for (i, row) in chunk.iter().enumerate() {
+                insert
+                    .execute(rusqlite::params![(c * per + i) as i64, row])
+                    .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+}
+
 /// SQLite loading the lines of the registry's JSON Lines export, one row
 /// per line, in transactions of 2,000 as `pactum import` appends them: the
 /// baseline of the import. Timed from reading the file to the last commit.
@@ -860,20 +883,7 @@ fn sqlite_lines_baseline(scratch: &Path, out: &mut Figures) {
     let t = Instant::now();
     let text = std::fs::read_to_string(scratch.join("export.jsonl")).expect("the export");
     let lines: Vec<&str> = text.lines().collect();
-    for (c, chunk) in lines.chunks(2000).enumerate() {
-        let tx = conn.transaction().expect("tx");
-        {
-            let mut insert = tx
-                .prepare_cached("INSERT INTO lines (seq, line) VALUES (?1, ?2)")
-                .expect("prepare");
-            for (i, line) in chunk.iter().enumerate() {
-                insert
-                    .execute(rusqlite::params![(c * 2000 + i) as i64, line])
-                    .expect("insert");
-            }
-        }
-        tx.commit().expect("commit");
-    }
+    insert_in_transactions(&mut conn, "lines", &lines, 2000);
     push(
         out,
         "sqlite_import_eps",
@@ -910,20 +920,7 @@ fn sqlite_baseline(
         .expect("schema");
     let t = Instant::now();
     let mut conn = conn;
-    for (c, chunk) in bytes.chunks(1000).enumerate() {
-        let tx = conn.transaction().expect("tx");
-        {
-            let mut insert = tx
-                .prepare_cached("INSERT INTO events_batch (seq, body) VALUES (?1, ?2)")
-                .expect("prepare");
-            for (i, b) in chunk.iter().enumerate() {
-                insert
-                    .execute(rusqlite::params![(c * 1000 + i) as i64, b])
-                    .expect("insert");
-            }
-        }
-        tx.commit().expect("commit");
-    }
+    insert_in_transactions(&mut conn, "events_batch", bytes, 1000);
     push(
         out,
         "sqlite_batch_eps",
