@@ -427,9 +427,12 @@ impl Derivation {
                     while let Some((_, c)) = all.next_if(|(p, _)| *p == partner) {
                         set.push(c.0);
                     }
-                    chunks.extend(party_chunks(partner, set.into_iter()));
+                    match party_chunks(partner, 0, &set) {
+                        Ok(entries) => chunks.extend(entries.into_iter().map(Ok)),
+                        Err(e) => chunks.push(Err(e)),
+                    }
                 }
-                Box::new(chunks.into_iter().map(Ok))
+                Box::new(chunks.into_iter())
             }
             Derived::Successions => Box::new(
                 self.successions

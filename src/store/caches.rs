@@ -301,15 +301,7 @@ impl Caches {
             }
         }
         let all: Vec<Uuid> = set.into_iter().collect();
-        let mut wanted: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        for (i, chunk) in all.chunks(keys::PARTIES_PER_CHUNK).enumerate() {
-            let n = u32::try_from(from + i)
-                .map_err(|_| StoreError::corrupt("parties", partner, "too many chunks"))?;
-            wanted.push((
-                keys::party_chunk(partner, n).to_vec(),
-                codec::encode_uuids(chunk),
-            ));
-        }
+        let wanted = party_chunks(partner, from, &all)?;
         // both in key order
         let (mut w, mut t) = (wanted.iter().peekable(), tail.iter().peekable());
         loop {
@@ -598,17 +590,22 @@ impl Caches {
 /// The handles in a page.
 const PAGE: usize = keys::HANDLES_PER_PAGE as usize;
 
-/// A partner's party chunks for the conventions `set` yields in UUID
-/// order: the one packing both the writes and a rebuild use.
-pub fn party_chunks(partner: PartnerId, set: impl Iterator<Item = Uuid>) -> Vec<Entry> {
-    let all: Vec<Uuid> = set.collect();
-    (0u32..)
-        .zip(all.chunks(keys::PARTIES_PER_CHUNK))
+/// A partner's party chunks from chunk number `first` on, for the
+/// conventions `uuids` (in UUID order) that follow the chunks before it:
+/// the one packing both the writes and a rebuild use.
+pub fn party_chunks(partner: PartnerId, first: usize, uuids: &[Uuid]) -> Result<Vec<Entry>> {
+    uuids
+        .chunks(keys::PARTIES_PER_CHUNK)
+        .enumerate()
         .map(|(i, chunk)| {
-            (
-                keys::party_chunk(partner, i).to_vec(),
+            let n = first
+                .checked_add(i)
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| StoreError::corrupt("parties", partner, "too many chunks"))?;
+            Ok((
+                keys::party_chunk(partner, n).to_vec(),
                 codec::encode_uuids(chunk),
-            )
+            ))
         })
         .collect()
 }
