@@ -7,6 +7,7 @@
 //! one, nothing is written.
 
 use std::cell::{OnceCell, RefCell};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use super::{AppError, Registry};
@@ -55,6 +56,10 @@ struct Dir<'a> {
     /// does not change until the batch commits; an entity the batch
     /// touches is read from `overlay` instead)
     read: &'a Memo,
+    /// the first store error met while answering `decide` (the trait's
+    /// answers cannot fail: the command fails with this error instead of
+    /// being decided on a read that did not happen)
+    failure: RefCell<Option<AppError>>,
 }
 
 /// What one batch read from the store for its decisions.
@@ -87,15 +92,34 @@ impl Dir<'_> {
             return f(Some(t));
         }
         let mut read = self.read.timelines.borrow_mut();
-        let t = read.entry(entity).or_insert_with(|| {
-            self.registry
-                .store()
-                .timeline(entity)
-                .ok()
-                .flatten()
-                .map(|(_, t)| t)
-        });
+        let t = match read.entry(entity) {
+            Entry::Occupied(known) => known.into_mut(),
+            // an entity that could not be read is not remembered as absent
+            Entry::Vacant(slot) => match self.registry.store().timeline(entity) {
+                Ok(t) => slot.insert(t.map(|(_, t)| t)),
+                Err(e) => {
+                    self.fail(e);
+                    return f(None);
+                }
+            },
+        };
         f(t.as_ref())
+    }
+
+    /// The value of a store read, or `T::default()` with the error kept for
+    /// the command.
+    fn kept<T: Default>(&self, read: Result<T, crate::store::StoreError>) -> T {
+        read.unwrap_or_else(|e| {
+            self.fail(e);
+            T::default()
+        })
+    }
+
+    fn fail(&self, e: impl Into<AppError>) {
+        let mut failure = self.failure.borrow_mut();
+        if failure.is_none() {
+            *failure = Some(e.into());
+        }
     }
 }
 
@@ -105,11 +129,8 @@ impl Directory for Dir<'_> {
     }
 
     fn partners_named(&self, key: &str, except: Option<PartnerId>) -> Vec<PartnerId> {
-        let mut out: Vec<PartnerId> = self
-            .registry
-            .store()
-            .names(Some(key))
-            .unwrap_or_default()
+        let named = self.kept(self.registry.store().names(Some(key)));
+        let mut out: Vec<PartnerId> = named
             .into_iter()
             .filter(|e| e.current && self.overlay.pending(e.partner.into()).is_none())
             .map(|e| e.partner)
@@ -120,11 +141,8 @@ impl Directory for Dir<'_> {
     }
 
     fn conventions_naming(&self, partner: PartnerId) -> Vec<ConventionId> {
-        let mut out: Vec<ConventionId> = self
-            .registry
-            .store()
-            .conventions_naming(partner)
-            .unwrap_or_default()
+        let naming = self.kept(self.registry.store().conventions_naming(partner));
+        let mut out: Vec<ConventionId> = naming
             .into_iter()
             .filter(|c| self.overlay.pending((*c).into()).is_none())
             .collect();
@@ -178,10 +196,11 @@ impl Directory for Dir<'_> {
                 .collect(),
             // the marks could not be read: every partner is
             None => self
-                .registry
-                .store()
-                .timelines_all(EntityKind::Partner, workers())
-                .unwrap_or_default()
+                .kept(
+                    self.registry
+                        .store()
+                        .timelines_all(EntityKind::Partner, workers()),
+                )
                 .into_iter()
                 .filter_map(|(_, t)| match t {
                     AnyTimeline::Partner(t) if stored(t.id) && names(&t) => Some(t.id),
@@ -200,11 +219,7 @@ impl Directory for Dir<'_> {
     }
 
     fn event_owner(&self, event: EventId) -> Option<(Seq, EntityId)> {
-        self.registry
-            .store()
-            .find_event(event)
-            .ok()
-            .flatten()
+        self.kept(self.registry.store().find_event(event))
             .map(|r| (r.seq, r.entity))
     }
 
@@ -345,12 +360,18 @@ impl Registry {
             registry: self,
             overlay: projector,
             read,
+            failure: RefCell::new(None),
         };
         let subject = Subject {
             timeline,
             stream: &stream,
         };
-        let event = decide(command, meta.reason.as_ref(), subject, &dir)?;
+        let decided = decide(command, meta.reason.as_ref(), subject, &dir);
+        // a decision taken on a read that failed is no decision
+        if let Some(failure) = dir.failure.into_inner() {
+            return Err(failure);
+        }
+        let event = decided?;
         let pending = PendingEvent {
             id: EventId(self.new_id()),
             entity,

@@ -521,6 +521,46 @@ fn damaged_bytes_in_any_tree_are_reported_never_panicked_on() {
 }
 
 #[test]
+fn a_decision_whose_reads_fail_is_an_integrity_failure_and_appends_nothing() {
+    // What a decision checks (does the partner exist, is the name taken)
+    // is read from the caches; a read that fails must not pass for "no
+    // such partner" or "no such name".
+    type Case<'a> = (&'a [u8], &'a [&'a str]);
+    let cases: [Case; 2] = [
+        // P1's document: the new convention's party cannot be checked
+        (
+            b"dP",
+            &[
+                "sign",
+                "--partner",
+                "P1",
+                "--date",
+                "2010",
+                "--objectives",
+                "Bis",
+            ],
+        ),
+        // the name index: a second 'Agadir' would have been registered
+        (b"n", &["partner", "add", "Agadir", "--kind", "commune"]),
+    ];
+    for (prefix, args) in cases {
+        let cli = Cli::with_convention("Agenda 21");
+        damage(&cli, "cache", prefix, |v| {
+            v.iter().map(|b| b ^ 0xa5).collect()
+        });
+        let before = cli.log_fingerprint();
+        let r = cli.run(args);
+        assert_eq!(r.code, 5, "{args:?}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("integrity failure"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert_eq!(cli.log_fingerprint(), before, "{args:?} appended");
+    }
+}
+
+#[test]
 fn a_damaged_store_file_is_an_integrity_failure_not_an_empty_registry() {
     // sled reads a damaged stretch of its log as the torn end of a crash
     // and drops what follows; the head recorded beside it makes that loud.
