@@ -63,7 +63,7 @@ use error::Result;
 
 /// The sled cache a command-line process uses by default (sled's own
 /// default is 1 GiB).
-pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+pub const DEFAULT_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// How to open a registry.
 #[derive(Clone, Debug)]
