@@ -6,6 +6,11 @@
 //! value, `null` clears it, and a value replaces it.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use std::borrow::Cow;
+use std::cell::Cell;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -157,48 +162,163 @@ pub fn to_value(r: &EventRecord) -> Value {
 }
 
 // -------------------------------------------------------------- reading
+//
+// A line is read without building a `serde_json::Value`: each object is
+// split into its members, each member's value kept as the text it is in
+// the line (`RawValue`) and parsed only when asked for, by the type asked
+// for. Any refusal is explained as the whole line parsed as a `Value`
+// would explain it (`not JSON: …` first), and a line with a member no
+// field reads is parsed as a `Value` too, so that what is accepted, and
+// every message, is what a `Value` would give.
 
 type R<T> = Result<T, String>;
 
+/// A key or a string value, borrowed from the line unless it holds escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// An object's members in the order written, each value unparsed.
+struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some((Text(key), value)) = map.next_entry::<Text<'de>, &RawValue>()? {
+                    members.push((key, value));
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Parses the whole of `text` as a `T` (`None` when it is not one).
+fn value_as<'a, T: Deserialize<'a>>(text: &'a str) -> Option<T> {
+    serde_json::from_str(text).ok()
+}
+
+/// The string `raw` holds, if it is one.
+fn text_of(raw: &RawValue) -> Option<Cow<'_, str>> {
+    value_as::<Text<'_>>(raw.get()).map(|t| t.0)
+}
+
+fn is_null(raw: &RawValue) -> bool {
+    raw.get() == "null"
+}
+
+/// What a line's objects hold and how much of it the fields read.
+#[derive(Default)]
+struct Tally {
+    members: Cell<usize>,
+    read: Cell<usize>,
+}
+
+impl Tally {
+    /// Every member of every object was read as a field (so every value
+    /// in the line was parsed by the type it must have).
+    fn all_read(&self) -> bool {
+        self.members.get() == self.read.get()
+    }
+}
+
 struct Obj<'a> {
-    map: &'a Map<String, Value>,
+    members: Vec<(Cow<'a, str>, &'a RawValue)>,
+    /// which members were read (bit i for member i; members past 64 are
+    /// never counted as read)
+    read: Cell<u64>,
+    tally: &'a Tally,
     at: &'a str,
 }
 
 impl<'a> Obj<'a> {
-    fn of(v: &'a Value, at: &'a str) -> R<Self> {
-        v.as_object()
-            .map(|map| Obj { map, at })
-            .ok_or_else(|| format!("{at}: expected an object"))
+    fn new(text: &'a str, at: &'a str, tally: &'a Tally) -> R<Self> {
+        let object = text
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('{');
+        let members = object
+            .then(|| value_as::<Members<'a>>(text))
+            .flatten()
+            .ok_or_else(|| format!("{at}: expected an object"))?
+            .0;
+        tally.members.set(tally.members.get() + members.len());
+        Ok(Obj {
+            members,
+            read: Cell::new(0),
+            tally,
+            at,
+        })
     }
 
-    fn get(&self, key: &str) -> R<&'a Value> {
-        self.map
-            .get(key)
+    fn of(&self, raw: &'a RawValue, at: &'a str) -> R<Self> {
+        Obj::new(raw.get(), at, self.tally)
+    }
+
+    /// The member named `key` (the last one, as in a `Value`), marked read.
+    fn find(&self, key: &str) -> Option<&'a RawValue> {
+        let i = self.members.iter().rposition(|(k, _)| k == key)?;
+        if let Some(bit) = 1u64.checked_shl(u32::try_from(i).ok()?)
+            && self.read.get() & bit == 0
+        {
+            self.read.set(self.read.get() | bit);
+            self.tally.read.set(self.tally.read.get() + 1);
+        }
+        Some(self.members[i].1)
+    }
+
+    fn get(&self, key: &str) -> R<&'a RawValue> {
+        self.find(key)
             .ok_or_else(|| format!("{}: missing '{key}'", self.at))
     }
 
     fn has(&self, key: &str) -> bool {
-        self.map.contains_key(key)
+        self.find(key).is_some()
     }
 
-    fn str(&self, key: &str) -> R<&'a str> {
-        self.get(key)?
-            .as_str()
-            .ok_or_else(|| format!("{}.{key}: expected a string", self.at))
+    fn str(&self, key: &str) -> R<Cow<'a, str>> {
+        text_of(self.get(key)?).ok_or_else(|| format!("{}.{key}: expected a string", self.at))
     }
 
-    fn opt_str(&self, key: &str) -> R<Option<&'a str>> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(v)) => Ok(Some(v)),
-            Some(_) => Err(format!("{}.{key}: expected a string or null", self.at)),
+    fn opt_str(&self, key: &str) -> R<Option<Cow<'a, str>>> {
+        match self.find(key) {
+            None => Ok(None),
+            Some(raw) if is_null(raw) => Ok(None),
+            Some(raw) => text_of(raw)
+                .map(Some)
+                .ok_or_else(|| format!("{}.{key}: expected a string or null", self.at)),
         }
     }
 
     fn u64(&self, key: &str) -> R<u64> {
-        self.get(key)?
-            .as_u64()
+        value_as::<u64>(self.get(key)?.get())
             .ok_or_else(|| format!("{}.{key}: expected a whole number", self.at))
     }
 
@@ -225,7 +345,7 @@ impl<'a> Obj<'a> {
         key: &str,
         make: impl Fn(String) -> Result<T, E>,
     ) -> R<T> {
-        make(self.str(key)?.to_owned()).map_err(|e| format!("{}.{key}: {e}", self.at))
+        make(self.str(key)?.into_owned()).map_err(|e| format!("{}.{key}: {e}", self.at))
     }
 
     fn opt_text<T, E: std::fmt::Display>(
@@ -234,22 +354,21 @@ impl<'a> Obj<'a> {
         make: impl Fn(String) -> Result<T, E>,
     ) -> R<Option<T>> {
         self.opt_str(key)?
-            .map(|v| make(v.to_owned()).map_err(|e| format!("{}.{key}: {e}", self.at)))
+            .map(|v| make(v.into_owned()).map_err(|e| format!("{}.{key}: {e}", self.at)))
             .transpose()
     }
 
     fn uuid(&self, key: &str) -> R<Uuid> {
-        Uuid::parse_str(self.str(key)?).map_err(|e| format!("{}.{key}: {e}", self.at))
+        Uuid::parse_str(&self.str(key)?).map_err(|e| format!("{}.{key}: {e}", self.at))
     }
 
     fn ids(&self, key: &str) -> R<Vec<PartnerId>> {
-        self.get(key)?
-            .as_array()
+        value_as::<Vec<&RawValue>>(self.get(key)?.get())
             .ok_or_else(|| format!("{}.{key}: expected a list", self.at))?
-            .iter()
+            .into_iter()
             .map(|v| {
-                v.as_str()
-                    .and_then(|t| Uuid::parse_str(t).ok())
+                text_of(v)
+                    .and_then(|t| Uuid::parse_str(&t).ok())
                     .map(PartnerId)
                     .ok_or_else(|| format!("{}.{key}: expected partner ids", self.at))
             })
@@ -258,22 +377,28 @@ impl<'a> Obj<'a> {
 
     fn country(&self, key: &str) -> R<Option<CountryCode>> {
         self.opt_str(key)?
-            .map(|c| CountryCode::new(c).map_err(|e| format!("{}.{key}: {e}", self.at)))
+            .map(|c| CountryCode::new(&c).map_err(|e| format!("{}.{key}: {e}", self.at)))
             .transpose()
     }
 
     fn expiry(&self, key: &str) -> R<Option<ExpiryChange>> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(t)) if t == "cleared" => Ok(Some(ExpiryChange::Cleared)),
-            Some(v @ Value::Object(_)) => {
-                let inner = Obj::of(v, self.at)?;
-                Ok(Some(ExpiryChange::Set(inner.parse("set")?)))
-            }
-            Some(_) => Err(format!(
+        let wrong = || {
+            format!(
                 "{}.{key}: expected null, \"cleared\" or {{\"set\": DATE}}",
                 self.at
-            )),
+            )
+        };
+        match self.find(key) {
+            None => Ok(None),
+            Some(raw) if is_null(raw) => Ok(None),
+            Some(raw) if raw.get().starts_with('{') => {
+                let inner = self.of(raw, self.at)?;
+                Ok(Some(ExpiryChange::Set(inner.parse("set")?)))
+            }
+            Some(raw) => match text_of(raw) {
+                Some(t) if t == "cleared" => Ok(Some(ExpiryChange::Cleared)),
+                _ => Err(wrong()),
+            },
         }
     }
 }
@@ -339,9 +464,9 @@ fn event_of(kind: EventType, p: &Obj<'_>) -> R<Event> {
         }),
         EventType::Corrected => {
             let target = EventId(p.uuid("target")?);
-            let target_type = EventType::parse(p.str("target_type")?)
+            let target_type = EventType::parse(&p.str("target_type")?)
                 .ok_or_else(|| format!("{}.target_type: unknown event type", p.at))?;
-            let q = Obj::of(p.get("patch")?, "payload.patch")?;
+            let q = p.of(p.get("patch")?, "payload.patch")?;
             let patch = match target_type {
                 EventType::PartnerRegistered => Patch::PartnerRegistered(PartnerRegisteredPatch {
                     name: patch_req(&q, "name", |q, k| q.text(k, PartnerName::new))?,
@@ -400,18 +525,31 @@ fn event_of(kind: EventType, p: &Obj<'_>) -> R<Event> {
 /// Reads one line of an export. The hashes are taken as written; the
 /// importer checks them.
 pub fn from_line(line: &str) -> R<EventRecord> {
-    let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
-    let r = Obj::of(&value, "event")?;
-    let entity_obj = Obj::of(r.get("entity")?, "entity")?;
+    let tally = Tally::default();
+    let read = record_of(line, &tally);
+    match read {
+        Ok(_) if tally.all_read() => read,
+        // a member no field read, or a refusal: the line is held to what a
+        // `Value` accepts, and a refusal says first that it is not JSON
+        _ => match serde_json::from_str::<Value>(line) {
+            Err(e) => Err(format!("not JSON: {e}")),
+            Ok(_) => read,
+        },
+    }
+}
+
+fn record_of(line: &str, tally: &Tally) -> R<EventRecord> {
+    let r = Obj::new(line, "event", tally)?;
+    let entity_obj = r.of(r.get("entity")?, "entity")?;
     let entity_id = entity_obj.uuid("id")?;
-    let entity = match entity_obj.str("kind")? {
+    let entity = match &*entity_obj.str("kind")? {
         "partner" => EntityId::Partner(PartnerId(entity_id)),
         "convention" => EntityId::Convention(ConventionId(entity_id)),
         other => return Err(format!("entity.kind: unknown kind '{other}'")),
     };
     let kind =
-        EventType::parse(r.str("type")?).ok_or_else(|| "type: unknown event type".to_owned())?;
-    let recorded_at = DateTime::parse_from_rfc3339(r.str("recorded_at")?)
+        EventType::parse(&r.str("type")?).ok_or_else(|| "type: unknown event type".to_owned())?;
+    let recorded_at = DateTime::parse_from_rfc3339(&r.str("recorded_at")?)
         .map_err(|e| format!("recorded_at: {e}"))?
         .with_timezone(&Utc);
     // The store keeps microseconds: a finer time would not read back as
@@ -420,7 +558,7 @@ pub fn from_line(line: &str) -> R<EventRecord> {
         return Err("recorded_at: finer than a microsecond".into());
     }
     let digest = |key: &str| -> R<Digest> {
-        Digest::from_hex(r.str(key)?).ok_or_else(|| format!("{key}: expected 64 hex digits"))
+        Digest::from_hex(&r.str(key)?).ok_or_else(|| format!("{key}: expected 64 hex digits"))
     };
     Ok(EventRecord {
         seq: Seq(r.u64("seq")?),
@@ -433,6 +571,6 @@ pub fn from_line(line: &str) -> R<EventRecord> {
         source: r.opt_text("source", Source::new)?,
         prev_hash: digest("prev_hash")?,
         hash: digest("hash")?,
-        event: event_of(kind, &Obj::of(r.get("payload")?, "payload")?)?,
+        event: event_of(kind, &r.of(r.get("payload")?, "payload")?)?,
     })
 }

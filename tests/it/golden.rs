@@ -426,6 +426,52 @@ fn a_json_lines_recorded_at_finer_than_a_microsecond_is_refused() {
     assert!(refused.contains("microsecond"), "{refused}");
 }
 
+#[test]
+fn a_json_lines_line_is_read_as_json_reads_it_whatever_else_it_holds() {
+    // Lines are read member by member, without a `serde_json::Value`; what
+    // is accepted, and the message for what is not, must stay what reading
+    // the line as a `Value` gives.
+    use pactum::transfer::jsonl::{from_line, to_line};
+    for (name, record) in samples() {
+        let line = to_line(&record);
+        let with = |member: &str| line.replacen('{', &format!("{{{member},"), 1);
+        // a member no field reads is still JSON to be checked
+        for bad in [r#""note":1e400"#, r#""note":"\ud800""#, r#""note":[1,"#] {
+            let refused = from_line(&with(bad)).unwrap_err();
+            assert!(refused.starts_with("not JSON"), "{name}: {bad}: {refused}");
+        }
+        // and when it is JSON, it changes nothing
+        assert_eq!(
+            from_line(&with(r#""note":[1,{"a":null}]"#)),
+            Ok(record.clone()),
+            "{name}"
+        );
+        // of two members of one name the last counts, as in a `Value`
+        assert_eq!(
+            from_line(&with(r#""actor":5"#)),
+            Ok(record.clone()),
+            "{name}"
+        );
+        // keys and strings may be written with escapes
+        let escaped = line.replacen(r#""actor":"#, r#""act\u006fr":"#, 1);
+        assert_ne!(escaped, line);
+        assert_eq!(from_line(&escaped), Ok(record.clone()), "{name}");
+        // not JSON is said before what is missing
+        let both = with(r#""note":tru"#).replacen(r#""seq":"#, r#""sequence":"#, 1);
+        assert!(
+            from_line(&both).unwrap_err().starts_with("not JSON"),
+            "{name}"
+        );
+        // a member of the wrong type is named, as before
+        let wrong = line.replacen(r#""seq":"#, r#""seq":"1","was":"#, 1);
+        assert_eq!(
+            from_line(&wrong).unwrap_err(),
+            "event.seq: expected a whole number",
+            "{name}"
+        );
+    }
+}
+
 /// The leaf of the transparency log is written by `serde_json` from structs
 /// declared in canonical key order (`transfer::leaf`), not by the general
 /// RFC 8785 canonicaliser over the export's value: on every variant and
