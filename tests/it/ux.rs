@@ -342,16 +342,17 @@ fn the_grouped_help_lists_every_command_once() {
 fn docs_cli_md_and_the_man_page_are_up_to_date() {
     let cli = Cli::new();
     let run = |args: &[&str]| cli.run(args).ok().stdout;
-    let mut page = String::from(
+    let mut page = format!(
         "# Command-line reference\n\n\
          Generated from the help texts (`pactum … --help`) by the test suite, which fails\n\
          when this page is stale; regenerate it with `UPDATE_EXPECT=1 cargo test --test it docs`.\n\n\
          Exit codes: 0 ok; 2 bad usage or invalid input; 3 reference not found or ambiguous;\n\
          4 conflict (version moved, registry in use); 5 integrity failure; 1 anything else.\n\n\
          Environment: `PACTUM_DB` (the registry folder, as `--db`), `PACTUM_ACTOR` (who records,\n\
-         when `--by` is not given), `PACTUM_CACHE_MB` (sled's page cache, 1 to 65536 MB; default 32),\n\
+         when `--by` is not given), `PACTUM_CACHE_MB` (sled's page cache, 1 to 65536 MB; default {}),\n\
          `NO_COLOR` (no colour even on a terminal), `RUST_LOG` (log filter, as `-v`).\n\n\
          ## pactum\n\n```text\n",
+        pactum::store::DEFAULT_CACHE_BYTES >> 20
     );
     page.push_str(&run(&["--help"]));
     page.push_str("```\n");
