@@ -47,6 +47,10 @@ struct Args {
     /// Internal: which baseline to run
     #[arg(long, hide = true)]
     only: Option<String>,
+    /// Internal: measure the reads and the rebuild on the registry in this
+    /// folder, and print their figures as JSON
+    #[arg(long, hide = true)]
+    reads: Option<PathBuf>,
 }
 
 // ------------------------------------------------------------ workload
@@ -582,9 +586,8 @@ fn append_singles(
 }
 
 /// 3. Reads, in process: a list as of a date, then `show` and `history` of
-///    200 conventions drawn at random. Returns how many conventions the
-///    registry holds.
-fn reads(registry: &Registry, out: &mut Figures) -> u64 {
+///    200 conventions drawn at random.
+fn reads(registry: &Registry, out: &mut Figures) {
     let mid = format!("{}", 2008);
     let point = registry
         .point(Some(mid.parse().expect("a date")), None)
@@ -604,10 +607,7 @@ fn reads(registry: &Registry, out: &mut Figures) -> u64 {
     );
     push(out, "as_of_list_ms", list_ms);
     rss_note("after the lists");
-    let conventions = registry
-        .store()
-        .count(EntityKind::Convention)
-        .expect("count");
+    let conventions = conventions(registry);
     let mut rng = fastrand::Rng::with_seed(7);
     let mut show = Vec::new();
     let mut history = Vec::new();
@@ -641,7 +641,69 @@ fn reads(registry: &Registry, out: &mut Figures) -> u64 {
     push(out, "show_us", median(show));
     push(out, "history_us", median(history));
     rss_note("after show and history");
-    conventions
+}
+
+fn conventions(registry: &Registry) -> u64 {
+    registry
+        .store()
+        .count(EntityKind::Convention)
+        .expect("count")
+}
+
+/// Figures the reads' process measures.
+const READ_FIGURES: [&str; 6] = [
+    "as_of_list_ms",
+    "show_us",
+    "history_us",
+    "rebuild_eps",
+    "payload_bytes_per_event",
+    "disk_bytes_per_event",
+];
+
+/// 3–4. The reads and the rebuild, in a process of their own that opens
+///    the registry the writes left, as a clerk's next command would. The
+///    benchmark's peak memory is the larger of the two processes' peaks,
+///    each also given (`writes_peak_rss_mb`, `reads_peak_rss_mb`).
+fn reads_in_a_child(path: &Path, head: u64, out: &mut Figures) {
+    let writes_peak = peak_rss_mb();
+    let head = head.to_string();
+    let figures = figures_of_a_child(&[
+        "--reads".as_ref(),
+        path.as_os_str(),
+        "--events".as_ref(),
+        head.as_ref(),
+    ]);
+    for name in READ_FIGURES {
+        out.push((name, figures[name].as_f64().unwrap_or(f64::NAN)));
+    }
+    let reads_peak = figures["peak_rss_mb"].as_f64().unwrap_or(f64::NAN);
+    push(out, "writes_peak_rss_mb", writes_peak);
+    push(out, "reads_peak_rss_mb", reads_peak);
+    push(out, "peak_rss_mb", writes_peak.max(reads_peak));
+}
+
+/// The reads' process: the figures of [`reads_in_a_child`], as JSON.
+fn run_reads(path: &Path, head: u64) {
+    reset_peak_rss();
+    let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut out = Figures::new();
+    let registry = open(path);
+    reads(&registry, &mut out);
+    rebuild(&registry, head, quiet, &mut out);
+    footprint(registry, path, head, &mut out);
+    print_figures(&out);
+}
+
+/// Runs this benchmark with `args` in a process of its own; the figures it
+/// printed.
+fn figures_of_a_child(args: &[&std::ffi::OsStr]) -> serde_json::Map<String, serde_json::Value> {
+    let child = std::process::Command::new(std::env::current_exe().expect("this benchmark"))
+        .args(args)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("run a child");
+    assert!(child.status.success(), "the child {args:?} failed");
+    serde_json::from_slice(&child.stdout).expect("the child's figures")
 }
 
 /// 4. A full rebuild of every cache, from empty caches.
@@ -986,6 +1048,8 @@ fn report(out: &Figures, head: u64, json: bool) {
             "disk_bytes_per_event",
             "payload_bytes_per_event",
             "peak_rss_mb",
+            "writes_peak_rss_mb",
+            "reads_peak_rss_mb",
             "batch_vs_sqlite",
             "single_vs_sqlite",
             "import_vs_sqlite",
@@ -1045,21 +1109,16 @@ fn baselines_in_a_child(path: &Path, scratch: &Path, singles: u64, out: &mut Fig
     file.flush().expect("write");
     drop(file);
     let mut figures = serde_json::Map::new();
+    let singles = singles.to_string();
     for run in BASELINE_RUNS {
-        let child = std::process::Command::new(std::env::current_exe().expect("this benchmark"))
-            .arg("--baselines")
-            .arg(scratch)
-            .arg("--singles")
-            .arg(singles.to_string())
-            .arg("--only")
-            .arg(run)
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("run a baseline");
-        assert!(child.status.success(), "the baseline {run} failed");
-        let these: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(&child.stdout).expect("the baseline's figures");
-        figures.extend(these);
+        figures.extend(figures_of_a_child(&[
+            "--baselines".as_ref(),
+            scratch.as_os_str(),
+            "--singles".as_ref(),
+            singles.as_ref(),
+            "--only".as_ref(),
+            run.as_ref(),
+        ]));
     }
     for name in BASELINES {
         out.push((name, figures[name].as_f64().unwrap_or(f64::NAN)));
@@ -1092,6 +1151,11 @@ fn run_baselines(scratch: &Path, singles: usize, run: &str) {
         "file" => plain_file_baseline(scratch, singles_bytes, &mut out),
         other => panic!("no baseline {other}"),
     }
+    print_figures(&out);
+}
+
+/// Prints a child's figures as one JSON object.
+fn print_figures(out: &Figures) {
     let figures: serde_json::Map<String, serde_json::Value> = out
         .iter()
         .map(|(k, v)| ((*k).to_owned(), json!(v)))
@@ -1107,6 +1171,10 @@ fn main() {
             args.singles,
             args.only.as_deref().unwrap_or_default(),
         );
+        return;
+    }
+    if let Some(path) = &args.reads {
+        run_reads(path, args.events);
         return;
     }
     let n = args.events.max(100);
@@ -1128,9 +1196,10 @@ fn main() {
     build(&registry, &mut workload, batched, quiet, &mut out);
     append_singles(&registry, &mut workload, singles, quiet, &mut out);
     let head = registry.head_seq().expect("head").0;
-    let conventions = reads(&registry, &mut out);
-    rebuild(&registry, head, quiet, &mut out);
-    footprint(registry, &path, head, &mut out);
+    let conventions = conventions(&registry);
+    registry.store().sync().expect("sync");
+    drop(registry);
+    reads_in_a_child(&path, head, &mut out);
     reopen(&path, &mut out);
     cli_runs(&path, scratch.path(), head, conventions, &mut out);
 
