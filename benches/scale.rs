@@ -420,7 +420,7 @@ fn peak_rss_mb() -> f64 {
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
-        .map_or(0.0, |kb| kb / 1024.0)
+        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn rss_note(phase: &str) {
@@ -674,12 +674,18 @@ fn reads_in_a_child(path: &Path, head: u64, out: &mut Figures) {
         head.as_ref(),
     ]);
     for name in READ_FIGURES {
-        out.push((name, figures[name].as_f64().unwrap_or(f64::NAN)));
+        out.push((name, child_figure(&figures, name)));
     }
-    let reads_peak = figures["peak_rss_mb"].as_f64().unwrap_or(f64::NAN);
+    let reads_peak = child_figure(&figures, "peak_rss_mb");
     push(out, "writes_peak_rss_mb", writes_peak);
     push(out, "reads_peak_rss_mb", reads_peak);
-    push(out, "peak_rss_mb", writes_peak.max(reads_peak));
+    // NaN when either peak is unknown (`f64::max` would drop a NaN)
+    let peak = if writes_peak.is_nan() || reads_peak.is_nan() {
+        f64::NAN
+    } else {
+        writes_peak.max(reads_peak)
+    };
+    push(out, "peak_rss_mb", peak);
 }
 
 /// The reads' process: the figures of [`reads_in_a_child`], as JSON.
@@ -704,6 +710,18 @@ fn figures_of_a_child(args: &[&std::ffi::OsStr]) -> serde_json::Map<String, serd
         .expect("run a child");
     assert!(child.status.success(), "the child {args:?} failed");
     serde_json::from_slice(&child.stdout).expect("the child's figures")
+}
+
+/// A child's figure; NaN when the child could not measure it (its JSON
+/// writes a NaN as `null`), and a panic when the child did not give it.
+fn child_figure(figures: &serde_json::Map<String, serde_json::Value>, name: &str) -> f64 {
+    match figures.get(name) {
+        Some(serde_json::Value::Null) => f64::NAN,
+        Some(value) => value
+            .as_f64()
+            .unwrap_or_else(|| panic!("the child's figure {name} is not a number")),
+        None => panic!("the child gave no figure {name}"),
+    }
 }
 
 /// 4. A full rebuild of every cache, from empty caches.
@@ -1121,7 +1139,7 @@ fn baselines_in_a_child(path: &Path, scratch: &Path, singles: u64, out: &mut Fig
         ]));
     }
     for name in BASELINES {
-        out.push((name, figures[name].as_f64().unwrap_or(f64::NAN)));
+        out.push((name, child_figure(&figures, name)));
     }
 }
 
