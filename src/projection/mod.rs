@@ -700,14 +700,19 @@ pub fn per_tree<T: Send>(
     }
 }
 
+/// The entries of one `apply_batch` when a rebuild writes or clears a
+/// cache (no atomicity is needed there: a rebuild is marked as begun and
+/// finished). sled 0.34 keeps what a batch's writes replace in memory for
+/// a while after the batch: written 1,024 at a time, the 242,175 entries
+/// of a 1M registry's caches held about 400 MB more than 256 at a time,
+/// whatever the size of sled's cache (docs/decisions.md).
+const CHUNK: usize = 256;
+
 /// Makes one cache equal to the derivation; returns how many entries
 /// were written or removed.
 fn fix_tree(store: &Store, derivation: &Derivation, tree: Derived) -> Result<u64> {
-    const CHUNK: usize = 1024;
     let sled_tree = store.caches().tree()?;
     let mut count = 0u64;
-    // Batches of a bounded size: sled holds on to memory given to very
-    // large batches.
     let mut batch = sled::Batch::default();
     let mut in_batch = 0usize;
     let mut batches = 0u64;
@@ -766,7 +771,7 @@ pub fn clear(store: &Store, trees: &[Derived]) -> Result<()> {
             let (k, _) = kv?;
             batch.remove(k);
             in_batch += 1;
-            if in_batch == 1024 {
+            if in_batch == CHUNK {
                 tree.apply_batch(std::mem::take(&mut batch))?;
                 store.write_out()?;
                 in_batch = 0;
