@@ -24,8 +24,11 @@ use super::keys;
 use super::scan;
 use crate::domain::{Digest, EventRecord, Seq};
 
-/// The most events a segment holds (merged or appended).
-pub const SEGMENT_EVENTS: usize = 64;
+/// The most events a segment holds (merged or appended). Reading one
+/// event from a segment sled does not hold in memory reads the sled leaf
+/// around it, up to 16 segments: shorter segments make that read shorter
+/// (docs/decisions.md).
+pub const SEGMENT_EVENTS: usize = 16;
 /// The most bytes a segment of several events takes (one larger event is
 /// a segment of its own, up to `codec::MAX_EVENT_BYTES`).
 pub const SEGMENT_BYTES: usize = 64 * 1024;
