@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use pactum::cli;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::field::MakeExt;
 
 fn init_tracing(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
@@ -27,7 +28,20 @@ fn init_tracing(verbose: u8, quiet: bool) {
     };
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    // Log lines quote what they were given (an environment variable, an
+    // error naming stored text): every field is shown with its control and
+    // invisible characters escaped, as every other message is.
+    let fields = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        let text = format!("{value:?}");
+        let shown = pactum::domain::text::escape_for_terminal(&text);
+        match field.name() {
+            "message" => write!(w, "{shown}"),
+            name => write!(w, "{name}={shown}"),
+        }
+    })
+    .delimited(" ");
     let _ = tracing_subscriber::fmt()
+        .fmt_fields(fields)
         .with_env_filter(filter)
         .with_ansi(ansi)
         .with_writer(std::io::stderr)

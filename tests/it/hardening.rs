@@ -850,6 +850,31 @@ fn errors_show_what_input_echoes_with_control_characters_escaped() {
     assert_eq!(head_and_verify(&cli), before);
 }
 
+#[test]
+fn log_lines_show_what_they_quote_with_control_characters_escaped() {
+    // A warning quotes the value it could not use: an environment variable
+    // holding escape sequences must not reach the terminal as such.
+    let cli = registry();
+    let esc = "1\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    let output = assert_cmd::Command::cargo_bin("pactum")
+        .unwrap()
+        .env("PACTUM_DB", cli.db())
+        .env("PACTUM_CACHE_MB", esc)
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .args(["show", "C1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("PACTUM_CACHE_MB"), "{stderr:?}");
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains("\\u{001B}]0;pwned\\u{0007}"), "{stderr:?}");
+}
+
 // ------------------------------------------------------ 11. output failure
 
 /// Runs with stdout a pipe whose reader is gone before anything is written.
