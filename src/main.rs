@@ -19,12 +19,22 @@ fn init_tracing(verbose: u8, quiet: bool) {
         (false, 2) => "debug",
         (false, _) => "trace",
     };
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(v) if !v.is_empty() => EnvFilter::new(v),
-        _ => EnvFilter::new(format!(
+    let standard = || {
+        EnvFilter::new(format!(
             "pactum={default},{}",
             if verbose > 2 { "trace" } else { "warn" }
-        )),
+        ))
+    };
+    // A RUST_LOG that does not parse is reported (escaped, below) and
+    // replaced by the standard filter: the filter's own lenient parser
+    // would print it to stderr as it was given.
+    let mut refused = None;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.is_empty() => EnvFilter::builder().parse(&v).unwrap_or_else(|e| {
+            refused = Some((v, e.to_string()));
+            standard()
+        }),
+        _ => standard(),
     };
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -47,6 +57,9 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+    if let Some((value, error)) = refused {
+        tracing::warn!(%value, %error, "RUST_LOG is not a filter; using the standard one");
+    }
 }
 
 fn main() -> ExitCode {

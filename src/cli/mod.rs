@@ -96,11 +96,25 @@ pub fn parse() -> Result<(Cli, String), AppError> {
     let mut command = command();
     let mut matches = command
         .try_get_matches_from_mut(std::env::args_os())
-        .map_err(|e| refused_value(&e).unwrap_or_else(|| e.exit()))?;
+        .map_err(|e| refused_value(&e).unwrap_or_else(|| exit_on(e)))?;
     let name = matches.subcommand_name().unwrap_or_default().to_owned();
     let cli =
-        Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut command).exit());
+        Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| exit_on(e.format(&mut command)));
     Ok((cli, name))
+}
+
+/// Prints a usage error (or the help it asked for) and exits with its
+/// code. An error quotes what was typed: when that holds a control or
+/// invisible character, the message is printed without colours and with
+/// every such character escaped, as every other message is.
+fn exit_on(error: clap::Error) -> ! {
+    let plain = error.render().to_string();
+    let shown = crate::domain::text::escape_for_display(&plain, true);
+    if matches!(shown, std::borrow::Cow::Borrowed(_)) {
+        error.exit()
+    }
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), shown.as_bytes());
+    std::process::exit(error.exit_code())
 }
 
 /// The error for a value one of [`commands`]' value parsers refused,

@@ -179,8 +179,12 @@ pub fn after_commit(printed: Result<(), AppError>, what: &str) -> Result<(), App
 }
 
 /// Writes `text` to standard output and flushes it.
+/// Every control character but the line feed and the tab, and every
+/// character that shows nothing or turns text around, is written escaped
+/// (`\u{XXXX}`): a path or a name quoted in an answer cannot drive the
+/// terminal.
 pub fn print_text(text: &str) -> Result<(), AppError> {
-    print_bytes(text.as_bytes())
+    print_bytes(crate::domain::text::escape_for_page(text).as_bytes())
 }
 
 /// Writes bytes to standard output and flushes them.

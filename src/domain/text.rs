@@ -110,7 +110,18 @@ pub fn is_hidden(c: char) -> bool {
 /// character is written as `\u{XXXX}`; everything else is kept.
 /// `keep_newlines` keeps line feeds (a multi-line message).
 pub fn escape_for_display(text: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
-    let unsafe_char = |c: char| (c.is_control() && !(keep_newlines && c == '\n')) || is_hidden(c);
+    escape_keeping(text, |c| keep_newlines && c == '\n')
+}
+
+/// [`escape_for_display`] for a page of text: line feeds and tabs kept.
+pub fn escape_for_page(text: &str) -> std::borrow::Cow<'_, str> {
+    escape_keeping(text, |c| c == '\n' || c == '\t')
+}
+
+/// Escapes every control and [`is_hidden`] character but those `keep`
+/// accepts.
+fn escape_keeping(text: &str, keep: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| (c.is_control() && !keep(c)) || is_hidden(c);
     if !text.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(text);
     }

@@ -462,7 +462,11 @@ impl Folder {
         let text = format!(
             "process {} ({})\n",
             std::process::id(),
-            std::env::args().collect::<Vec<_>>().join(" ")
+            // (args_os: an argument need not be UTF-8)
+            std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         let written = Self::open_new(&path).and_then(|mut f| {
             f.set_len(0)?;

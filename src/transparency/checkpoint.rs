@@ -38,10 +38,12 @@ pub fn body(origin: &str, size: u64, root: &Hash) -> Result<String, Transparency
 }
 
 fn check_origin(origin: &str) -> Result<(), TransparencyError> {
-    if origin.is_empty() || origin.chars().any(char::is_control) {
+    let hidden = |c: char| c.is_control() || crate::domain::text::is_hidden(c);
+    if origin.is_empty() || origin.chars().any(hidden) {
         return Err(TransparencyError::malformed(
             "origin",
-            "it must be one non-empty line without control characters",
+            "it must be one non-empty line without control characters or characters \
+             that show nothing or change how the text around them is shown",
         ));
     }
     Ok(())

@@ -55,6 +55,14 @@ pub fn check_name(name: &str) -> Result<(), TransparencyError> {
             "it holds a control character",
         ));
     }
+    // a name shown as another one (a right-to-left override, a zero-width
+    // joiner) would misstate who signed
+    if name.chars().any(crate::domain::text::is_hidden) {
+        return Err(TransparencyError::malformed(
+            "key name",
+            "it holds a character that shows nothing or changes how the text around it is shown",
+        ));
+    }
     Ok(())
 }
 
@@ -382,7 +390,14 @@ mod tests {
 
     #[test]
     fn names_with_spaces_or_plus_are_refused() {
-        for name in ["", "a b", "a+b", "a\u{a0}b"] {
+        for name in [
+            "",
+            "a b",
+            "a+b",
+            "a\u{a0}b",
+            "gov.ma/\u{202e}elpmaxe",
+            "a\u{200b}b",
+        ] {
             assert!(check_name(name).is_err(), "{name:?}");
         }
         assert!(check_name("example.org/log").is_ok());

@@ -875,6 +875,62 @@ fn log_lines_show_what_they_quote_with_control_characters_escaped() {
     assert!(stderr.contains("\\u{001B}]0;pwned\\u{0007}"), "{stderr:?}");
 }
 
+#[test]
+fn usage_errors_filters_and_answers_show_what_they_quote_with_control_characters_escaped() {
+    use std::os::unix::ffi::OsStrExt;
+    let cli = registry();
+    let before = head_and_verify(&cli);
+    let raw = |s: &str| s.contains('\u{1b}') || s.contains('\u{7}') || s.contains('\r');
+    let pactum = |env: &[(&str, &str)], args: &[&std::ffi::OsStr]| {
+        let mut command = assert_cmd::Command::cargo_bin("pactum").unwrap();
+        command
+            .env("PACTUM_DB", cli.db())
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let output = command.args(args).output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let esc = "x\u{1b}]0;pwned\u{7}\r\u{202e}y";
+    // a value the argument parser refuses
+    let (code, _, stderr) = pactum(&[], &["--format".as_ref(), esc.as_ref(), "list".as_ref()]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--format"), "{stderr:?}");
+    assert!(!raw(&stderr) && !stderr.contains('\u{202e}'), "{stderr:?}");
+    assert!(stderr.contains("\\u{202E}"), "{stderr:?}");
+    // a RUST_LOG that is not a filter
+    let filter = format!("pactum={esc}");
+    let (code, _, stderr) = pactum(&[("RUST_LOG", &filter)], &["show".as_ref(), "C1".as_ref()]);
+    assert_eq!(code, Some(0));
+    assert!(stderr.contains("RUST_LOG"), "{stderr:?}");
+    assert!(!raw(&stderr), "{stderr:?}");
+    // a path quoted in the answer of a command that succeeded
+    let out = cli.dir.path().join(format!("site{esc}"));
+    let (code, stdout, _) = pactum(
+        &[],
+        &["publish".as_ref(), "--out".as_ref(), out.as_os_str()],
+    );
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("index.html"), "{stdout:?}");
+    assert!(!raw(&stdout) && !stdout.contains('\u{202e}'), "{stdout:?}");
+    assert!(stdout.contains("\\u{001B}]0;pwned"), "{stdout:?}");
+    // an argument that is not UTF-8 is an answer, not a panic
+    let db = cli
+        .dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"bad\xff\x9b[31m"));
+    let (code, _, stderr) = pactum(&[], &["--db".as_ref(), db.as_os_str(), "info".as_ref()]);
+    assert_eq!(code, Some(3), "{stderr:?}");
+    assert!(!stderr.contains("panicked"), "{stderr:?}");
+    assert_eq!(head_and_verify(&cli), before);
+}
+
 // ------------------------------------------------------ 11. output failure
 
 /// Runs with stdout a pipe whose reader is gone before anything is written.
