@@ -851,83 +851,65 @@ fn errors_show_what_input_echoes_with_control_characters_escaped() {
 }
 
 #[test]
-fn log_lines_show_what_they_quote_with_control_characters_escaped() {
-    // A warning quotes the value it could not use: an environment variable
-    // holding escape sequences must not reach the terminal as such.
-    let cli = registry();
-    let esc = "1\u{1b}]0;pwned\u{7}\u{1b}[2J";
-    let output = assert_cmd::Command::cargo_bin("pactum")
-        .unwrap()
-        .env("PACTUM_DB", cli.db())
-        .env("PACTUM_CACHE_MB", esc)
-        .env_remove("RUST_LOG")
-        .env_remove("NO_COLOR")
-        .args(["show", "C1"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("PACTUM_CACHE_MB"), "{stderr:?}");
-    assert!(
-        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
-        "{stderr:?}"
-    );
-    assert!(stderr.contains("\\u{001B}]0;pwned\\u{0007}"), "{stderr:?}");
-}
-
-#[test]
-fn usage_errors_filters_and_answers_show_what_they_quote_with_control_characters_escaped() {
+fn log_lines_usage_errors_and_answers_show_what_they_quote_with_control_characters_escaped() {
     use std::os::unix::ffi::OsStrExt;
     let cli = registry();
     let before = head_and_verify(&cli);
     let raw = |s: &str| s.contains('\u{1b}') || s.contains('\u{7}') || s.contains('\r');
-    let pactum = |env: &[(&str, &str)], args: &[&std::ffi::OsStr]| {
-        let mut command = assert_cmd::Command::cargo_bin("pactum").unwrap();
-        command
-            .env("PACTUM_DB", cli.db())
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG");
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let output = command.args(args).output().unwrap();
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    };
+    let run = |env: &[(&str, &str)], args: &[&std::ffi::OsStr]| cli.run_with(&cli.db(), env, args);
     let esc = "x\u{1b}]0;pwned\u{7}\r\u{202e}y";
+    // a warning quoting the value it could not use
+    let cache = format!("1{esc}");
+    let r = run(
+        &[("PACTUM_CACHE_MB", &cache)],
+        &["show".as_ref(), "C1".as_ref()],
+    );
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.contains("PACTUM_CACHE_MB"), "{:?}", r.stderr);
+    assert!(!raw(&r.stderr), "{:?}", r.stderr);
+    assert!(
+        r.stderr.contains("\\u{001B}]0;pwned\\u{0007}"),
+        "{:?}",
+        r.stderr
+    );
     // a value the argument parser refuses
-    let (code, _, stderr) = pactum(&[], &["--format".as_ref(), esc.as_ref(), "list".as_ref()]);
-    assert_eq!(code, Some(2));
-    assert!(stderr.contains("--format"), "{stderr:?}");
-    assert!(!raw(&stderr) && !stderr.contains('\u{202e}'), "{stderr:?}");
-    assert!(stderr.contains("\\u{202E}"), "{stderr:?}");
+    let r = run(&[], &["--format".as_ref(), esc.as_ref(), "list".as_ref()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--format"), "{:?}", r.stderr);
+    assert!(
+        !raw(&r.stderr) && !r.stderr.contains('\u{202e}'),
+        "{:?}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("\\u{202E}"), "{:?}", r.stderr);
     // a RUST_LOG that is not a filter
     let filter = format!("pactum={esc}");
-    let (code, _, stderr) = pactum(&[("RUST_LOG", &filter)], &["show".as_ref(), "C1".as_ref()]);
-    assert_eq!(code, Some(0));
-    assert!(stderr.contains("RUST_LOG"), "{stderr:?}");
-    assert!(!raw(&stderr), "{stderr:?}");
+    let r = run(&[("RUST_LOG", &filter)], &["show".as_ref(), "C1".as_ref()]);
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.contains("RUST_LOG"), "{:?}", r.stderr);
+    assert!(!raw(&r.stderr), "{:?}", r.stderr);
     // a path quoted in the answer of a command that succeeded
     let out = cli.dir.path().join(format!("site{esc}"));
-    let (code, stdout, _) = pactum(
+    let r = run(
         &[],
         &["publish".as_ref(), "--out".as_ref(), out.as_os_str()],
     );
-    assert_eq!(code, Some(0));
-    assert!(stdout.contains("index.html"), "{stdout:?}");
-    assert!(!raw(&stdout) && !stdout.contains('\u{202e}'), "{stdout:?}");
-    assert!(stdout.contains("\\u{001B}]0;pwned"), "{stdout:?}");
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("index.html"), "{:?}", r.stdout);
+    assert!(
+        !raw(&r.stdout) && !r.stdout.contains('\u{202e}'),
+        "{:?}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\\u{001B}]0;pwned"), "{:?}", r.stdout);
     // an argument that is not UTF-8 is an answer, not a panic
     let db = cli
         .dir
         .path()
         .join(std::ffi::OsStr::from_bytes(b"bad\xff\x9b[31m"));
-    let (code, _, stderr) = pactum(&[], &["--db".as_ref(), db.as_os_str(), "info".as_ref()]);
-    assert_eq!(code, Some(3), "{stderr:?}");
-    assert!(!stderr.contains("panicked"), "{stderr:?}");
+    let r = run(&[], &["--db".as_ref(), db.as_os_str(), "info".as_ref()]);
+    assert_eq!(r.code, 3, "{:?}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{:?}", r.stderr);
     assert_eq!(head_and_verify(&cli), before);
 }
 

@@ -328,15 +328,24 @@ impl Cli {
     }
 
     pub fn run_in(&self, db: &Path, args: &[&str]) -> Run {
-        let output = assert_cmd::Command::cargo_bin("pactum")
-            .unwrap()
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        self.run_with(db, &[], &args)
+    }
+
+    /// [`Cli::run_in`] with more environment variables (set after the
+    /// usual ones, so they may override them) and arguments that need not
+    /// be UTF-8.
+    pub fn run_with(&self, db: &Path, env: &[(&str, &str)], args: &[&std::ffi::OsStr]) -> Run {
+        let mut command = assert_cmd::Command::cargo_bin("pactum").unwrap();
+        command
             .env("PACTUM_DB", db)
             .env("PACTUM_ACTOR", "tester")
             .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .args(args)
-            .output()
-            .unwrap();
+            .env_remove("RUST_LOG");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let output = command.args(args).output().unwrap();
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
