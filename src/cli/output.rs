@@ -187,6 +187,43 @@ pub fn print_text(text: &str) -> Result<(), AppError> {
     print_bytes(crate::domain::text::escape_for_page(text).as_bytes())
 }
 
+/// `value` as JSON text (pretty, or on one line) in which every control
+/// and [`is_hidden`](crate::domain::text::is_hidden) character is written
+/// as a JSON escape (`\u202e`): the same value for a program, nothing a
+/// terminal would act on. (`serde_json` escapes only C0 controls.)
+pub fn json_text(value: &impl serde::Serialize, pretty: bool) -> Result<String, AppError> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }
+    .map_err(|e| AppError::Other(e.to_string()))?;
+    // Such characters can only stand inside strings (the line feeds of the
+    // pretty form are outside them, and serde_json escapes those inside).
+    let unsafe_char = |c: char| c != '\n' && (c.is_control() || crate::domain::text::is_hidden(c));
+    if !text.chars().any(unsafe_char) {
+        return Ok(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// Prints `value` as [`json_text`] and a line feed.
+pub fn print_json(value: &impl serde::Serialize, pretty: bool) -> Result<(), AppError> {
+    let mut text = json_text(value, pretty)?;
+    text.push('\n');
+    print_bytes(text.as_bytes())
+}
+
 /// Writes bytes to standard output and flushes them.
 pub fn print_bytes(bytes: &[u8]) -> Result<(), AppError> {
     let mut out = stdout();
@@ -199,9 +236,7 @@ pub fn print(out: &Out, report: &Report) -> Result<(), AppError> {
     let mut lock = stdout();
     match out.format {
         Format::Json => {
-            let text = serde_json::to_string_pretty(&report.json)
-                .map_err(|e| AppError::Other(e.to_string()))?;
-            writeln!(lock, "{text}").map_err(io_error)?;
+            writeln!(lock, "{}", json_text(&report.json, true)?).map_err(io_error)?;
         }
         Format::Jsonl => {
             let items = match &report.json {
@@ -209,7 +244,7 @@ pub fn print(out: &Out, report: &Report) -> Result<(), AppError> {
                 other => vec![other.clone()],
             };
             for item in items {
-                writeln!(lock, "{item}").map_err(io_error)?;
+                writeln!(lock, "{}", json_text(&item, false)?).map_err(io_error)?;
             }
         }
         Format::Text => {
@@ -579,8 +614,33 @@ pub fn short_id(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Format, Json, Out, Report, Rows, count};
+    use super::{Format, Json, Out, Report, Rows, count, json_text};
     use std::cell::Cell;
+
+    #[test]
+    fn json_text_escapes_what_a_terminal_acts_on_and_keeps_the_value() {
+        let value = serde_json::json!({
+            "text": "a\u{1b}[2J b\u{9b}c \u{202e}d \u{200b}e \u{E0041}f \u{a0}g é",
+            "list": [1, 2],
+        });
+        for pretty in [false, true] {
+            let text = json_text(&value, pretty).unwrap();
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| c != '\n' && (c.is_control() || crate::domain::text::is_hidden(c))),
+                "{text}"
+            );
+            assert!(
+                text.contains("\\u202e") && text.contains("\\udb40\\udc41"),
+                "{text}"
+            );
+            // kept as they are: a no-break space, a letter
+            assert!(text.contains("\u{a0}g é"), "{text}");
+            let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, value);
+        }
+    }
 
     #[test]
     fn a_report_builds_only_the_form_it_prints() {

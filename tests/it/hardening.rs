@@ -902,6 +902,27 @@ fn log_lines_usage_errors_and_answers_show_what_they_quote_with_control_characte
         r.stdout
     );
     assert!(r.stdout.contains("\\u{001B}]0;pwned"), "{:?}", r.stdout);
+    // the same answer as JSON: the same path for a program, escaped as JSON
+    // escapes it, and valid JSON (not the terminal's \u{…} form)
+    let r = run(
+        &[],
+        &[
+            "--format".as_ref(),
+            "json".as_ref(),
+            "publish".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{:?}", r.stderr);
+    assert!(
+        !raw(&r.stdout) && !r.stdout.contains('\u{202e}'),
+        "{:?}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\\u202e"), "{:?}", r.stdout);
+    let answer: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(answer["out"], out.to_str().unwrap(), "{answer}");
     // an argument that is not UTF-8 is an answer, not a panic
     let db = cli
         .dir

@@ -135,10 +135,10 @@ pub fn run(ctx: &Context, a: CheckProofArgs) -> Result<(), AppError> {
             let old = verified_checkpoint(old_path, &key)?;
             p.check(&old, &checkpoint)?;
             if json {
-                crate::cli::output::print_text(&format!(
-                    "{}\n",
-                    serde_json::json!({"ok": true, "first": p.first, "second": p.second, "origin": checkpoint.origin})
-                ))?;
+                crate::cli::output::print_json(
+                    &serde_json::json!({"ok": true, "first": p.first, "second": p.second, "origin": checkpoint.origin}),
+                    false,
+                )?;
             } else {
                 crate::cli::output::print_text(&format!(
                     "ok: signed by {}; the tree of {} events extends the tree of {} events\n",
@@ -163,11 +163,7 @@ pub fn run(ctx: &Context, a: CheckProofArgs) -> Result<(), AppError> {
                         })
                     })
                     .collect();
-                crate::cli::output::print_text(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&items)
-                        .map_err(|e| AppError::Other(e.to_string()))?
-                ))?;
+                crate::cli::output::print_json(&items, true)?;
             } else {
                 crate::cli::output::print_text(&format!(
                     "checkpoint: {} events, signed by {}\n",

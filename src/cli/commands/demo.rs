@@ -82,9 +82,8 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
     let db = path.display().to_string();
     if ctx.out.format == Format::Json {
         let published = write_site(&inner, &path)?;
-        output::outln!(
-            "{}",
-            serde_json::json!({
+        output::print_json(
+            &serde_json::json!({
                 "registry": db,
                 "conventions": summary.conventions,
                 "partners": summary.partners,
@@ -93,7 +92,8 @@ pub fn run(ctx: &Context, _a: DemoArgs) -> Result<(), AppError> {
                 "corrected_at": summary.corrected_at.0,
                 "history": summary.history,
                 "site": published.out.join("index.html").display().to_string(),
-            })
+            }),
+            false,
         )?;
         return Ok(());
     }

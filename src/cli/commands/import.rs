@@ -152,16 +152,16 @@ fn report(ctx: &Context, done: &Imported, dry_run: bool) -> Result<(), AppError>
     let json = matches!(ctx.out.format, Format::Json | Format::Jsonl);
     let verb = if dry_run { "would import" } else { "imported" };
     match done {
-        Imported::Csv(summary) if json => output::outln!(
-            "{}",
-            json!({
+        Imported::Csv(summary) if json => output::print_json(
+            &json!({
                 "dry_run": dry_run,
                 "rows": summary.rows,
                 "conventions_created": summary.conventions_created,
                 "rows_already_present": summary.rows_matched,
                 "partners_created": summary.partners_created,
                 "events": summary.events,
-            })
+            }),
+            false,
         )?,
         Imported::Csv(summary) => output::outln!(
             "{verb} {}: {} and {} recorded ({}), {} already present",
@@ -172,7 +172,7 @@ fn report(ctx: &Context, done: &Imported, dry_run: bool) -> Result<(), AppError>
             count(summary.rows_matched, "row"),
         )?,
         Imported::Jsonl(events) if json => {
-            output::outln!("{}", json!({"dry_run": dry_run, "events": events}))?;
+            output::print_json(&json!({"dry_run": dry_run, "events": events}), false)?;
         }
         Imported::Jsonl(events) => {
             output::outln!("{verb} {} (hash chain checked)", count(*events, "event"))?;

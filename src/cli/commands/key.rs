@@ -89,10 +89,10 @@ fn generate(ctx: &Context, a: GenerateArgs) -> Result<(), AppError> {
     create_secret(ctx, &a.out, &key.to_private_line())?;
     let vkey = key.verifier().to_string();
     if matches!(ctx.out.format, Format::Json | Format::Jsonl) {
-        crate::cli::output::print_text(&format!(
-            "{}\n",
-            serde_json::json!({"name": key.name(), "vkey": vkey, "private_key_file": a.out.display().to_string()})
-        ))?;
+        crate::cli::output::print_json(
+            &serde_json::json!({"name": key.name(), "vkey": vkey, "private_key_file": a.out.display().to_string()}),
+            false,
+        )?;
     } else {
         crate::cli::output::print_text(&format!("{vkey}\n"))?;
     }

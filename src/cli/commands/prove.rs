@@ -63,7 +63,7 @@ pub fn run(ctx: &Context, a: ProveArgs) -> Result<(), AppError> {
             return Err(AppError::invalid("--consistency takes two sizes, M and N"));
         };
         let proof = registry.consistency_proof(*first, *second)?;
-        serde_json::to_string_pretty(&proof)
+        crate::cli::output::json_text(&proof, true)
     } else {
         let target = a
             .target
@@ -90,9 +90,8 @@ pub fn run(ctx: &Context, a: ProveArgs) -> Result<(), AppError> {
             }
         }
         let proofs = registry.inclusion_proofs(&seqs, size)?;
-        serde_json::to_string_pretty(&proofs)
-    }
-    .map_err(|e| AppError::Other(e.to_string()))?;
-    crate::cli::output::print_text(&format!("{json}\n"))?;
+        crate::cli::output::json_text(&proofs, true)
+    }?;
+    crate::cli::output::print_bytes(format!("{json}\n").as_bytes())?;
     Ok(())
 }

@@ -61,9 +61,8 @@ pub fn run(ctx: &Context, a: PublishArgs) -> Result<(), AppError> {
     let point = ctx.point(&registry, &a.point)?;
     let published = site::publish(&registry, point, checkpoint.as_ref(), &a.out)?;
     if ctx.out.format == Format::Json {
-        output::outln!(
-            "{}",
-            serde_json::json!({
+        output::print_json(
+            &serde_json::json!({
                 "out": published.out.display().to_string(),
                 "index": published.out.join("index.html").display().to_string(),
                 "files": published.files,
@@ -71,7 +70,8 @@ pub fn run(ctx: &Context, a: PublishArgs) -> Result<(), AppError> {
                 "proofs": published.proofs,
                 "as_of": point.valid.to_string(),
                 "recorded_as_of": point.recorded.0,
-            })
+            }),
+            false,
         )?;
     } else {
         output::outln!(

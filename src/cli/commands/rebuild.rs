@@ -28,14 +28,14 @@ pub fn run(ctx: &Context, _a: RebuildArgs) -> Result<(), AppError> {
     let rebuilt = rebuilt?;
     let fixed: u64 = rebuilt.fixed.iter().map(|(_, n)| n).sum();
     let printed = if matches!(ctx.out.format, Format::Json | Format::Jsonl) {
-        output::outln!(
-            "{}",
-            serde_json::json!({
+        output::print_json(
+            &serde_json::json!({
                 "events": rebuilt.events,
                 "partners": rebuilt.partners,
                 "conventions": rebuilt.conventions,
                 "fixed": rebuilt.fixed.iter().map(|(t, n)| serde_json::json!({"tree": t, "entries": n})).collect::<Vec<_>>(),
-            })
+            }),
+            false,
         )
     } else {
         output::outln!(

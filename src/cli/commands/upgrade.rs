@@ -40,13 +40,13 @@ pub fn run(ctx: &Context, _a: UpgradeArgs) -> Result<(), AppError> {
         .head
         .map_or_else(|| "0".to_owned(), |(seq, hash)| format!("{seq}:{hash}"));
     let printed = if matches!(ctx.out.format, Format::Json | Format::Jsonl) {
-        output::outln!(
-            "{}",
-            serde_json::json!({
+        output::print_json(
+            &serde_json::json!({
                 "events": upgraded.events,
                 "head": head,
                 "kept": upgraded.kept.display().to_string(),
-            })
+            }),
+            false,
         )
     } else {
         output::outln!(
