@@ -23,6 +23,7 @@ use crate::domain::{
 };
 use crate::store::caches::{handle_pages, party_chunks};
 use crate::store::codec;
+use crate::store::scan::ReadOnce;
 use crate::store::{
     CacheWrite as DerivedWrite, Doc, NameEntry, Sealed, Store, StoreError, keys, workers,
 };
@@ -588,7 +589,8 @@ pub fn compare(
 ) -> Result<u64> {
     let mut want = derivation.entries(tree).peekable();
     let mut compared = 0;
-    for kv in store.caches().tree()?.scan_prefix(tree.prefix()) {
+    let stored = store.caches().tree()?;
+    for kv in ReadOnce::new(stored, stored.scan_prefix(tree.prefix())) {
         let (k, v) = kv?;
         compared += 1;
         loop {
@@ -767,7 +769,7 @@ pub fn clear(store: &Store, trees: &[Derived]) -> Result<()> {
     for cache in trees {
         let mut batch = sled::Batch::default();
         let mut in_batch = 0;
-        for kv in tree.scan_prefix(cache.prefix()) {
+        for kv in ReadOnce::new(tree, tree.scan_prefix(cache.prefix())) {
             let (k, _) = kv?;
             batch.remove(k);
             in_batch += 1;

@@ -344,7 +344,7 @@ impl Log {
     /// How many events the log holds and their stored bytes.
     pub fn payload(&self) -> Result<(u64, u64)> {
         let (mut events, mut bytes) = (0u64, 0u64);
-        for kv in self.tree.iter() {
+        for kv in scan::ReadOnce::new(&self.tree, self.tree.iter()) {
             let (k, v) = kv?;
             for e in events_of(first_seq(&k)?, &v)? {
                 events += 1;

@@ -105,7 +105,8 @@ impl Store {
     /// the state (as an error), for `verify`.
     pub fn merkle_tiles(&self) -> Result<Vec<(u64, Vec<[u8; 32]>)>> {
         let mut out = Vec::new();
-        for kv in self.merkle.persisted_tree()?.iter() {
+        let tree = self.merkle.persisted_tree()?;
+        for kv in super::scan::ReadOnce::new(tree, tree.iter()) {
             let (k, v) = kv?;
             if k.as_ref() == STATE {
                 continue;

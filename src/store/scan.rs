@@ -33,6 +33,41 @@ pub fn map_in_order<T: Sync, U: Send>(
     })
 }
 
+/// A walk over a sled tree that lets sled's cache evict what it has read.
+///
+/// sled 0.34 counts each access to a node in one of 256 shards and evicts
+/// only when a shard has counted 64; its iterator reads each leaf once, so
+/// a walk over a few thousand leaves never fills a shard and everything it
+/// reads stays in memory (240–264 MB for the log of a 1M registry, whatever
+/// the cache's size). Reading each entry's key back once more makes the
+/// count reach the shards, and the cache keeps to its size: the same walk
+/// then holds about the cache's size, and is faster (docs/decisions.md).
+pub struct ReadOnce<'t, I> {
+    tree: &'t Tree,
+    inner: I,
+}
+
+impl<'t, I> ReadOnce<'t, I> {
+    /// Walks `inner`, an iterator over `tree`.
+    pub fn new(tree: &'t Tree, inner: I) -> Self {
+        Self { tree, inner }
+    }
+}
+
+impl<I: Iterator<Item = sled::Result<(IVec, IVec)>>> Iterator for ReadOnce<'_, I> {
+    type Item = sled::Result<(IVec, IVec)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let kv = self.inner.next()?;
+        if let Ok((key, _)) = &kv
+            && let Err(e) = self.tree.get(key)
+        {
+            return Some(Err(e));
+        }
+        Some(kv)
+    }
+}
+
 /// How many threads the scans use: the cores, up to four.
 pub fn workers() -> usize {
     std::thread::available_parallelism()
@@ -72,7 +107,7 @@ pub fn scan_ordered<T: Send>(
                 Some(to) => tree.range(from..to),
                 None => tree.range(from..),
             };
-            for kv in range {
+            for kv in ReadOnce::new(tree, range) {
                 block.push(kv?);
                 if block.len() == BLOCK {
                     if stopped() || raw_tx.send((number, std::mem::take(&mut block))).is_err() {
