@@ -127,7 +127,7 @@ impl Registry {
             },
             report: VerifyReport::default(),
             checks: LogCheck::new(),
-            deriver: projection::Deriver::default(),
+            deriver: projection::Deriver::for_log(store),
             merkle: MerkleCheck::new(store, checkpoint, copy),
             decodable: true,
         };
@@ -160,8 +160,8 @@ impl Registry {
             problems.push(tree, at, detail);
         }
         if decodable {
-            let derivation = deriver.finish(store)?;
-            self.compare_derived(&derivation, &mut report, &mut problems)?;
+            let mut derivation = deriver.finish(store)?;
+            self.compare_derived(&mut derivation, &mut report, &mut problems)?;
         } else {
             problems.push(
                 "derived",
@@ -175,38 +175,34 @@ impl Registry {
 
     fn compare_derived(
         &self,
-        derivation: &projection::Derivation,
+        derivation: &mut projection::Derivation,
         report: &mut VerifyReport,
         problems: &mut Problems,
     ) -> Result<(), AppError> {
         let store = self.store();
-        // Trees are compared in parallel; their problems are listed in tree
-        // order, as one thread would list them.
-        let compared = projection::per_tree(&Derived::ALL, |tree| {
-            // the first problems, described, and how many there are
-            let mut found: Vec<(String, &'static str)> = Vec::new();
-            let mut total = 0usize;
-            let compared = projection::compare(store, derivation, tree, &mut |difference| {
-                let (key, detail) = match &difference {
-                    Difference::Missing((k, _)) => (k.as_slice(), "missing entry"),
-                    Difference::Extra(k) => (k.as_slice(), "entry a rebuild would not make"),
-                    Difference::Differs((k, _)) => (k.as_slice(), "differs from a rebuild"),
-                };
-                total += 1;
-                if found.len() < MAX_PER_TREE {
-                    found.push((describe_key(tree, key), detail));
-                }
-                Ok(())
-            })?;
-            Ok((tree.name(), compared, found, total))
+        // The documents part by part, then the other trees in parallel;
+        // their problems are listed in tree order, as one thread would
+        // list them.
+        let mut docs = Compared::new(Derived::Docs);
+        derivation.each_part(store, &mut |part| docs.compare(store, part))?;
+        let others: Vec<Derived> = Derived::ALL
+            .into_iter()
+            .filter(|t| *t != Derived::Docs)
+            .collect();
+        let derivation = &*derivation;
+        let compared = projection::per_tree(&others, |tree| {
+            let mut c = Compared::new(tree);
+            c.compare(store, derivation)?;
+            Ok(c)
         })?;
-        for (name, count, found, total) in compared {
-            let listed = found.len();
-            for (at, detail) in found {
+        for c in std::iter::once(docs).chain(compared) {
+            let name = c.tree.name();
+            let listed = c.found.len();
+            for (at, detail) in c.found {
                 problems.push(name, at, detail);
             }
-            problems.count_unlisted(name, total - listed);
-            report.compared.push((name, count));
+            problems.count_unlisted(name, c.total - listed);
+            report.compared.push((name, c.count));
         }
         for (kind, want) in [
             (EntityKind::Partner, derivation.partners),
@@ -247,6 +243,48 @@ impl Registry {
     /// The head, for `info` and `verify`.
     pub fn head(&self) -> Result<Head, AppError> {
         Ok(self.store().head()?)
+    }
+}
+
+/// A cache compared with the derivation: the first problems, described,
+/// how many there are, and how many stored entries were compared.
+struct Compared {
+    tree: Derived,
+    found: Vec<(String, &'static str)>,
+    total: usize,
+    count: u64,
+}
+
+impl Compared {
+    fn new(tree: Derived) -> Self {
+        Self {
+            tree,
+            found: Vec::new(),
+            total: 0,
+            count: 0,
+        }
+    }
+
+    /// Compares the cache (the documents: of the part `derivation` holds).
+    fn compare(
+        &mut self,
+        store: &Store,
+        derivation: &projection::Derivation,
+    ) -> Result<(), StoreError> {
+        let tree = self.tree;
+        self.count += projection::compare(store, derivation, tree, &mut |difference| {
+            let (key, detail) = match &difference {
+                Difference::Missing((k, _)) => (k.as_slice(), "missing entry"),
+                Difference::Extra(k) => (k.as_slice(), "entry a rebuild would not make"),
+                Difference::Differs((k, _)) => (k.as_slice(), "differs from a rebuild"),
+            };
+            self.total += 1;
+            if self.found.len() < MAX_PER_TREE {
+                self.found.push((describe_key(tree, key), detail));
+            }
+            Ok(())
+        })?;
+        Ok(())
     }
 }
 

@@ -351,6 +351,7 @@ impl Context {
             create: access == Access::Create,
             wait,
             cache_bytes,
+            ..OpenOptions::default()
         };
         let repair = if access == Access::Inspect {
             Repair::Leave

@@ -369,7 +369,36 @@ impl Derived {
     }
 }
 
+/// A range of keys of the `cache` tree: from `from` (included) to `to`
+/// (excluded; `None`: the end of the documents).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRange {
+    from: Vec<u8>,
+    to: Option<Vec<u8>>,
+}
+
+impl KeyRange {
+    /// Every document.
+    fn all_docs() -> Self {
+        KeyRange {
+            from: vec![keys::DOC],
+            to: None,
+        }
+    }
+
+    fn holds(&self, key: &[u8]) -> bool {
+        key.starts_with(&[keys::DOC])
+            && key >= self.from.as_slice()
+            && self.to.as_deref().is_none_or(|to| key < to)
+    }
+}
+
 /// Everything the caches must hold, recomputed from the log alone.
+///
+/// The timelines are those of the documents in [`Derivation::docs`]: every
+/// document when the log was short enough to fold at once, else one part
+/// after another in [`Derivation::each_part`], which also completes the
+/// name and party indexes.
 #[derive(Default)]
 pub struct Derivation {
     /// events read
@@ -380,31 +409,34 @@ pub struct Derivation {
     pub conventions: u64,
     /// the last event's seq, hash and time
     pub last: Option<(Seq, crate::domain::Digest, chrono::DateTime<chrono::Utc>)>,
-    streams: Vec<(EntityId, Vec<Seq>)>,
+    streams: HashMap<EntityId, Vec<Seq>>,
     handles: HashMap<EntityId, Handle>,
     timelines: HashMap<EntityId, AnyTimeline>,
     names: BTreeSet<NameEntry>,
     parties: BTreeSet<(PartnerId, ConventionId)>,
     successions: BTreeSet<PartnerId>,
+    /// the documents the timelines are those of
+    docs: Option<KeyRange>,
+    /// true when the timelines are still to be folded, part by part
+    parted: bool,
 }
 
 pub use crate::store::caches::Entry;
 
 impl Derivation {
-    /// The entries one cache must hold, in key order.
+    /// The entries one cache must hold, in key order (the documents: those
+    /// of the part being visited).
     pub fn entries(&self, tree: Derived) -> Box<dyn Iterator<Item = Result<Entry>> + '_> {
         match tree {
             Derived::Docs => {
                 let mut ids: Vec<&EntityId> = self.timelines.keys().collect();
                 ids.sort_by_key(|e| keys::doc(**e));
-                let seqs: HashMap<&EntityId, &Vec<Seq>> =
-                    self.streams.iter().map(|(e, s)| (e, s)).collect();
                 Box::new(ids.into_iter().map(move |entity| {
                     let handle = self.handles.get(entity).map_or(0, |h| h.number);
                     let timeline = self.timelines.get(entity).ok_or_else(|| {
                         StoreError::corrupt(tree.name(), entity, "lost during the derivation")
                     })?;
-                    let stream = seqs.get(entity).map_or(&[][..], |s| s.as_slice());
+                    let stream = self.streams.get(entity).map_or(&[][..], |s| s.as_slice());
                     let bytes = codec::encode_doc(handle, stream, timeline)
                         .map_err(|e| StoreError::Encode(e.to_string()))?;
                     Ok((keys::doc(*entity).to_vec(), bytes))
@@ -448,13 +480,84 @@ impl Derivation {
             })),
         }
     }
+
+    /// The documents whose timelines this derivation holds now.
+    pub fn docs(&self) -> Option<&KeyRange> {
+        self.docs.as_ref()
+    }
+
+    /// Calls `each` with the timelines of every document, a part at a time
+    /// in key order ([`Derivation::docs`] says which), folding each part
+    /// by a pass over the log; a derivation folded at once is one part.
+    /// Afterwards the name and party indexes are complete and no timeline
+    /// is held.
+    pub fn each_part(
+        &mut self,
+        store: &Store,
+        each: &mut dyn FnMut(&Derivation) -> Result<()>,
+    ) -> Result<()> {
+        if !self.parted {
+            each(self)?;
+        } else {
+            for range in self.parts(store.part_events()) {
+                let mut fold = Fold::default();
+                let mut timelines = HashMap::new();
+                let keep = |entity: EntityId| range.holds(&keys::doc(entity));
+                store.scan_events_where(Seq(1), workers(), &keep, &mut |record| {
+                    fold.fold(&mut timelines, &record);
+                    Ok(())
+                })?;
+                self.timelines = timelines;
+                fold.finish(store, self)?;
+                self.docs = Some(range);
+                each(self)?;
+                self.timelines = HashMap::new();
+            }
+            self.parted = false;
+        }
+        self.timelines = HashMap::new();
+        self.docs = None;
+        Ok(())
+    }
+
+    /// The documents' key ranges of about `part_events` events each, in
+    /// key order, covering every key of the documents.
+    fn parts(&self, part_events: u64) -> Vec<KeyRange> {
+        let mut weighted: Vec<([u8; 18], usize)> = self
+            .streams
+            .iter()
+            .map(|(entity, seqs)| (keys::doc(*entity), seqs.len()))
+            .collect();
+        weighted.sort_unstable();
+        let mut cuts = Vec::new();
+        let mut in_part = 0u64;
+        for (key, events) in weighted {
+            let events = u64::try_from(events).unwrap_or(u64::MAX);
+            if in_part > 0 && in_part.saturating_add(events) > part_events {
+                cuts.push(key.to_vec());
+                in_part = 0;
+            }
+            in_part = in_part.saturating_add(events);
+        }
+        let mut ranges = Vec::with_capacity(cuts.len() + 1);
+        let mut from = vec![keys::DOC];
+        for cut in cuts {
+            ranges.push(KeyRange {
+                from: std::mem::replace(&mut from, cut.clone()),
+                to: Some(cut),
+            });
+        }
+        ranges.push(KeyRange { from, to: None });
+        ranges
+    }
 }
 
 /// Recomputes what every cache must hold from the log alone, calling
 /// `progress` with the seq reached. Fails on the first event that cannot
-/// be decoded.
+/// be decoded. The timelines of a long log are folded later, a part at a
+/// time ([`Derivation::each_part`]).
 pub fn derive_all(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Derivation> {
-    let mut deriver = Deriver::default();
+    let mut deriver = Deriver::for_log(store);
     store.scan_events(Seq(1), workers(), &mut |record| {
         deriver.fold(&record);
         if record.seq.0.is_multiple_of(8192) {
@@ -467,23 +570,97 @@ pub fn derive_all(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Deriva
 
 /// The derivation being folded, one event of the log at a time, in seq
 /// order (for callers that read the log themselves, like `verify`).
-#[derive(Default)]
 pub struct Deriver {
     d: Derivation,
-    streams: HashMap<EntityId, Vec<Seq>>,
+    /// whether this pass folds the timelines (else they are folded part by
+    /// part afterwards)
+    timelines: Option<Fold>,
+}
+
+/// The timelines being folded in a pass over the log.
+#[derive(Default)]
+struct Fold {
+    /// streams incremental folding could not handle, replayed at the end
     dirty: BTreeSet<EntityId>,
     /// partners' events, kept for the name index (every name a partner
     /// was recorded under), instead of reading them back one by one
     partner_events: HashMap<EntityId, Vec<EventRecord>>,
 }
 
+impl Fold {
+    fn fold(&mut self, timelines: &mut HashMap<EntityId, AnyTimeline>, record: &EventRecord) {
+        let entity = record.entity;
+        if !self.dirty.contains(&entity) {
+            let timeline = timelines
+                .entry(entity)
+                .or_insert_with(|| empty_timeline(entity));
+            if timeline.record(record) == Err(NeedsReplay) {
+                self.dirty.insert(entity);
+            }
+        }
+        if entity.kind() == EntityKind::Partner {
+            self.partner_events
+                .entry(entity)
+                .or_default()
+                .push(record.clone());
+        }
+    }
+
+    /// Replays the streams incremental folding could not handle, then
+    /// adds the index entries of the timelines folded to `d`'s.
+    fn finish(self, store: &Store, d: &mut Derivation) -> Result<()> {
+        let Fold {
+            dirty,
+            partner_events,
+        } = self;
+        for entity in dirty {
+            let timeline = match partner_events.get(&entity) {
+                Some(stream) => replay(entity, stream, Seq::MAX),
+                None => replay(
+                    entity,
+                    &read_stream(store, d.streams.get(&entity))?,
+                    Seq::MAX,
+                ),
+            };
+            if let Some(t) = timeline {
+                d.timelines.insert(entity, t);
+            }
+        }
+        for (entity, timeline) in &d.timelines {
+            match timeline {
+                AnyTimeline::Partner(p) => {
+                    let stream = partner_events.get(entity).map_or(&[][..], Vec::as_slice);
+                    d.names.extend(name_entries(p, stream));
+                }
+                AnyTimeline::Convention(c) => d.parties.extend(party_entries(c)),
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Deriver {
+    /// A deriver for the log of `store`: it folds the timelines as it goes
+    /// when the log holds at most [`Store::part_events`] events, else
+    /// leaves them to [`Derivation::each_part`].
+    pub fn for_log(store: &Store) -> Self {
+        let events = store.head().map_or(u64::MAX, |h| h.seq.0);
+        let at_once = events <= store.part_events();
+        Self {
+            d: Derivation {
+                parted: !at_once,
+                ..Derivation::default()
+            },
+            timelines: at_once.then(Fold::default),
+        }
+    }
+
     /// Folds the next event of the log.
     pub fn fold(&mut self, record: &EventRecord) {
         let d = &mut self.d;
         d.events += 1;
         let entity = record.entity;
-        let seqs = self.streams.entry(entity).or_default();
+        let seqs = d.streams.entry(entity).or_default();
         seqs.push(record.seq);
         if seqs.len() == 1 {
             let counter = match entity.kind() {
@@ -499,56 +676,25 @@ impl Deriver {
                 },
             );
         }
-        if !self.dirty.contains(&entity) {
-            let timeline = d
-                .timelines
-                .entry(entity)
-                .or_insert_with(|| empty_timeline(entity));
-            if timeline.record(record) == Err(NeedsReplay) {
-                self.dirty.insert(entity);
-            }
+        if let EntityId::Partner(p) = entity
+            && record.event.is_succession()
+        {
+            d.successions.insert(p);
         }
-        if let EntityId::Partner(p) = entity {
-            if record.event.is_succession() {
-                d.successions.insert(p);
-            }
-            self.partner_events
-                .entry(entity)
-                .or_default()
-                .push(record.clone());
+        if let Some(fold) = &mut self.timelines {
+            fold.fold(&mut d.timelines, record);
         }
         d.last = Some((record.seq, record.hash, record.recorded_at));
     }
 
-    /// Replays the streams incremental folding could not handle, then
-    /// derives the indexes from the timelines.
+    /// Ends the pass: the timelines folded (if this pass folded them) are
+    /// complete, and so are the indexes derived from them.
     pub fn finish(self, store: &Store) -> Result<Derivation> {
-        let Deriver {
-            mut d,
-            streams,
-            dirty,
-            partner_events,
-        } = self;
-        for entity in dirty {
-            let timeline = match partner_events.get(&entity) {
-                Some(stream) => replay(entity, stream, Seq::MAX),
-                None => replay(entity, &read_stream(store, streams.get(&entity))?, Seq::MAX),
-            };
-            if let Some(t) = timeline {
-                d.timelines.insert(entity, t);
-            }
+        let Deriver { mut d, timelines } = self;
+        if let Some(fold) = timelines {
+            fold.finish(store, &mut d)?;
+            d.docs = Some(KeyRange::all_docs());
         }
-        for (entity, timeline) in &d.timelines {
-            match timeline {
-                AnyTimeline::Partner(p) => {
-                    let stream = partner_events.get(entity).map_or(&[][..], Vec::as_slice);
-                    d.names.extend(name_entries(p, stream));
-                }
-                AnyTimeline::Convention(c) => d.parties.extend(party_entries(c)),
-            }
-        }
-        d.streams = streams.into_iter().collect();
-        d.streams.sort_by_key(|(e, _)| e.uuid());
         Ok(d)
     }
 }
@@ -590,7 +736,29 @@ pub fn compare(
     let mut want = derivation.entries(tree).peekable();
     let mut compared = 0;
     let stored = store.caches().tree()?;
-    for kv in ReadOnce::new(stored, stored.scan_prefix(tree.prefix())) {
+    let walk: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match tree {
+        // the documents of the part the derivation holds (none outside
+        // `each_part`, whose timelines are none either)
+        Derived::Docs => match derivation.docs() {
+            Some(range) => {
+                let from = range.from.as_slice();
+                let within = match range.to.as_deref() {
+                    Some(to) => stored.range(from..to),
+                    None => stored.range(from..),
+                };
+                Box::new(within.take_while(|kv| {
+                    kv.as_ref()
+                        .map_or(true, |(k, _)| k.starts_with(&[keys::DOC]))
+                }))
+            }
+            None => {
+                debug_assert!(false, "documents compared outside a part");
+                Box::new(std::iter::empty())
+            }
+        },
+        _ => Box::new(stored.scan_prefix(tree.prefix())),
+    };
+    for kv in ReadOnce::new(stored, walk) {
         let (k, v) = kv?;
         compared += 1;
         loop {
@@ -635,6 +803,8 @@ pub struct Rebuilt {
     pub conventions: u64,
     /// derived entries written or removed, per tree
     pub fixed: Vec<(&'static str, u64)>,
+    /// how many parts the documents were folded in (one: at once)
+    pub parts: u64,
 }
 
 /// Recomputes every derived tree from `events` and makes each stored tree
@@ -748,10 +918,32 @@ pub fn rebuild_trees(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Rebuilt> {
     store.begin_rebuild()?;
-    let derivation = derive_all(store, progress)?;
-    let fixed = per_tree(trees, |tree| {
-        Ok((tree.name(), fix_tree(store, &derivation, tree)?))
+    let mut derivation = derive_all(store, progress)?;
+    // the documents part by part, which completes the indexes the other
+    // caches need
+    let (mut docs, mut parts) = (0u64, 0u64);
+    let with_docs = trees.contains(&Derived::Docs);
+    derivation.each_part(store, &mut |part| {
+        parts += 1;
+        if with_docs {
+            docs += fix_tree(store, part, Derived::Docs)?;
+        }
+        Ok(())
     })?;
+    let others: Vec<Derived> = trees
+        .iter()
+        .copied()
+        .filter(|t| *t != Derived::Docs)
+        .collect();
+    let mut fixed_others =
+        per_tree(&others, |tree| fix_tree(store, &derivation, tree))?.into_iter();
+    let fixed = trees
+        .iter()
+        .map(|tree| match tree {
+            Derived::Docs => (tree.name(), docs),
+            _ => (tree.name(), fixed_others.next().unwrap_or(0)),
+        })
+        .collect();
     store.finish_rebuild()?;
     store.caches_caught_up();
     Ok(Rebuilt {
@@ -759,6 +951,7 @@ pub fn rebuild_trees(
         partners: derivation.partners,
         conventions: derivation.conventions,
         fixed,
+        parts,
     })
 }
 

@@ -796,6 +796,22 @@ pub fn unframe(bytes: &[u8]) -> Result<Framed<'_>, CodecError> {
     })
 }
 
+/// The first fields of an event's body, as [`WBody`] begins.
+#[derive(Decode)]
+struct WBodyStart {
+    _seq: u64,
+    _id: [u8; 16],
+    entity: WEntity,
+}
+
+/// The entity of stored event bytes, read without decoding the rest.
+pub fn entity_of(bytes: &[u8]) -> Result<EntityId, CodecError> {
+    let body = unframe(bytes)?.body;
+    let (start, _): (WBodyStart, usize) = bincode::decode_from_slice(body, config())
+        .map_err(|e| CodecError::Decode(e.to_string()))?;
+    Ok(entity_from_wire(start.entity))
+}
+
 /// Decodes stored event bytes. The hash is not checked here (`verify` does).
 pub fn decode_record(bytes: &[u8]) -> Result<EventRecord, CodecError> {
     let framed = unframe(bytes)?;

@@ -22,7 +22,7 @@ use super::codec;
 use super::error::{Result, StoreError};
 use super::keys;
 use super::scan;
-use crate::domain::{Digest, EventRecord, Seq};
+use crate::domain::{Digest, EntityId, EventRecord, Seq};
 
 /// The most events a segment holds (merged or appended). Reading one
 /// event from a segment sled does not hold in memory reads the sled leaf
@@ -97,6 +97,25 @@ pub fn decode_segment(key: &[u8], value: &[u8]) -> Result<Vec<EventRecord>> {
         .zip(first..)
         .map(|(bytes, seq)| decode_event_at(seq, bytes))
         .collect()
+}
+
+/// Decodes the events of the segment stored under `key` whose entity
+/// `keep` takes; the others are read only as far as their entity.
+pub fn decode_segment_where(
+    key: &[u8],
+    value: &[u8],
+    keep: &dyn Fn(EntityId) -> bool,
+) -> Result<Vec<EventRecord>> {
+    let first = first_seq(key)?;
+    let mut out = Vec::new();
+    for (bytes, seq) in events_of(first, value)?.into_iter().zip(first..) {
+        let entity = codec::entity_of(bytes)
+            .map_err(|e| StoreError::corrupt("log", format!("seq {seq}"), e))?;
+        if keep(entity) {
+            out.push(decode_event_at(seq, bytes)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Cuts stored events into segments: at most [`SEGMENT_EVENTS`] events and

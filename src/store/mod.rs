@@ -65,6 +65,11 @@ use error::Result;
 /// default is 1 GiB).
 pub const DEFAULT_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
+/// The most events whose timelines a rebuild or `verify` folds at once,
+/// unless told otherwise: about 300 MB of timelines, a registry of a
+/// million events folded in one pass (docs/decisions.md).
+pub const DEFAULT_PART_EVENTS: u64 = 1 << 20;
+
 /// How to open a registry.
 #[derive(Clone, Debug)]
 pub struct OpenOptions {
@@ -74,6 +79,9 @@ pub struct OpenOptions {
     pub wait: Duration,
     /// sled's cache size in bytes
     pub cache_bytes: u64,
+    /// the most events whose timelines a rebuild or `verify` folds at
+    /// once (a longer log is folded in parts of about this many events)
+    pub part_events: u64,
 }
 
 impl Default for OpenOptions {
@@ -82,6 +90,7 @@ impl Default for OpenOptions {
             create: true,
             wait: Duration::ZERO,
             cache_bytes: DEFAULT_CACHE_BYTES,
+            part_events: DEFAULT_PART_EVENTS,
         }
     }
 }
@@ -100,6 +109,8 @@ pub struct Store {
     caches_behind: AtomicBool,
     /// how many small segments end the log, once known
     small_tail: Mutex<Option<usize>>,
+    /// [`OpenOptions::part_events`]
+    part_events: u64,
 }
 
 /// True when `path` holds a registry (of any format).
@@ -254,6 +265,7 @@ impl Store {
             write_lock: Mutex::new(()),
             caches_behind: AtomicBool::new(false),
             small_tail: Mutex::new(None),
+            part_events: options.part_events.max(1),
         };
         if meta.get(keys::FORMAT)?.is_none() {
             if !store.log.is_empty() {
@@ -413,6 +425,32 @@ impl Store {
                 }
                 Ok(())
             })
+    }
+
+    /// [`Store::scan_events`] of the events of the entities `keep` takes:
+    /// the others are not decoded past their stream's id.
+    pub fn scan_events_where(
+        &self,
+        from: Seq,
+        workers: usize,
+        keep: &(dyn Fn(EntityId) -> bool + Sync),
+        visit: &mut dyn FnMut(EventRecord) -> Result<()>,
+    ) -> Result<()> {
+        let map = |key: &[u8], value: &[u8]| log::decode_segment_where(key, value, keep);
+        self.log.scan_ordered(from, workers, &map, &mut |records| {
+            for r in records? {
+                if r.seq >= from {
+                    visit(r)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The most events whose timelines a fold of the whole log holds at
+    /// once ([`OpenOptions::part_events`]).
+    pub fn part_events(&self) -> u64 {
+        self.part_events
     }
 
     /// True when the caches were written by another cache format, or a

@@ -31,6 +31,7 @@ pub fn run(ctx: &Context, _a: UpgradeArgs) -> Result<(), AppError> {
         create: false,
         wait: ctx.global.wait,
         cache_bytes: DEFAULT_CACHE_BYTES,
+        ..OpenOptions::default()
     };
     let bar = ctx.progress(0, "upgrading");
     let upgraded = crate::app::upgrade::upgrade(&path, &options, &mut |n| bar.set_position(n));
