@@ -99,21 +99,17 @@ fn name_delta(old: &BTreeSet<NameEntry>, new: &BTreeSet<NameEntry>, out: &mut Ve
     out.extend(new.difference(old).cloned().map(DerivedWrite::PutName));
 }
 
-/// The party-index writes that turn `before`'s entries into `after`'s.
+/// The party-index writes that turn the entries `old` into `after`'s.
 fn party_delta(
-    before: Option<&AnyTimeline>,
+    old: &BTreeSet<(PartnerId, ConventionId)>,
     after: &ConventionTimeline,
     out: &mut Vec<DerivedWrite>,
 ) {
-    let old = match before {
-        Some(AnyTimeline::Convention(b)) => party_entries(b),
-        _ => BTreeSet::new(),
-    };
     let new = party_entries(after);
     for (p, c) in old.difference(&new) {
         out.push(DerivedWrite::DeleteParty(*p, *c));
     }
-    for (p, c) in new.difference(&old) {
+    for (p, c) in new.difference(old) {
         out.push(DerivedWrite::PutParty(*p, *c));
     }
 }
@@ -134,8 +130,19 @@ pub struct Projector<'a> {
 struct Touched {
     handle: Handle,
     seqs: Vec<Seq>,
-    before: Option<AnyTimeline>,
+    before: Before,
     now: AnyTimeline,
+}
+
+/// What the index writes need of an entity as stored before the batch: a
+/// partner's timeline (its names are those of its whole stream), a
+/// convention's party entries only, so that its timeline is moved into
+/// the batch's instead of copied.
+enum Before {
+    /// not stored before the batch
+    New,
+    Partner(Box<PartnerTimeline>),
+    Convention(BTreeSet<(PartnerId, ConventionId)>),
 }
 
 impl<'a> Projector<'a> {
@@ -221,18 +228,23 @@ impl<'a> Projector<'a> {
                 Some(read) => read,
                 None => self.store.doc(entity)?,
             };
-            let (handle, seqs, before) = match stored {
-                Some(d) => (d.handle, d.seqs, Some(d.timeline)),
+            let (handle, seqs, before, now) = match stored {
+                Some(d) => {
+                    let before = match &d.timeline {
+                        AnyTimeline::Partner(p) => Before::Partner(Box::new(p.clone())),
+                        AnyTimeline::Convention(c) => Before::Convention(party_entries(c)),
+                    };
+                    (d.handle, d.seqs, before, d.timeline)
+                }
                 None => {
                     let handle = new_handle.ok_or_else(|| StoreError::Corrupt {
                         tree: "proj",
                         at: entity.to_string(),
                         detail: "no projection for an existing entity".into(),
                     })?;
-                    (handle, Vec::new(), None)
+                    (handle, Vec::new(), Before::New, empty_timeline(entity))
                 }
             };
-            let now = before.clone().unwrap_or_else(|| empty_timeline(entity));
             self.order.push(entity);
             self.touched.insert(
                 entity,
@@ -294,11 +306,11 @@ impl<'a> Projector<'a> {
             match &t.now {
                 AnyTimeline::Partner(now) => {
                     let mut stream = match &t.before {
-                        Some(_) => self.store.stream(*entity)?,
-                        None => Vec::new(),
+                        Before::New => Vec::new(),
+                        _ => self.store.stream(*entity)?,
                     };
                     let old = match &t.before {
-                        Some(AnyTimeline::Partner(b)) => name_entries(b, &stream),
+                        Before::Partner(b) => name_entries(b, &stream),
                         _ => BTreeSet::new(),
                     };
                     let stored = stream.len();
@@ -309,7 +321,13 @@ impl<'a> Projector<'a> {
                         out.push(DerivedWrite::NamesSuccessors(now.id));
                     }
                 }
-                AnyTimeline::Convention(now) => party_delta(t.before.as_ref(), now, &mut out),
+                AnyTimeline::Convention(now) => {
+                    let old = match &t.before {
+                        Before::Convention(parties) => parties,
+                        _ => &BTreeSet::new(),
+                    };
+                    party_delta(old, now, &mut out);
+                }
             }
         }
         Ok(out)
