@@ -41,7 +41,7 @@ pub fn map_in_order<T: Sync, U: Send>(
 /// reads stays in memory (240–264 MB for the log of a 1M registry, whatever
 /// the cache's size). Reading each entry's key back once more makes the
 /// count reach the shards, and the cache keeps to its size: the same walk
-/// then holds about the cache's size, and is faster (docs/decisions.md).
+/// then holds about the cache's size, in the same time (docs/decisions.md).
 pub struct ReadOnce<'t, I> {
     tree: &'t Tree,
     inner: I,

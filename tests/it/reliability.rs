@@ -803,7 +803,8 @@ fn verify_does_not_rebuild_caches_that_are_far_behind_and_reports_them() {
 
 /// A log longer than a part (`OpenOptions::part_events`) is folded a part
 /// of the documents at a time, one pass over the log each: the caches a
-/// rebuild writes that way are those of a fold at once, byte for byte, and
+/// rebuild writes that way are those the appends wrote, byte for byte
+/// (streams that need a replay among them), and
 /// `verify` folding by parts compares every document once and finds a
 /// damaged or stray one whatever part holds it.
 #[test]
@@ -816,6 +817,26 @@ fn caches_folded_part_by_part_are_those_of_a_fold_at_once_and_verify_finds_damag
     let cli = Cli::new();
     let db = cli.db();
     cli.run(&["demo", "--db", db.to_str().unwrap()]).ok();
+    // corrections retracted, of a partner and of two conventions: folding
+    // their streams needs a replay, in a part as at once
+    let log = cli.json(&["log"]);
+    let corrected = |kind: char| {
+        log.as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "corrected")
+            .filter(move |e| e["entity"].as_str().unwrap().starts_with(kind))
+            .map(|e| format!("#{}", e["seq"]))
+    };
+    let retracted: Vec<String> = corrected('P')
+        .take(1)
+        .chain(corrected('C').take(2))
+        .collect();
+    assert_eq!(retracted.len(), 3, "the demo's corrections: {retracted:?}");
+    for event in &retracted {
+        cli.run(&["retract", event, "--reason", "recorded by mistake"])
+            .ok();
+    }
     cli.wait_until_released();
     let cache = || -> Entries {
         let tree = raw_sled(&db).open_tree("cache").unwrap();
