@@ -165,6 +165,61 @@ impl ConventionFilter {
     }
 }
 
+/// A convention of a list, folded on a scan's worker: named there, or left
+/// for the list's thread to name.
+enum Folded {
+    /// named and accepted by the filter
+    Named(ConventionView),
+    /// a party is not a partner the list loaded
+    Unnamed(Handle, ConventionState),
+}
+
+/// A partner of the registry named as of `d`: its name on `d`, else the
+/// name it was registered under, else its handle.
+fn named_at(id: PartnerId, handle: Handle, t: &PartnerTimeline, d: NaiveDate) -> Party {
+    match t.state_at(d) {
+        Some(s) => Party {
+            id,
+            handle,
+            name: s.name.to_string(),
+            kind: Some(s.kind),
+            via: Vec::new(),
+            since: None,
+        },
+        None => Party {
+            id,
+            handle,
+            name: t
+                .base
+                .as_ref()
+                .map_or_else(|| handle.to_string(), |b| b.payload.name.to_string()),
+            kind: t.base.as_ref().map(|b| b.payload.kind),
+            via: Vec::new(),
+            since: None,
+        },
+    }
+}
+
+/// A convention's parties at its state, and the predecessors of those
+/// there by succession, named by `name`.
+fn parties_named<E>(
+    state: &ConventionState,
+    name: &mut dyn FnMut(PartnerId) -> Result<Party, E>,
+) -> Result<Vec<Party>, E> {
+    state
+        .parties
+        .iter()
+        .map(|p| {
+            let mut party = name(*p)?;
+            if let Some(by) = state.via(*p) {
+                party.via = by.via.iter().map(|q| name(*q)).collect::<Result<_, _>>()?;
+                party.since = Some(by.since);
+            }
+            Ok(party)
+        })
+        .collect()
+}
+
 /// The registry at one point of view.
 pub struct Snapshot<'r> {
     registry: &'r Registry,
@@ -311,27 +366,7 @@ impl<'r> Snapshot<'r> {
             return Ok(named.clone());
         }
         let known = self.with_partner(id, |found| {
-            found.map(|(handle, t)| match t.state_at(self.point.valid) {
-                Some(s) => Party {
-                    id,
-                    handle: *handle,
-                    name: s.name.to_string(),
-                    kind: Some(s.kind),
-                    via: Vec::new(),
-                    since: None,
-                },
-                None => Party {
-                    id,
-                    handle: *handle,
-                    name: t
-                        .base
-                        .as_ref()
-                        .map_or_else(|| handle.to_string(), |b| b.payload.name.to_string()),
-                    kind: t.base.as_ref().map(|b| b.payload.kind),
-                    via: Vec::new(),
-                    since: None,
-                },
-            })
+            found.map(|(handle, t)| named_at(id, *handle, t, self.point.valid))
         })?;
         let party = match known {
             Some(party) => party,
@@ -346,6 +381,20 @@ impl<'r> Snapshot<'r> {
         };
         self.parties.borrow_mut().insert(id, party.clone());
         Ok(party)
+    }
+
+    /// Every partner loaded so far, named as of D (a list's workers name
+    /// the parties from it).
+    fn loaded_parties(&self) -> HashMap<PartnerId, Party> {
+        let d = self.point.valid;
+        self.partners
+            .borrow()
+            .iter()
+            .filter_map(|(id, found)| {
+                let (handle, t) = found.as_ref()?;
+                Some((*id, named_at(*id, *handle, t, d)))
+            })
+            .collect()
     }
 
     /// A partner's surviving successions at T (read through the partner
@@ -435,22 +484,7 @@ impl<'r> Snapshot<'r> {
 
     /// A convention's state with its parties named as of D.
     fn view_of(&self, handle: Handle, state: ConventionState) -> Result<ConventionView, AppError> {
-        let parties = state
-            .parties
-            .iter()
-            .map(|p| {
-                let mut party = self.party(*p)?;
-                if let Some(by) = state.via(*p) {
-                    party.via = by
-                        .via
-                        .iter()
-                        .map(|q| self.party(*q))
-                        .collect::<Result<_, _>>()?;
-                    party.since = Some(by.since);
-                }
-                Ok::<_, AppError>(party)
-            })
-            .collect::<Result<_, _>>()?;
+        let parties = parties_named(&state, &mut |p| self.party(p))?;
         Ok(ConventionView {
             handle,
             state,
@@ -481,32 +515,56 @@ impl<'r> Snapshot<'r> {
             });
             t.state_at_with(d, &successions)
         };
-        // At the head, fold each timeline where it is decoded and keep only
-        // its state at D; at another T, fold the replayed timelines.
-        let mut states: Vec<(Handle, ConventionState)> = if self.point.at_head() {
+        // At the head, each timeline is folded where it is decoded, its
+        // parties named there from the partners `all_successions` loaded
+        // and the filter applied; a party none of them is (a partner the
+        // log never registered) is named on this thread.
+        let named = self.loaded_parties();
+        let mut folded: Vec<Folded> = if self.point.at_head() {
             self.registry.store().fold_timelines(
                 EntityKind::Convention,
                 workers(),
-                &|handle, timeline| match timeline {
-                    AnyTimeline::Convention(t) => fold(&t).map(|s| (handle, s)),
-                    AnyTimeline::Partner(_) => None,
+                &|handle, timeline| {
+                    let AnyTimeline::Convention(t) = timeline else {
+                        return None;
+                    };
+                    let state = fold(&t)?;
+                    match parties_named(&state, &mut |p| named.get(&p).cloned().ok_or(())) {
+                        Ok(parties) => {
+                            let view = ConventionView {
+                                handle,
+                                state,
+                                parties,
+                            };
+                            filter.accepts(&view).then_some(Folded::Named(view))
+                        }
+                        Err(()) => Some(Folded::Unnamed(handle, state)),
+                    }
                 },
             )?
         } else {
             self.timelines_of(EntityKind::Convention)?
                 .into_iter()
                 .filter_map(|(handle, timeline)| match timeline {
-                    AnyTimeline::Convention(t) => fold(&t).map(|s| (handle, s)),
+                    AnyTimeline::Convention(t) => fold(&t).map(|s| Folded::Unnamed(handle, s)),
                     AnyTimeline::Partner(_) => None,
                 })
                 .collect()
         };
-        states.sort_by_key(|(h, _)| h.number);
-        let mut out = Vec::new();
-        for (handle, state) in states {
-            let view = self.view_of(handle, state)?;
-            if filter.accepts(&view) {
-                out.push(view);
+        folded.sort_by_key(|f| match f {
+            Folded::Named(view) => view.handle.number,
+            Folded::Unnamed(handle, _) => handle.number,
+        });
+        let mut out = Vec::with_capacity(folded.len());
+        for f in folded {
+            match f {
+                Folded::Named(view) => out.push(view),
+                Folded::Unnamed(handle, state) => {
+                    let view = self.view_of(handle, state)?;
+                    if filter.accepts(&view) {
+                        out.push(view);
+                    }
+                }
             }
         }
         Ok(out)
