@@ -569,20 +569,18 @@ impl Caches {
             let doc = decode_doc(EntityId::new(kind, uuid), v)?;
             Ok(f(doc.handle, doc.timeline))
         };
-        let mut out = Vec::new();
         let prefix = keys::docs_of(kind);
         let end = prefix_end(&prefix);
-        scan::scan_ordered(
+        let mut out = Vec::new();
+        for value in scan::collect_from_both_ends(
             self.tree.persisted_tree()?,
             &prefix,
             end.as_deref(),
             workers,
             &map,
-            &mut |value| {
-                out.extend(value?);
-                Ok(())
-            },
-        )?;
+        )? {
+            out.extend(value?);
+        }
         Ok(out)
     }
 }

@@ -1,7 +1,9 @@
-//! The ordered parallel scan: one thread reads a sled range (sled's
-//! iterator does not gain from more), `workers` threads turn its entries
-//! into values (decoding is most of the cost), and the caller receives the
-//! values in key order on its own thread.
+//! The parallel scans. [`scan_ordered`]: one thread reads a sled range,
+//! `workers` threads turn its entries into values (decoding is most of the
+//! cost), and the caller receives the values in key order on its own
+//! thread, as they come. [`collect_from_both_ends`]: two threads read the
+//! range, one from each end, until they meet, and the caller receives every
+//! value at the end, in key order.
 
 use std::sync::Mutex;
 
@@ -169,4 +171,191 @@ pub fn scan_ordered<T: Send>(
             .unwrap_or_else(|_| Err(StoreError::corrupt("log", "*", "the reader thread failed")));
         outcome.and(read)
     })
+}
+
+/// Where the two readers of [`collect_from_both_ends`] are: the last key
+/// each has taken.
+#[derive(Default)]
+struct Meeting {
+    forward: Option<IVec>,
+    backward: Option<IVec>,
+}
+
+/// A block of entries one reader of [`collect_from_both_ends`] took: which
+/// end it reads from (`true` for the start), its number from that end.
+type EndBlock = (bool, u64, Vec<(IVec, IVec)>);
+
+/// Reads `tree` from key `from` up to (not including) `to` with two
+/// threads, one from each end, each taking keys until it reaches one the
+/// other has taken; maps each entry with `map` on `workers` threads; and
+/// returns the values in key order.
+///
+/// Reading a sled range is one thread's work per iterator, and when sled
+/// has to read its nodes back from the file it is the longest share of a
+/// scan: two iterators halve it. Every key is taken by exactly one reader:
+/// each checks, and records, the key it takes under one lock, the forward
+/// reader's keys only grow and the backward reader's only shrink.
+pub fn collect_from_both_ends<U: Send>(
+    tree: &Tree,
+    from: &[u8],
+    to: Option<&[u8]>,
+    workers: usize,
+    map: &(dyn Fn(&[u8], &[u8]) -> U + Sync),
+) -> Result<Vec<U>> {
+    use std::sync::mpsc::sync_channel;
+    const BLOCK: usize = 256;
+    let workers = workers.max(1);
+    let (raw_tx, raw_rx) = sync_channel::<EndBlock>(2 * workers);
+    let raw_rx = Mutex::new(raw_rx);
+    let (done_tx, done_rx) = sync_channel::<(bool, u64, Vec<U>)>(2 * workers);
+    let meeting = Mutex::new(Meeting::default());
+    let range = || match to {
+        Some(to) => tree.range(from..to),
+        None => tree.range(from..),
+    };
+    let meeting = &meeting;
+    // One reader: takes keys while the other has not taken them; the
+    // blocks it sent.
+    let read = |forward: bool,
+                entries: &mut dyn Iterator<Item = sled::Result<(IVec, IVec)>>,
+                raw_tx: std::sync::mpsc::SyncSender<EndBlock>|
+     -> Result<u64> {
+        let mut block = Vec::with_capacity(BLOCK);
+        let mut number = 0u64;
+        for kv in entries {
+            let (key, value) = kv?;
+            {
+                let mut at = meeting
+                    .lock()
+                    .map_err(|_| StoreError::corrupt("scan", "*", "a reader thread failed"))?;
+                let (mine, theirs) = if forward {
+                    let Meeting { forward, backward } = &mut *at;
+                    (forward, &*backward)
+                } else {
+                    let Meeting { forward, backward } = &mut *at;
+                    (backward, &*forward)
+                };
+                let taken = theirs.as_ref().is_some_and(|other| {
+                    if forward {
+                        key >= *other
+                    } else {
+                        key <= *other
+                    }
+                });
+                if taken {
+                    break;
+                }
+                *mine = Some(key.clone());
+            }
+            block.push((key, value));
+            if block.len() == BLOCK {
+                if raw_tx
+                    .send((forward, number, std::mem::take(&mut block)))
+                    .is_err()
+                {
+                    return Ok(number);
+                }
+                number += 1;
+            }
+        }
+        if !block.is_empty() && raw_tx.send((forward, number, block)).is_ok() {
+            number += 1;
+        }
+        Ok(number)
+    };
+    std::thread::scope(|scope| {
+        let readers = [true, false].map(|forward| {
+            let raw_tx = raw_tx.clone();
+            let read = &read;
+            let range = &range;
+            scope.spawn(move || {
+                if forward {
+                    read(true, &mut ReadOnce::new(tree, range()), raw_tx)
+                } else {
+                    read(false, &mut ReadOnce::new(tree, range().rev()), raw_tx)
+                }
+            })
+        });
+        drop(raw_tx);
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let raw_rx = &raw_rx;
+            scope.spawn(move || {
+                loop {
+                    let next = raw_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((forward, number, raw))) = next else {
+                        break;
+                    };
+                    let values = raw.iter().map(|(k, v)| map(k, v)).collect();
+                    if done_tx.send((forward, number, values)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut ahead = std::collections::BTreeMap::new();
+        let mut behind = std::collections::BTreeMap::new();
+        for (forward, number, values) in done_rx.iter() {
+            if forward {
+                ahead.insert(number, values);
+            } else {
+                behind.insert(number, values);
+            }
+        }
+        let [sent_ahead, sent_behind] = readers.map(|r| {
+            r.join()
+                .unwrap_or_else(|_| Err(StoreError::corrupt("scan", "*", "a reader thread failed")))
+        });
+        let (sent_ahead, sent_behind) = (sent_ahead?, sent_behind?);
+        if ahead.len() as u64 != sent_ahead || behind.len() as u64 != sent_behind {
+            return Err(StoreError::corrupt("scan", "*", "a worker thread failed"));
+        }
+        let mut out = Vec::new();
+        for (_, values) in ahead {
+            out.extend(values);
+        }
+        for (_, values) in behind.into_iter().rev() {
+            out.extend(values.into_iter().rev());
+        }
+        Ok(out)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree of `n` keys (big-endian numbers) between two keys outside the
+    /// range scanned.
+    fn tree_of(n: u32) -> (sled::Db, Tree) {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        tree.insert([0u8], &[]).unwrap();
+        for i in 0..n {
+            let mut key = vec![1u8];
+            key.extend(i.to_be_bytes());
+            tree.insert(key, &i.to_le_bytes()).unwrap();
+        }
+        tree.insert([2u8], &[]).unwrap();
+        (db, tree)
+    }
+
+    #[test]
+    fn both_ends_take_every_key_of_the_range_once_in_key_order() {
+        for n in [0, 1, 2, 3, 255, 256, 257, 511, 512, 513, 3000] {
+            let (_db, tree) = tree_of(n);
+            for workers in [1, 2, 3] {
+                let values = collect_from_both_ends(&tree, &[1], Some(&[2]), workers, &|k, v| {
+                    assert_eq!(k.len(), 5);
+                    u32::from_le_bytes(v.try_into().unwrap())
+                })
+                .unwrap();
+                assert_eq!(values, (0..n).collect::<Vec<_>>(), "{n} keys, {workers} workers");
+            }
+            let open_ended = collect_from_both_ends(&tree, &[1], None, 2, &|k, _| k[0]).unwrap();
+            assert_eq!(open_ended.len() as u32, n + 1, "{n} keys and the one after");
+            assert_eq!(open_ended.last(), Some(&2));
+        }
+    }
 }
