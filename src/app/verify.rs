@@ -184,7 +184,7 @@ impl Registry {
         // their problems are listed in tree order, as one thread would
         // list them.
         let mut docs = Compared::new(Derived::Docs);
-        derivation.each_part(store, &mut |part| docs.compare(store, part))?;
+        derivation.each_part(store, &mut |part| docs.compare_halves(store, part))?;
         let others: Vec<Derived> = Derived::ALL
             .into_iter()
             .filter(|t| *t != Derived::Docs)
@@ -271,19 +271,56 @@ impl Compared {
         store: &Store,
         derivation: &projection::Derivation,
     ) -> Result<(), StoreError> {
+        self.compare_within(store, derivation, None)
+    }
+
+    /// Compares the documents of the part `derivation` holds, each half on
+    /// a thread of its own; what they find is listed in key order.
+    fn compare_halves(
+        &mut self,
+        store: &Store,
+        derivation: &projection::Derivation,
+    ) -> Result<(), StoreError> {
+        let halves = derivation.docs_halves();
+        if halves.is_empty() {
+            // outside a part: refused by the comparison itself
+            return self.compare_within(store, derivation, None);
+        }
+        let compared = crate::store::scan::map_in_order(&halves, halves.len(), &|half| {
+            let mut c = Compared::new(self.tree);
+            c.compare_within(store, derivation, Some(half)).map(|()| c)
+        })
+        .ok_or_else(|| StoreError::corrupt(self.tree.name(), "*", "a comparing thread failed"))?;
+        for c in compared {
+            let c = c?;
+            let room = MAX_PER_TREE.saturating_sub(self.found.len());
+            self.found.extend(c.found.into_iter().take(room));
+            self.total += c.total;
+            self.count += c.count;
+        }
+        Ok(())
+    }
+
+    fn compare_within(
+        &mut self,
+        store: &Store,
+        derivation: &projection::Derivation,
+        within: Option<&projection::KeyRange>,
+    ) -> Result<(), StoreError> {
         let tree = self.tree;
-        self.count += projection::compare(store, derivation, tree, &mut |difference| {
-            let (key, detail) = match &difference {
-                Difference::Missing((k, _)) => (k.as_slice(), "missing entry"),
-                Difference::Extra(k) => (k.as_slice(), "entry a rebuild would not make"),
-                Difference::Differs((k, _)) => (k.as_slice(), "differs from a rebuild"),
-            };
-            self.total += 1;
-            if self.found.len() < MAX_PER_TREE {
-                self.found.push((describe_key(tree, key), detail));
-            }
-            Ok(())
-        })?;
+        self.count +=
+            projection::compare_within(store, derivation, tree, within, &mut |difference| {
+                let (key, detail) = match &difference {
+                    Difference::Missing((k, _)) => (k.as_slice(), "missing entry"),
+                    Difference::Extra(k) => (k.as_slice(), "entry a rebuild would not make"),
+                    Difference::Differs((k, _)) => (k.as_slice(), "differs from a rebuild"),
+                };
+                self.total += 1;
+                if self.found.len() < MAX_PER_TREE {
+                    self.found.push((describe_key(tree, key), detail));
+                }
+                Ok(())
+            })?;
         Ok(())
     }
 }

@@ -409,6 +409,19 @@ impl KeyRange {
             && key >= self.from.as_slice()
             && self.to.as_deref().is_none_or(|to| key < to)
     }
+
+    /// The keys both ranges hold.
+    fn within(&self, other: &KeyRange) -> KeyRange {
+        let to = match (&self.to, &other.to) {
+            (Some(a), Some(b)) => Some(a.min(b).clone()),
+            (Some(a), None) | (None, Some(a)) => Some(a.clone()),
+            (None, None) => None,
+        };
+        KeyRange {
+            from: self.from.as_slice().max(other.from.as_slice()).to_vec(),
+            to,
+        }
+    }
 }
 
 /// Everything the caches must hold, recomputed from the log alone.
@@ -446,20 +459,7 @@ impl Derivation {
     /// of the part being visited).
     pub fn entries(&self, tree: Derived) -> Box<dyn Iterator<Item = Result<Entry>> + '_> {
         match tree {
-            Derived::Docs => {
-                let mut ids: Vec<&EntityId> = self.timelines.keys().collect();
-                ids.sort_by_key(|e| keys::doc(**e));
-                Box::new(ids.into_iter().map(move |entity| {
-                    let handle = self.handles.get(entity).map_or(0, |h| h.number);
-                    let timeline = self.timelines.get(entity).ok_or_else(|| {
-                        StoreError::corrupt(tree.name(), entity, "lost during the derivation")
-                    })?;
-                    let stream = self.streams.get(entity).map_or(&[][..], |s| s.as_slice());
-                    let bytes = codec::encode_doc(handle, stream, timeline)
-                        .map_err(|e| StoreError::Encode(e.to_string()))?;
-                    Ok((keys::doc(*entity).to_vec(), bytes))
-                }))
-            }
+            Derived::Docs => self.doc_entries(KeyRange::all_docs()),
             Derived::Handles => Box::new(
                 handle_pages(self.handles.iter().map(|(e, h)| (*h, e.uuid())))
                     .into_iter()
@@ -502,6 +502,55 @@ impl Derivation {
     /// The documents whose timelines this derivation holds now.
     pub fn docs(&self) -> Option<&KeyRange> {
         self.docs.as_ref()
+    }
+
+    /// The documents of the part being visited that `within` holds, in key
+    /// order.
+    fn doc_entries(&self, within: KeyRange) -> Box<dyn Iterator<Item = Result<Entry>> + '_> {
+        let mut ids: Vec<([u8; 18], &EntityId)> = self
+            .timelines
+            .keys()
+            .map(|e| (keys::doc(*e), e))
+            .filter(|(key, _)| within.holds(key))
+            .collect();
+        ids.sort_unstable_by_key(|(key, _)| *key);
+        Box::new(ids.into_iter().map(move |(key, entity)| {
+            let handle = self.handles.get(entity).map_or(0, |h| h.number);
+            let timeline = self.timelines.get(entity).ok_or_else(|| {
+                StoreError::corrupt(Derived::Docs.name(), entity, "lost during the derivation")
+            })?;
+            let stream = self.streams.get(entity).map_or(&[][..], |s| s.as_slice());
+            let bytes = codec::encode_doc(handle, stream, timeline)
+                .map_err(|e| StoreError::Encode(e.to_string()))?;
+            Ok((key.to_vec(), bytes))
+        }))
+    }
+
+    /// The part being visited cut in two at its middle document, for two
+    /// threads to compare (one range when it holds fewer than two).
+    pub fn docs_halves(&self) -> Vec<KeyRange> {
+        let Some(docs) = &self.docs else {
+            return Vec::new();
+        };
+        let mut keys: Vec<[u8; 18]> = self.timelines.keys().map(|e| keys::doc(*e)).collect();
+        if keys.len() < 2 {
+            return vec![docs.clone()];
+        }
+        let middle = keys.len() / 2;
+        let (_, cut, _) = keys.select_nth_unstable(middle);
+        let cut = cut.to_vec();
+        vec![
+            KeyRange {
+                from: docs.from.clone(),
+                to: Some(cut.clone()),
+            }
+            .within(docs),
+            KeyRange {
+                from: cut,
+                to: docs.to.clone(),
+            }
+            .within(docs),
+        ]
     }
 
     /// Calls `each` with the timelines of every document, a part at a time
@@ -755,13 +804,32 @@ pub fn compare(
     tree: Derived,
     on: &mut dyn FnMut(Difference) -> Result<()>,
 ) -> Result<u64> {
-    let mut want = derivation.entries(tree).peekable();
+    compare_within(store, derivation, tree, None, on)
+}
+
+/// [`compare`], the documents only where `within` says as well (the
+/// others trees whole).
+pub fn compare_within(
+    store: &Store,
+    derivation: &Derivation,
+    tree: Derived,
+    within: Option<&KeyRange>,
+    on: &mut dyn FnMut(Difference) -> Result<()>,
+) -> Result<u64> {
     let mut compared = 0;
     let stored = store.caches().tree()?;
+    let docs = derivation
+        .docs()
+        .map(|docs| within.map_or_else(|| docs.clone(), |w| w.within(docs)));
+    let mut want = match (&docs, tree) {
+        (Some(range), Derived::Docs) => derivation.doc_entries(range.clone()),
+        _ => derivation.entries(tree),
+    }
+    .peekable();
     let walk: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match tree {
         // the documents of the part the derivation holds (none outside
         // `each_part`)
-        Derived::Docs => match derivation.docs() {
+        Derived::Docs => match &docs {
             Some(range) => {
                 let from = range.from.as_slice();
                 let within = match range.to.as_deref() {
