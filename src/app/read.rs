@@ -518,9 +518,10 @@ impl<'r> Snapshot<'r> {
         // At the head, each timeline is folded where it is decoded, its
         // parties named there from the partners `all_successions` loaded
         // and the filter applied; a party none of them is (a partner the
-        // log never registered) is named on this thread.
-        let named = self.loaded_parties();
+        // log never registered) is named on this thread, as is every
+        // convention at another T.
         let mut folded: Vec<Folded> = if self.point.at_head() {
+            let named = self.loaded_parties();
             self.registry.store().fold_timelines(
                 EntityKind::Convention,
                 workers(),

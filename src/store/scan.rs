@@ -94,7 +94,9 @@ pub fn scan_ordered<T: Send>(
     type Numbered = (u64, Vec<(IVec, IVec)>);
     let workers = workers.max(1);
     let (raw_tx, raw_rx): (SyncSender<Numbered>, Receiver<Numbered>) = sync_channel(2 * workers);
-    let raw_rx = Mutex::new(raw_rx);
+    // held by the workers only: if they all die, the reader's next send
+    // fails instead of waiting for them
+    let raw_rx = std::sync::Arc::new(Mutex::new(raw_rx));
     let (done_tx, done_rx) = sync_channel::<(u64, Result<Vec<T>>)>(2 * workers);
     // Set when this thread stops early: the reader stops sending, and the
     // workers drain (and drop) what is left until the reader hangs up.
@@ -125,7 +127,7 @@ pub fn scan_ordered<T: Send>(
         });
         for _ in 0..workers {
             let done_tx = done_tx.clone();
-            let raw_rx = &raw_rx;
+            let raw_rx = std::sync::Arc::clone(&raw_rx);
             let stop = &stop;
             scope.spawn(move || {
                 loop {
@@ -143,7 +145,7 @@ pub fn scan_ordered<T: Send>(
                 }
             });
         }
-        drop(done_tx);
+        drop((done_tx, raw_rx));
         let mut waiting = std::collections::BTreeMap::new();
         let mut wanted = 0u64;
         let mut outcome = Ok(());
@@ -173,17 +175,46 @@ pub fn scan_ordered<T: Send>(
     })
 }
 
+/// The end of the range a reader of [`collect_from_both_ends`] reads from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// from the first key on, forward
+    Start,
+    /// from the last key back
+    Finish,
+}
+
 /// Where the two readers of [`collect_from_both_ends`] are: the last key
 /// each has taken.
 #[derive(Default)]
 struct Meeting {
-    forward: Option<IVec>,
-    backward: Option<IVec>,
+    start: Option<IVec>,
+    finish: Option<IVec>,
 }
 
-/// A block of entries one reader of [`collect_from_both_ends`] took: which
-/// end it reads from (`true` for the start), its number from that end.
-type EndBlock = (bool, u64, Vec<(IVec, IVec)>);
+impl Meeting {
+    /// Takes `key` for the reader from `end`, unless the other reader has
+    /// taken it or one beyond it (the caller holds the lock, so that the
+    /// check and the record are one step).
+    fn take(&mut self, end: End, key: &IVec) -> bool {
+        let (mine, theirs) = match end {
+            End::Start => (&mut self.start, &self.finish),
+            End::Finish => (&mut self.finish, &self.start),
+        };
+        let taken = theirs.as_ref().is_some_and(|other| match end {
+            End::Start => key >= other,
+            End::Finish => key <= other,
+        });
+        if !taken {
+            *mine = Some(key.clone());
+        }
+        !taken
+    }
+}
+
+/// A block of entries one reader of [`collect_from_both_ends`] took: the
+/// end it reads from, its number from that end.
+type EndBlock = (End, u64, Vec<(IVec, IVec)>);
 
 /// Reads `tree` from key `from` up to (not including) `to` with two
 /// threads, one from each end, each taking keys until it reaches one the
@@ -192,7 +223,7 @@ type EndBlock = (bool, u64, Vec<(IVec, IVec)>);
 ///
 /// Reading a sled range is one thread's work per iterator, and when sled
 /// has to read its nodes back from the file it is the longest share of a
-/// scan: two iterators halve it. Every key is taken by exactly one reader:
+/// scan: two iterators share it. Every key is taken by exactly one reader:
 /// each checks, and records, the key it takes under one lock, the forward
 /// reader's keys only grow and the backward reader's only shrink.
 pub fn collect_from_both_ends<U: Send>(
@@ -206,8 +237,9 @@ pub fn collect_from_both_ends<U: Send>(
     const BLOCK: usize = 256;
     let workers = workers.max(1);
     let (raw_tx, raw_rx) = sync_channel::<EndBlock>(2 * workers);
-    let raw_rx = Mutex::new(raw_rx);
-    let (done_tx, done_rx) = sync_channel::<(bool, u64, Vec<U>)>(2 * workers);
+    // held by the workers only, as in `scan_ordered`
+    let raw_rx = std::sync::Arc::new(Mutex::new(raw_rx));
+    let (done_tx, done_rx) = sync_channel::<(End, u64, Vec<U>)>(2 * workers);
     let meeting = Mutex::new(Meeting::default());
     let range = || match to {
         Some(to) => tree.range(from..to),
@@ -216,7 +248,7 @@ pub fn collect_from_both_ends<U: Send>(
     let meeting = &meeting;
     // One reader: takes keys while the other has not taken them; the
     // blocks it sent.
-    let read = |forward: bool,
+    let read = |end: End,
                 entries: &mut dyn Iterator<Item = sled::Result<(IVec, IVec)>>,
                 raw_tx: std::sync::mpsc::SyncSender<EndBlock>|
      -> Result<u64> {
@@ -224,33 +256,17 @@ pub fn collect_from_both_ends<U: Send>(
         let mut number = 0u64;
         for kv in entries {
             let (key, value) = kv?;
-            {
-                let mut at = meeting
-                    .lock()
-                    .map_err(|_| StoreError::corrupt("scan", "*", "a reader thread failed"))?;
-                let (mine, theirs) = if forward {
-                    let Meeting { forward, backward } = &mut *at;
-                    (forward, &*backward)
-                } else {
-                    let Meeting { forward, backward } = &mut *at;
-                    (backward, &*forward)
-                };
-                let taken = theirs.as_ref().is_some_and(|other| {
-                    if forward {
-                        key >= *other
-                    } else {
-                        key <= *other
-                    }
-                });
-                if taken {
-                    break;
-                }
-                *mine = Some(key.clone());
+            let taken = meeting
+                .lock()
+                .map_err(|_| StoreError::corrupt("scan", "*", "a reader thread failed"))?
+                .take(end, &key);
+            if !taken {
+                break;
             }
             block.push((key, value));
             if block.len() == BLOCK {
                 if raw_tx
-                    .send((forward, number, std::mem::take(&mut block)))
+                    .send((end, number, std::mem::take(&mut block)))
                     .is_err()
                 {
                     return Ok(number);
@@ -258,57 +274,53 @@ pub fn collect_from_both_ends<U: Send>(
                 number += 1;
             }
         }
-        if !block.is_empty() && raw_tx.send((forward, number, block)).is_ok() {
+        if !block.is_empty() && raw_tx.send((end, number, block)).is_ok() {
             number += 1;
         }
         Ok(number)
     };
     std::thread::scope(|scope| {
-        let readers = [true, false].map(|forward| {
+        let readers = [End::Start, End::Finish].map(|end| {
             let raw_tx = raw_tx.clone();
             let read = &read;
             let range = &range;
-            scope.spawn(move || {
-                if forward {
-                    read(true, &mut ReadOnce::new(tree, range()), raw_tx)
-                } else {
-                    read(false, &mut ReadOnce::new(tree, range().rev()), raw_tx)
-                }
+            scope.spawn(move || match end {
+                End::Start => read(end, &mut ReadOnce::new(tree, range()), raw_tx),
+                End::Finish => read(end, &mut ReadOnce::new(tree, range().rev()), raw_tx),
             })
         });
         drop(raw_tx);
         for _ in 0..workers {
             let done_tx = done_tx.clone();
-            let raw_rx = &raw_rx;
+            let raw_rx = std::sync::Arc::clone(&raw_rx);
             scope.spawn(move || {
                 loop {
                     let next = raw_rx.lock().map(|rx| rx.recv());
-                    let Ok(Ok((forward, number, raw))) = next else {
+                    let Ok(Ok((end, number, raw))) = next else {
                         break;
                     };
                     let values = raw.iter().map(|(k, v)| map(k, v)).collect();
-                    if done_tx.send((forward, number, values)).is_err() {
+                    if done_tx.send((end, number, values)).is_err() {
                         break;
                     }
                 }
             });
         }
-        drop(done_tx);
+        drop((done_tx, raw_rx));
         let mut ahead = std::collections::BTreeMap::new();
         let mut behind = std::collections::BTreeMap::new();
-        for (forward, number, values) in done_rx.iter() {
-            if forward {
-                ahead.insert(number, values);
-            } else {
-                behind.insert(number, values);
-            }
+        for (end, number, values) in done_rx.iter() {
+            match end {
+                End::Start => ahead.insert(number, values),
+                End::Finish => behind.insert(number, values),
+            };
         }
         let [sent_ahead, sent_behind] = readers.map(|r| {
             r.join()
                 .unwrap_or_else(|_| Err(StoreError::corrupt("scan", "*", "a reader thread failed")))
         });
-        let (sent_ahead, sent_behind) = (sent_ahead?, sent_behind?);
-        if ahead.len() as u64 != sent_ahead || behind.len() as u64 != sent_behind {
+        let received = |blocks: usize| u64::try_from(blocks).unwrap_or(u64::MAX);
+        if received(ahead.len()) != sent_ahead? || received(behind.len()) != sent_behind? {
             return Err(StoreError::corrupt("scan", "*", "a worker thread failed"));
         }
         let mut out = Vec::new();
@@ -342,6 +354,49 @@ mod tests {
     }
 
     #[test]
+    fn the_two_readers_never_take_the_same_key_in_any_order_of_their_steps() {
+        let keys: Vec<IVec> = (0u8..6).map(|k| IVec::from(&[k][..])).collect();
+        // every interleaving of the forward reader's steps (0, 1, 2, ...)
+        // with the backward reader's (5, 4, 3, ...), as a bit mask
+        for order in 0u32..(1 << 12) {
+            let mut meeting = Meeting::default();
+            let (mut next_up, mut next_down) = (0usize, keys.len());
+            let (mut up_done, mut down_done) = (false, false);
+            let mut taken = Vec::new();
+            for step in 0..12 {
+                if order & (1 << step) == 0 {
+                    if !up_done && next_up < keys.len() {
+                        if meeting.take(End::Start, &keys[next_up]) {
+                            taken.push(next_up);
+                            next_up += 1;
+                        } else {
+                            up_done = true;
+                        }
+                    }
+                } else if !down_done && next_down > 0 {
+                    if meeting.take(End::Finish, &keys[next_down - 1]) {
+                        next_down -= 1;
+                        taken.push(next_down);
+                    } else {
+                        down_done = true;
+                    }
+                }
+            }
+            // whatever is left is taken by the forward reader alone
+            while !up_done && next_up < keys.len() && meeting.take(End::Start, &keys[next_up]) {
+                taken.push(next_up);
+                next_up += 1;
+            }
+            taken.sort_unstable();
+            assert_eq!(
+                taken,
+                (0..keys.len()).collect::<Vec<_>>(),
+                "order {order:b}"
+            );
+        }
+    }
+
+    #[test]
     fn both_ends_take_every_key_of_the_range_once_in_key_order() {
         for n in [0, 1, 2, 3, 255, 256, 257, 511, 512, 513, 3000] {
             let (_db, tree) = tree_of(n);
@@ -351,7 +406,11 @@ mod tests {
                     u32::from_le_bytes(v.try_into().unwrap())
                 })
                 .unwrap();
-                assert_eq!(values, (0..n).collect::<Vec<_>>(), "{n} keys, {workers} workers");
+                assert_eq!(
+                    values,
+                    (0..n).collect::<Vec<_>>(),
+                    "{n} keys, {workers} workers"
+                );
             }
             let open_ended = collect_from_both_ends(&tree, &[1], None, 2, &|k, _| k[0]).unwrap();
             assert_eq!(open_ended.len() as u32, n + 1, "{n} keys and the one after");
