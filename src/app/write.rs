@@ -19,6 +19,10 @@ use crate::domain::{
 use crate::projection::Projector;
 use crate::store::{Writer, workers};
 
+/// A batch of at least this many commands reads its entities' documents
+/// on every core before deciding (a thread costs more than a few reads).
+const PREFETCH_IN_PARALLEL: usize = 64;
+
 /// The envelope fields a user gives a write.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteMeta {
@@ -296,6 +300,13 @@ impl Registry {
         let mut writer = self.store().writer().map_err(|e| one(e.into()))?;
         let mut projector = Projector::new(self.store());
         let read = Memo::default();
+        // a large batch reads its entities' documents on every core first
+        if commands.len() >= PREFETCH_IN_PARALLEL {
+            let entities: Vec<EntityId> = commands.iter().map(|(c, _)| c.entity()).collect();
+            projector
+                .prefetch_all(&entities, workers())
+                .map_err(|e| one(e.into()))?;
+        }
         let mut written = Vec::with_capacity(commands.len());
         let mut errors = Vec::new();
         for (i, (command, meta)) in commands.into_iter().enumerate() {

@@ -194,6 +194,26 @@ impl<'a> Projector<'a> {
         Ok(())
     }
 
+    /// [`Projector::prefetch`] of many entities, their documents read on
+    /// up to `workers` threads (a batch's documents are random reads of
+    /// sled, most of a large batch's time on a large registry).
+    pub fn prefetch_all(&mut self, entities: &[EntityId], workers: usize) -> Result<()> {
+        let mut wanted: Vec<EntityId> = entities
+            .iter()
+            .copied()
+            .filter(|e| !self.touched.contains_key(e) && !self.read.contains_key(e))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let store = self.store;
+        let docs = crate::store::scan::map_in_order(&wanted, workers, &|e| store.doc(*e))
+            .ok_or_else(|| StoreError::corrupt("docs", "*", "a reading thread failed"))?;
+        for (entity, doc) in wanted.into_iter().zip(docs) {
+            self.read.insert(entity, doc?);
+        }
+        Ok(())
+    }
+
     /// The entity's timeline as the batch leaves it, else as the store has
     /// it (`None` for an entity with no event, or one not yet
     /// [prefetched](Projector::prefetch)).

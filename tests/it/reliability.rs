@@ -910,3 +910,80 @@ fn caches_folded_part_by_part_are_those_of_a_fold_at_once_and_verify_finds_damag
     open(16).rebuild(&mut |_| {}).unwrap();
     assert!(cache() == at_once, "a rebuild by parts left damage");
 }
+
+/// A batch large enough to read its documents on every core before
+/// deciding still decides each command against the entity as the batch so
+/// far leaves it: signing, amending and amending again the same
+/// conventions in one batch, and amending conventions stored before it,
+/// gives the views of one append at a time, and caches `verify` accepts.
+#[test]
+fn a_large_batch_that_signs_and_amends_the_same_conventions_is_one_append_at_a_time() {
+    use pactum::domain::decide::Command;
+    use pactum::domain::{ConventionId, Objectives, PartnerKind};
+    let (batched, single) = (Reg::new(), Reg::new());
+    let partners: Vec<_> = [&batched, &single]
+        .iter()
+        .map(|r| {
+            let a = r.partner("Commune A", PartnerKind::Commune);
+            let b = r.partner("Région B", PartnerKind::Region);
+            (a, b)
+        })
+        .collect();
+    assert_eq!(partners[0], partners[1], "ids are sequential in both");
+    let (a, b) = partners[0];
+    let stored: Vec<ConventionId> = (0..5u64).map(|i| ConventionId(uuid(500 + i))).collect();
+    let new: Vec<ConventionId> = (0..40u64).map(|i| ConventionId(uuid(900 - i))).collect();
+    let amend = |c: ConventionId, objectives: &str, added: &[_]| {
+        let mut payload = amended("2003");
+        payload.objectives = Some(Objectives::new(objectives).unwrap());
+        payload.parties_added = added.to_vec();
+        Command::AmendConvention(c, payload)
+    };
+    let mut commands: Vec<Command> = new
+        .iter()
+        .map(|c| Command::SignConvention(*c, signed(&[a], "2002", "Signée")))
+        .collect();
+    commands.extend(new.iter().map(|c| amend(*c, "Modifiée", &[b])));
+    commands.extend(stored.iter().map(|c| amend(*c, "Modifiée ensuite", &[b])));
+    // B is a party since the amendment before, in this batch: adding it
+    // again would be refused
+    commands.extend(
+        new[..5]
+            .iter()
+            .map(|c| amend(*c, "Modifiée deux fois", &[])),
+    );
+    assert!(commands.len() >= 64, "{} commands", commands.len());
+    for r in [&batched, &single] {
+        for c in &stored {
+            r.exec(
+                Command::SignConvention(*c, signed(&[a], "2001", "Avant")),
+                None,
+            )
+            .unwrap();
+        }
+    }
+    batched
+        .registry
+        .execute_batch(commands.iter().map(|c| (c.clone(), meta(None))).collect())
+        .unwrap();
+    for c in &commands {
+        single.exec(c.clone(), None).unwrap();
+    }
+    let views = |r: &Reg| {
+        let point = r.registry.point(None, None).unwrap();
+        r.registry
+            .snapshot(point)
+            .conventions(&Default::default())
+            .unwrap()
+    };
+    let (got, want) = (views(&batched), views(&single));
+    assert_eq!(got.len(), 45);
+    assert!(got == want, "the batch's views differ from single appends'");
+    let twice = got.iter().find(|v| v.state.id == new[0]).unwrap();
+    assert_eq!(twice.state.objectives.as_str(), "Modifiée deux fois");
+    assert_eq!(twice.state.parties, vec![a, b]);
+    for r in [&batched, &single] {
+        let report = r.registry.verify(None, &mut |_| {}).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+}
