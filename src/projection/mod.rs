@@ -546,6 +546,31 @@ impl Derivation {
         }))
     }
 
+    /// The documents of the part being visited, in key order, each
+    /// timeline dropped once its document is encoded (a rebuild writes
+    /// them as the fold's memory goes down).
+    fn drain_doc_entries(&mut self) -> Box<dyn Iterator<Item = Result<Entry>> + '_> {
+        let Derivation {
+            timelines,
+            handles,
+            streams,
+            ..
+        } = self;
+        let mut ids: Vec<([u8; 18], EntityId)> =
+            timelines.keys().map(|e| (keys::doc(*e), *e)).collect();
+        ids.sort_unstable_by_key(|(key, _)| *key);
+        Box::new(ids.into_iter().map(move |(key, entity)| {
+            let handle = handles.get(&entity).map_or(0, |h| h.number);
+            let timeline = timelines.remove(&entity).ok_or_else(|| {
+                StoreError::corrupt(Derived::Docs.name(), entity, "lost during the derivation")
+            })?;
+            let stream = streams.get(&entity).map_or(&[][..], |s| s.as_slice());
+            let bytes = codec::encode_doc(handle, stream, &timeline)
+                .map_err(|e| StoreError::Encode(e.to_string()))?;
+            Ok((key.to_vec(), bytes))
+        }))
+    }
+
     /// The part being visited cut in two at its middle document, for two
     /// threads to compare (one range when it holds fewer than two).
     pub fn docs_halves(&self) -> Vec<KeyRange> {
@@ -581,7 +606,7 @@ impl Derivation {
     pub fn each_part(
         &mut self,
         store: &Store,
-        each: &mut dyn FnMut(&Derivation) -> Result<()>,
+        each: &mut dyn FnMut(&mut Derivation) -> Result<()>,
     ) -> Result<()> {
         if !self.parted {
             each(self)?;
@@ -836,42 +861,73 @@ pub fn compare_within(
     within: Option<&KeyRange>,
     on: &mut dyn FnMut(Difference) -> Result<()>,
 ) -> Result<u64> {
-    let mut compared = 0;
     let stored = store.caches().tree()?;
     let docs = derivation
         .docs()
         .map(|docs| within.map_or_else(|| docs.clone(), |w| w.within(docs)));
-    let mut want = match (&docs, tree) {
-        (Some(range), Derived::Docs) => derivation.doc_entries(range.clone()),
-        _ => derivation.entries(tree),
-    }
-    .peekable();
-    let walk: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match tree {
-        // the documents of the part the derivation holds (none outside
-        // `each_part`)
-        Derived::Docs => match &docs {
-            Some(range) => {
-                let from = range.from.as_slice();
-                let within = match range.to.as_deref() {
-                    Some(to) => stored.range(from..to),
-                    None => stored.range(from..),
-                };
-                Box::new(within.take_while(|kv| {
-                    kv.as_ref()
-                        .map_or(true, |(k, _)| k.starts_with(&[keys::DOC]))
-                }))
-            }
-            // a comparison that would find nothing: refused, not passed
-            None => {
-                return Err(StoreError::corrupt(
-                    tree.name(),
-                    "*",
-                    "the documents were compared outside a part of the derivation",
-                ));
-            }
-        },
-        _ => Box::new(stored.scan_prefix(tree.prefix())),
+    let (walk, want) = match tree {
+        Derived::Docs => {
+            let range = docs.ok_or_else(outside_a_part)?;
+            (docs_walk(stored, &range), derivation.doc_entries(range))
+        }
+        _ => (
+            Box::new(stored.scan_prefix(tree.prefix())) as StoredWalk,
+            derivation.entries(tree),
+        ),
     };
+    compare_walk(stored, walk, want, on)
+}
+
+/// [`compare`] of the documents of the part being visited, each timeline
+/// dropped once compared (see [`Derivation::drain_doc_entries`]).
+fn compare_draining_docs(
+    store: &Store,
+    derivation: &mut Derivation,
+    on: &mut dyn FnMut(Difference) -> Result<()>,
+) -> Result<u64> {
+    let stored = store.caches().tree()?;
+    let range = derivation.docs().cloned().ok_or_else(outside_a_part)?;
+    let walk = docs_walk(stored, &range);
+    compare_walk(stored, walk, derivation.drain_doc_entries(), on)
+}
+
+/// A walk over stored entries of a cache.
+type StoredWalk<'t> = Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>> + 't>;
+
+/// Comparing the documents outside a part of the derivation would find
+/// nothing: it is refused, not passed.
+fn outside_a_part() -> StoreError {
+    StoreError::corrupt(
+        Derived::Docs.name(),
+        "*",
+        "the documents were compared outside a part of the derivation",
+    )
+}
+
+/// The stored documents `range` holds.
+fn docs_walk<'t>(stored: &'t sled::Tree, range: &KeyRange) -> StoredWalk<'t> {
+    let from = range.from.as_slice();
+    let within = match range.to.as_deref() {
+        Some(to) => stored.range(from..to),
+        None => stored.range(from..),
+    };
+    Box::new(within.take_while(|kv| {
+        kv.as_ref()
+            .map_or(true, |(k, _)| k.starts_with(&[keys::DOC]))
+    }))
+}
+
+/// Walks the stored entries `walk` against the entries `want` (both in
+/// key order) and calls `on` with each difference; the stored entries
+/// compared.
+fn compare_walk(
+    stored: &sled::Tree,
+    walk: StoredWalk<'_>,
+    want: Box<dyn Iterator<Item = Result<Entry>> + '_>,
+    on: &mut dyn FnMut(Difference) -> Result<()>,
+) -> Result<u64> {
+    let mut want = want.peekable();
+    let mut compared = 0;
     for kv in ReadOnce::new(stored, walk) {
         let (k, v) = kv?;
         compared += 1;
@@ -997,12 +1053,24 @@ const CHUNK: usize = 256;
 /// Makes one cache equal to the derivation; returns how many entries
 /// were written or removed.
 fn fix_tree(store: &Store, derivation: &Derivation, tree: Derived) -> Result<u64> {
+    fix_with(store, &mut |on| compare(store, derivation, tree, on))
+}
+
+/// What a comparison does with each difference it finds.
+type OnDifference<'a> = dyn FnMut(Difference) -> Result<()> + 'a;
+
+/// Writes the differences a comparison finds: `compare` calls its argument
+/// with each one. The number of entries written or removed.
+fn fix_with(
+    store: &Store,
+    compare: &mut dyn FnMut(&mut OnDifference<'_>) -> Result<u64>,
+) -> Result<u64> {
     let sled_tree = store.caches().tree()?;
     let mut count = 0u64;
     let mut batch = sled::Batch::default();
     let mut in_batch = 0usize;
     let mut batches = 0u64;
-    compare(store, derivation, tree, &mut |difference| {
+    compare(&mut |difference| {
         match difference {
             Difference::Missing((k, v)) | Difference::Differs((k, v)) => batch.insert(k, v),
             Difference::Extra(k) => batch.remove(k),
@@ -1040,7 +1108,8 @@ pub fn rebuild_trees(
     derivation.each_part(store, &mut |part| {
         parts += 1;
         if with_docs {
-            docs += fix_tree(store, part, Derived::Docs)?;
+            // each timeline dropped as its document is written
+            docs += fix_with(store, &mut |on| compare_draining_docs(store, part, on))?;
         }
         Ok(())
     })?;
