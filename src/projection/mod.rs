@@ -444,6 +444,27 @@ impl KeyRange {
     }
 }
 
+/// An entity's document as a cache entry: its handle, its stream's seqs
+/// and its timeline, under `key`.
+fn doc_entry(
+    key: [u8; 18],
+    handles: &HashMap<EntityId, Handle>,
+    streams: &HashMap<EntityId, Vec<Seq>>,
+    entity: &EntityId,
+    timeline: &AnyTimeline,
+) -> Result<Entry> {
+    let handle = handles.get(entity).map_or(0, |h| h.number);
+    let stream = streams.get(entity).map_or(&[][..], |s| s.as_slice());
+    let bytes = codec::encode_doc(handle, stream, timeline)
+        .map_err(|e| StoreError::Encode(e.to_string()))?;
+    Ok((key.to_vec(), bytes))
+}
+
+/// A timeline the derivation should hold and does not.
+fn lost(entity: &EntityId) -> StoreError {
+    StoreError::corrupt(Derived::Docs.name(), entity, "lost during the derivation")
+}
+
 /// Everything the caches must hold, recomputed from the log alone.
 ///
 /// The timelines are those of the documents in [`Derivation::docs`]: every
@@ -535,14 +556,8 @@ impl Derivation {
             .collect();
         ids.sort_unstable_by_key(|(key, _)| *key);
         Box::new(ids.into_iter().map(move |(key, entity)| {
-            let handle = self.handles.get(entity).map_or(0, |h| h.number);
-            let timeline = self.timelines.get(entity).ok_or_else(|| {
-                StoreError::corrupt(Derived::Docs.name(), entity, "lost during the derivation")
-            })?;
-            let stream = self.streams.get(entity).map_or(&[][..], |s| s.as_slice());
-            let bytes = codec::encode_doc(handle, stream, timeline)
-                .map_err(|e| StoreError::Encode(e.to_string()))?;
-            Ok((key.to_vec(), bytes))
+            let timeline = self.timelines.get(entity).ok_or_else(|| lost(entity))?;
+            doc_entry(key, &self.handles, &self.streams, entity, timeline)
         }))
     }
 
@@ -560,14 +575,8 @@ impl Derivation {
             timelines.keys().map(|e| (keys::doc(*e), *e)).collect();
         ids.sort_unstable_by_key(|(key, _)| *key);
         Box::new(ids.into_iter().map(move |(key, entity)| {
-            let handle = handles.get(&entity).map_or(0, |h| h.number);
-            let timeline = timelines.remove(&entity).ok_or_else(|| {
-                StoreError::corrupt(Derived::Docs.name(), entity, "lost during the derivation")
-            })?;
-            let stream = streams.get(&entity).map_or(&[][..], |s| s.as_slice());
-            let bytes = codec::encode_doc(handle, stream, &timeline)
-                .map_err(|e| StoreError::Encode(e.to_string()))?;
-            Ok((key.to_vec(), bytes))
+            let timeline = timelines.remove(&entity).ok_or_else(|| lost(&entity))?;
+            doc_entry(key, handles, streams, &entity, &timeline)
         }))
     }
 
@@ -853,7 +862,7 @@ pub fn compare(
 }
 
 /// [`compare`], the documents only where `within` says as well (the
-/// others trees whole).
+/// other trees whole).
 pub fn compare_within(
     store: &Store,
     derivation: &Derivation,
