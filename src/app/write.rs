@@ -303,9 +303,7 @@ impl Registry {
         // a large batch reads its entities' documents on every core first
         if commands.len() >= PREFETCH_IN_PARALLEL {
             let entities: Vec<EntityId> = commands.iter().map(|(c, _)| c.entity()).collect();
-            projector
-                .prefetch_all(&entities, workers())
-                .map_err(|e| one(e.into()))?;
+            projector.prefetch_all(&entities, workers());
         }
         let mut written = Vec::with_capacity(commands.len());
         let mut errors = Vec::new();

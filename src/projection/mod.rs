@@ -196,8 +196,10 @@ impl<'a> Projector<'a> {
 
     /// [`Projector::prefetch`] of many entities, their documents read on
     /// up to `workers` threads (a batch's documents are random reads of
-    /// sled, most of a large batch's time on a large registry).
-    pub fn prefetch_all(&mut self, entities: &[EntityId], workers: usize) -> Result<()> {
+    /// sled, most of a large batch's time on a large registry). A document
+    /// that cannot be read is left out: the command's own prefetch reads it
+    /// again and reports the failure at the command's position.
+    pub fn prefetch_all(&mut self, entities: &[EntityId], workers: usize) {
         let mut wanted: Vec<EntityId> = entities
             .iter()
             .copied()
@@ -206,12 +208,12 @@ impl<'a> Projector<'a> {
         wanted.sort_unstable();
         wanted.dedup();
         let store = self.store;
-        let docs = crate::store::scan::map_in_order(&wanted, workers, &|e| store.doc(*e))
-            .ok_or_else(|| StoreError::corrupt("docs", "*", "a reading thread failed"))?;
-        for (entity, doc) in wanted.into_iter().zip(docs) {
-            self.read.insert(entity, doc?);
+        let docs = crate::store::scan::map_in_order(&wanted, workers, &|e| store.doc(*e));
+        for (entity, doc) in wanted.into_iter().zip(docs.into_iter().flatten()) {
+            if let Ok(doc) = doc {
+                self.read.insert(entity, doc);
+            }
         }
-        Ok(())
     }
 
     /// The entity's timeline as the batch leaves it, else as the store has

@@ -987,3 +987,62 @@ fn a_large_batch_that_signs_and_amends_the_same_conventions_is_one_append_at_a_t
         assert!(report.problems.is_empty(), "{:?}", report.problems);
     }
 }
+
+/// A large batch reads its documents first, on every core; a document that
+/// cannot be read there is read again by its own command, which reports
+/// the failure at its position, and nothing is appended.
+#[test]
+fn a_document_a_large_batch_cannot_read_is_reported_at_its_command() {
+    use pactum::app::AppError;
+    use pactum::domain::decide::Command;
+    use pactum::domain::{ConventionId, EntityId, Objectives, PartnerKind};
+    let r = Reg::new();
+    let a = r.partner("Commune A", PartnerKind::Commune);
+    let conventions: Vec<ConventionId> = (0..70u64).map(|i| ConventionId(uuid(700 + i))).collect();
+    let signings = conventions
+        .iter()
+        .map(|c| {
+            (
+                Command::SignConvention(*c, signed(&[a], "2001", "Avant")),
+                meta(None),
+            )
+        })
+        .collect();
+    r.registry.execute_batch(signings).unwrap();
+    let head = r.head();
+    let path = r.path();
+    let Reg {
+        dir,
+        registry,
+        clock,
+    } = r;
+    drop(registry);
+    {
+        let tree = raw_sled(&path).open_tree("cache").unwrap();
+        let key = pactum::store::keys::doc(EntityId::Convention(conventions[37]));
+        let damaged: Vec<u8> = tree
+            .get(key)
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(|b| b ^ 0xa5)
+            .collect();
+        tree.insert(key, damaged).unwrap();
+        tree.flush().unwrap();
+    }
+    let registry = Reg::open_at(&path, clock);
+    let amendments = conventions
+        .iter()
+        .map(|c| {
+            let mut payload = amended("2003");
+            payload.objectives = Some(Objectives::new("Après").unwrap());
+            (Command::AmendConvention(*c, payload), meta(None))
+        })
+        .collect();
+    let errors = registry.execute_batch(amendments).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, 37, "{errors:?}");
+    assert!(matches!(errors[0].1, AppError::Store(_)), "{errors:?}");
+    assert_eq!(registry.head_seq().unwrap(), head, "the batch appended");
+    drop((registry, dir));
+}
