@@ -34,6 +34,10 @@ struct Args {
     /// Keep the registry in this folder (default: a temporary folder)
     #[arg(long)]
     keep: Option<PathBuf>,
+    /// Stop after the appends, before the reads (whose rebuild rewrites
+    /// every cache): with `--keep`, a registry as the appends leave it
+    #[arg(long)]
+    appends_only: bool,
     /// Passed by cargo
     #[arg(long, hide = true)]
     bench: bool,
@@ -1217,6 +1221,10 @@ fn main() {
     let conventions = conventions(&registry);
     registry.store().sync().expect("sync");
     drop(registry);
+    if args.appends_only {
+        report(&out, head, args.json);
+        return;
+    }
     reads_in_a_child(&path, head, &mut out);
     reopen(&path, &mut out);
     cli_runs(&path, scratch.path(), head, conventions, &mut out);
