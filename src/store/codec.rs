@@ -25,7 +25,7 @@
 //! bincode is unmaintained (RUSTSEC-2025-0141): every use of it stays in
 //! this file so the format can move behind the same golden tests.
 
-use bincode::{Decode, Encode};
+use bincode::{BorrowDecode, Decode, Encode};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -130,6 +130,13 @@ fn packed_uuids(bytes: &[u8], max: usize) -> Result<&[[u8; 16]], CodecError> {
 }
 
 // ---------------------------------------------------------------- wire types
+//
+// The wire types hold their strings as `&str`: encoding borrows them from
+// the domain's values instead of copying each one, and decoding borrows
+// them from the stored bytes (bincode's `BorrowDecode`), so that each
+// string is copied once, by the domain type that checks it. `&str` and
+// `String` have the same bytes in bincode 2: the format is unchanged (the
+// golden tests hold it).
 
 #[derive(Encode, Decode, Clone, Copy)]
 struct WDate {
@@ -144,31 +151,31 @@ enum WEntity {
     Convention([u8; 16]),
 }
 
-#[derive(Encode, Decode)]
-struct WBody {
+#[derive(Encode, BorrowDecode)]
+struct WBody<'a> {
     seq: u64,
     id: [u8; 16],
     entity: WEntity,
     version: u64,
     recorded_at_micros: i64,
-    actor: String,
-    reason: Option<String>,
-    source: Option<String>,
-    event: WEvent,
+    actor: &'a str,
+    reason: Option<&'a str>,
+    source: Option<&'a str>,
+    event: WEvent<'a>,
 }
 
-#[derive(Encode, Decode)]
-struct WPartnerRegistered {
-    name: String,
+#[derive(Encode, BorrowDecode)]
+struct WPartnerRegistered<'a> {
+    name: &'a str,
     kind: u8,
-    short_name: Option<String>,
-    country: Option<String>,
+    short_name: Option<&'a str>,
+    country: Option<&'a str>,
 }
 
-#[derive(Encode, Decode)]
-struct WPartnerRenamed {
-    new_name: String,
-    short_name: Option<String>,
+#[derive(Encode, BorrowDecode)]
+struct WPartnerRenamed<'a> {
+    new_name: &'a str,
+    short_name: Option<&'a str>,
     effective_on: WDate,
 }
 
@@ -178,14 +185,14 @@ struct WPartnerSucceeded {
     effective_on: WDate,
 }
 
-#[derive(Encode, Decode)]
-struct WConventionSigned {
+#[derive(Encode, BorrowDecode)]
+struct WConventionSigned<'a> {
     instrument: u8,
     parties: Vec<[u8; 16]>,
     signed_on: WDate,
-    objectives: String,
+    objectives: &'a str,
     expires_on: Option<WDate>,
-    official_ref: Option<String>,
+    official_ref: Option<&'a str>,
 }
 
 #[derive(Encode, Decode)]
@@ -194,11 +201,11 @@ enum WExpiry {
     Cleared,
 }
 
-#[derive(Encode, Decode)]
-struct WConventionAmended {
+#[derive(Encode, BorrowDecode)]
+struct WConventionAmended<'a> {
     effective_on: WDate,
-    amendment_ref: Option<String>,
-    objectives: Option<String>,
+    amendment_ref: Option<&'a str>,
+    objectives: Option<&'a str>,
     parties_added: Vec<[u8; 16]>,
     parties_removed: Vec<[u8; 16]>,
     expiry: Option<WExpiry>,
@@ -211,36 +218,36 @@ struct WConventionTerminated {
     kind: u8,
 }
 
-#[derive(Encode, Decode)]
-struct WPartnerRegisteredPatch {
-    name: Option<String>,
+#[derive(Encode, BorrowDecode)]
+struct WPartnerRegisteredPatch<'a> {
+    name: Option<&'a str>,
     kind: Option<u8>,
-    short_name: Option<Option<String>>,
-    country: Option<Option<String>>,
+    short_name: Option<Option<&'a str>>,
+    country: Option<Option<&'a str>>,
 }
 
-#[derive(Encode, Decode)]
-struct WPartnerRenamedPatch {
-    new_name: Option<String>,
-    short_name: Option<Option<String>>,
+#[derive(Encode, BorrowDecode)]
+struct WPartnerRenamedPatch<'a> {
+    new_name: Option<&'a str>,
+    short_name: Option<Option<&'a str>>,
     effective_on: Option<WDate>,
 }
 
-#[derive(Encode, Decode)]
-struct WConventionSignedPatch {
+#[derive(Encode, BorrowDecode)]
+struct WConventionSignedPatch<'a> {
     instrument: Option<u8>,
     parties: Option<Vec<[u8; 16]>>,
     signed_on: Option<WDate>,
-    objectives: Option<String>,
+    objectives: Option<&'a str>,
     expires_on: Option<Option<WDate>>,
-    official_ref: Option<Option<String>>,
+    official_ref: Option<Option<&'a str>>,
 }
 
-#[derive(Encode, Decode)]
-struct WConventionAmendedPatch {
+#[derive(Encode, BorrowDecode)]
+struct WConventionAmendedPatch<'a> {
     effective_on: Option<WDate>,
-    amendment_ref: Option<Option<String>>,
-    objectives: Option<Option<String>>,
+    amendment_ref: Option<Option<&'a str>>,
+    objectives: Option<Option<&'a str>>,
     parties_added: Option<Vec<[u8; 16]>>,
     parties_removed: Option<Vec<[u8; 16]>>,
     expiry: Option<Option<WExpiry>>,
@@ -259,24 +266,24 @@ struct WPartnerSucceededPatch {
     effective_on: Option<WDate>,
 }
 
-#[derive(Encode, Decode)]
-enum WPatch {
-    PartnerRegistered(WPartnerRegisteredPatch),
-    PartnerRenamed(WPartnerRenamedPatch),
-    ConventionSigned(WConventionSignedPatch),
-    ConventionAmended(WConventionAmendedPatch),
+#[derive(Encode, BorrowDecode)]
+enum WPatch<'a> {
+    PartnerRegistered(WPartnerRegisteredPatch<'a>),
+    PartnerRenamed(WPartnerRenamedPatch<'a>),
+    ConventionSigned(WConventionSignedPatch<'a>),
+    ConventionAmended(WConventionAmendedPatch<'a>),
     ConventionTerminated(WConventionTerminatedPatch),
     PartnerSucceeded(WPartnerSucceededPatch),
 }
 
-#[derive(Encode, Decode)]
-enum WEvent {
-    PartnerRegistered(WPartnerRegistered),
-    PartnerRenamed(WPartnerRenamed),
-    ConventionSigned(WConventionSigned),
-    ConventionAmended(WConventionAmended),
+#[derive(Encode, BorrowDecode)]
+enum WEvent<'a> {
+    PartnerRegistered(WPartnerRegistered<'a>),
+    PartnerRenamed(WPartnerRenamed<'a>),
+    ConventionSigned(WConventionSigned<'a>),
+    ConventionAmended(WConventionAmended<'a>),
     ConventionTerminated(WConventionTerminated),
-    Corrected { target: [u8; 16], patch: WPatch },
+    Corrected { target: [u8; 16], patch: WPatch<'a> },
     Retracted { target: [u8; 16] },
     PartnerSucceeded(WPartnerSucceeded),
 }
@@ -331,12 +338,12 @@ fn ids_to_wire(ids: &[PartnerId]) -> Vec<[u8; 16]> {
     ids.iter().map(|p| *p.as_bytes()).collect()
 }
 
-fn text_to_wire(s: &Option<impl AsRef<str>>) -> Option<String> {
-    s.as_ref().map(|s| s.as_ref().to_owned())
+fn text_to_wire(s: &Option<impl AsRef<str>>) -> Option<&str> {
+    s.as_ref().map(AsRef::as_ref)
 }
 
-fn country_to_wire(c: Option<CountryCode>) -> Option<String> {
-    c.map(|c| c.as_str().to_owned())
+fn country_to_wire(c: &Option<CountryCode>) -> Option<&str> {
+    c.as_ref().map(CountryCode::as_str)
 }
 
 fn expiry_to_wire(e: ExpiryChange) -> WExpiry {
@@ -346,18 +353,18 @@ fn expiry_to_wire(e: ExpiryChange) -> WExpiry {
     }
 }
 
-fn registered_to_wire(e: &PartnerRegistered) -> WPartnerRegistered {
+fn registered_to_wire(e: &PartnerRegistered) -> WPartnerRegistered<'_> {
     WPartnerRegistered {
-        name: e.name.to_string(),
+        name: e.name.as_str(),
         kind: word_to_wire(PARTNER_KINDS, &e.kind),
         short_name: text_to_wire(&e.short_name),
-        country: country_to_wire(e.country),
+        country: country_to_wire(&e.country),
     }
 }
 
-fn renamed_to_wire(e: &PartnerRenamed) -> WPartnerRenamed {
+fn renamed_to_wire(e: &PartnerRenamed) -> WPartnerRenamed<'_> {
     WPartnerRenamed {
-        new_name: e.new_name.to_string(),
+        new_name: e.new_name.as_str(),
         short_name: text_to_wire(&e.short_name),
         effective_on: date_to_wire(e.effective_on),
     }
@@ -370,18 +377,18 @@ fn succeeded_to_wire(e: &PartnerSucceeded) -> WPartnerSucceeded {
     }
 }
 
-fn signed_to_wire(e: &ConventionSigned) -> WConventionSigned {
+fn signed_to_wire(e: &ConventionSigned) -> WConventionSigned<'_> {
     WConventionSigned {
         instrument: word_to_wire(INSTRUMENTS, &e.instrument),
         parties: ids_to_wire(&e.parties),
         signed_on: date_to_wire(e.signed_on),
-        objectives: e.objectives.to_string(),
+        objectives: e.objectives.as_str(),
         expires_on: e.expires_on.map(date_to_wire),
         official_ref: text_to_wire(&e.official_ref),
     }
 }
 
-fn amended_to_wire(e: &ConventionAmended) -> WConventionAmended {
+fn amended_to_wire(e: &ConventionAmended) -> WConventionAmended<'_> {
     WConventionAmended {
         effective_on: date_to_wire(e.effective_on),
         amendment_ref: text_to_wire(&e.amendment_ref),
@@ -400,16 +407,16 @@ fn terminated_to_wire(e: &ConventionTerminated) -> WConventionTerminated {
     }
 }
 
-fn patch_to_wire(p: &Patch) -> WPatch {
+fn patch_to_wire(p: &Patch) -> WPatch<'_> {
     match p {
         Patch::PartnerRegistered(p) => WPatch::PartnerRegistered(WPartnerRegisteredPatch {
-            name: p.name.as_ref().map(ToString::to_string),
+            name: p.name.as_ref().map(PartnerName::as_str),
             kind: p.kind.map(|k| word_to_wire(PARTNER_KINDS, &k)),
             short_name: p.short_name.as_ref().map(text_to_wire),
-            country: p.country.map(country_to_wire),
+            country: p.country.as_ref().map(country_to_wire),
         }),
         Patch::PartnerRenamed(p) => WPatch::PartnerRenamed(WPartnerRenamedPatch {
-            new_name: p.new_name.as_ref().map(ToString::to_string),
+            new_name: p.new_name.as_ref().map(PartnerName::as_str),
             short_name: p.short_name.as_ref().map(text_to_wire),
             effective_on: p.effective_on.map(date_to_wire),
         }),
@@ -417,7 +424,7 @@ fn patch_to_wire(p: &Patch) -> WPatch {
             instrument: p.instrument.map(|i| word_to_wire(INSTRUMENTS, &i)),
             parties: p.parties.as_deref().map(ids_to_wire),
             signed_on: p.signed_on.map(date_to_wire),
-            objectives: p.objectives.as_ref().map(ToString::to_string),
+            objectives: p.objectives.as_ref().map(Objectives::as_str),
             expires_on: p.expires_on.map(|e| e.map(date_to_wire)),
             official_ref: p.official_ref.as_ref().map(text_to_wire),
         }),
@@ -445,7 +452,7 @@ fn patch_to_wire(p: &Patch) -> WPatch {
     }
 }
 
-fn event_to_wire(e: &Event) -> WEvent {
+fn event_to_wire(e: &Event) -> WEvent<'_> {
     match e {
         Event::PartnerRegistered(e) => WEvent::PartnerRegistered(registered_to_wire(e)),
         Event::PartnerRenamed(e) => WEvent::PartnerRenamed(renamed_to_wire(e)),
@@ -482,15 +489,15 @@ fn ids_from_wire(ids: Vec<[u8; 16]>) -> Vec<PartnerId> {
         .collect()
 }
 
-fn text_from_wire<T>(
-    s: Option<String>,
-    make: impl Fn(String) -> Result<T, crate::domain::TextError>,
+fn text_from_wire<'a, T>(
+    s: Option<&'a str>,
+    make: impl Fn(&'a str) -> Result<T, crate::domain::TextError>,
 ) -> Result<Option<T>, CodecError> {
     s.map(make).transpose().map_err(invalid)
 }
 
-fn country_from_wire(s: Option<String>) -> Result<Option<CountryCode>, CodecError> {
-    s.map(|c| CountryCode::new(&c)).transpose().map_err(invalid)
+fn country_from_wire(s: Option<&str>) -> Result<Option<CountryCode>, CodecError> {
+    s.map(CountryCode::new).transpose().map_err(invalid)
 }
 
 fn expiry_from_wire(e: WExpiry) -> Result<ExpiryChange, CodecError> {
@@ -500,7 +507,7 @@ fn expiry_from_wire(e: WExpiry) -> Result<ExpiryChange, CodecError> {
     })
 }
 
-fn registered_from_wire(w: WPartnerRegistered) -> Result<PartnerRegistered, CodecError> {
+fn registered_from_wire(w: WPartnerRegistered<'_>) -> Result<PartnerRegistered, CodecError> {
     Ok(PartnerRegistered {
         name: PartnerName::stored(w.name).map_err(invalid)?,
         kind: word_from_wire(PARTNER_KINDS, w.kind, "partner kind")?,
@@ -509,7 +516,7 @@ fn registered_from_wire(w: WPartnerRegistered) -> Result<PartnerRegistered, Code
     })
 }
 
-fn renamed_from_wire(w: WPartnerRenamed) -> Result<PartnerRenamed, CodecError> {
+fn renamed_from_wire(w: WPartnerRenamed<'_>) -> Result<PartnerRenamed, CodecError> {
     Ok(PartnerRenamed {
         new_name: PartnerName::stored(w.new_name).map_err(invalid)?,
         short_name: text_from_wire(w.short_name, ShortName::stored)?,
@@ -524,7 +531,7 @@ fn succeeded_from_wire(w: WPartnerSucceeded) -> Result<PartnerSucceeded, CodecEr
     })
 }
 
-fn signed_from_wire(w: WConventionSigned) -> Result<ConventionSigned, CodecError> {
+fn signed_from_wire(w: WConventionSigned<'_>) -> Result<ConventionSigned, CodecError> {
     Ok(ConventionSigned {
         instrument: word_from_wire(INSTRUMENTS, w.instrument, "instrument")?,
         parties: ids_from_wire(w.parties),
@@ -535,7 +542,7 @@ fn signed_from_wire(w: WConventionSigned) -> Result<ConventionSigned, CodecError
     })
 }
 
-fn amended_from_wire(w: WConventionAmended) -> Result<ConventionAmended, CodecError> {
+fn amended_from_wire(w: WConventionAmended<'_>) -> Result<ConventionAmended, CodecError> {
     Ok(ConventionAmended {
         effective_on: date_from_wire(w.effective_on)?,
         amendment_ref: text_from_wire(w.amendment_ref, AmendmentRef::stored)?,
@@ -557,7 +564,7 @@ fn terminated_from_wire(w: WConventionTerminated) -> Result<ConventionTerminated
     })
 }
 
-fn patch_from_wire(w: WPatch) -> Result<Patch, CodecError> {
+fn patch_from_wire(w: WPatch<'_>) -> Result<Patch, CodecError> {
     Ok(match w {
         WPatch::PartnerRegistered(p) => Patch::PartnerRegistered(PartnerRegisteredPatch {
             name: p
@@ -646,7 +653,7 @@ fn patch_from_wire(w: WPatch) -> Result<Patch, CodecError> {
     })
 }
 
-fn event_from_wire(w: WEvent) -> Result<Event, CodecError> {
+fn event_from_wire(w: WEvent<'_>) -> Result<Event, CodecError> {
     Ok(match w {
         WEvent::PartnerRegistered(e) => Event::PartnerRegistered(registered_from_wire(e)?),
         WEvent::PartnerRenamed(e) => Event::PartnerRenamed(renamed_from_wire(e)?),
@@ -677,8 +684,10 @@ fn encode<T: Encode>(value: &T) -> Result<Vec<u8>, CodecError> {
     bincode::encode_to_vec(value, config()).map_err(|e| CodecError::Encode(e.to_string()))
 }
 
-fn decode<T: Decode<()>>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (value, used): (T, usize) = bincode::decode_from_slice(bytes, config())
+/// Decodes the whole of `bytes`; the wire types' strings borrow from them
+/// (the domain's types copy each one once, as they check it).
+fn decode<'a, T: BorrowDecode<'a, ()>>(bytes: &'a [u8]) -> Result<T, CodecError> {
+    let (value, used): (T, usize) = bincode::borrow_decode_from_slice(bytes, config())
         .map_err(|e| CodecError::Decode(e.to_string()))?;
     match bytes.len().checked_sub(used) {
         Some(0) => Ok(value),
@@ -717,9 +726,9 @@ pub fn canonical_body(e: &Unsealed<'_>) -> Result<Vec<u8>, CodecError> {
         entity: entity_to_wire(e.entity),
         version: e.version,
         recorded_at_micros: e.recorded_at.timestamp_micros(),
-        actor: e.actor.to_string(),
-        reason: e.reason.map(ToString::to_string),
-        source: e.source.map(ToString::to_string),
+        actor: e.actor.as_str(),
+        reason: e.reason.map(Reason::as_str),
+        source: e.source.map(Source::as_str),
         event: event_to_wire(e.event),
     };
     encode(&body)
@@ -835,26 +844,26 @@ pub fn decode_record(bytes: &[u8]) -> Result<EventRecord, CodecError> {
 
 // ------------------------------------------------------------- projections
 
-#[derive(Encode, Decode)]
+#[derive(Encode, BorrowDecode)]
 struct WEntry<P> {
     seq: u64,
     id: [u8; 16],
     payload: P,
 }
 
-#[derive(Encode, Decode)]
-enum WPartnerChange {
-    Renamed(WPartnerRenamed),
+#[derive(Encode, BorrowDecode)]
+enum WPartnerChange<'a> {
+    Renamed(WPartnerRenamed<'a>),
     Succeeded(WPartnerSucceeded),
 }
 
-#[derive(Encode, Decode)]
-enum WChange {
-    Amended(WConventionAmended),
+#[derive(Encode, BorrowDecode)]
+enum WChange<'a> {
+    Amended(WConventionAmended<'a>),
     Terminated(WConventionTerminated),
 }
 
-#[derive(Encode, Decode)]
+#[derive(Encode, BorrowDecode)]
 struct WTimeline<B, F> {
     id: [u8; 16],
     version: u64,
@@ -864,17 +873,17 @@ struct WTimeline<B, F> {
     corrections: Vec<([u8; 16], [u8; 16])>,
 }
 
-#[derive(Encode, Decode)]
-enum WAnyTimeline {
-    Partner(WTimeline<WPartnerRegistered, WPartnerChange>),
-    Convention(WTimeline<WConventionSigned, WChange>),
+#[derive(Encode, BorrowDecode)]
+enum WAnyTimeline<'a> {
+    Partner(WTimeline<WPartnerRegistered<'a>, WPartnerChange<'a>>),
+    Convention(WTimeline<WConventionSigned<'a>, WChange<'a>>),
 }
 
-fn timeline_to_wire<I, B, F, WB, WF>(
-    t: &Timeline<I, B, F>,
+fn timeline_to_wire<'t, I, B, F, WB, WF>(
+    t: &'t Timeline<I, B, F>,
     id: [u8; 16],
-    base: impl Fn(&B) -> WB,
-    fact: impl Fn(&F) -> WF,
+    base: impl Fn(&'t B) -> WB,
+    fact: impl Fn(&'t F) -> WF,
 ) -> WTimeline<WB, WF> {
     fn entry<P>(seq: Seq, eid: EventId, payload: P) -> WEntry<P> {
         WEntry {
@@ -960,7 +969,7 @@ pub fn encode_doc(handle: u64, seqs: &[Seq], t: &AnyTimeline) -> Result<Vec<u8>,
                 t,
                 *t.id.as_bytes(),
                 registered_to_wire,
-                |c: &PartnerChange| match c {
+                |c| match c {
                     PartnerChange::Renamed(r) => WPartnerChange::Renamed(renamed_to_wire(r)),
                     PartnerChange::Succeeded(s) => WPartnerChange::Succeeded(succeeded_to_wire(s)),
                 },
@@ -968,15 +977,12 @@ pub fn encode_doc(handle: u64, seqs: &[Seq], t: &AnyTimeline) -> Result<Vec<u8>,
         ),
         AnyTimeline::Convention(t) => (
             b'C',
-            WAnyTimeline::Convention(timeline_to_wire(
-                t,
-                *t.id.as_bytes(),
-                signed_to_wire,
-                |c: &ConventionChange| match c {
+            WAnyTimeline::Convention(timeline_to_wire(t, *t.id.as_bytes(), signed_to_wire, |c| {
+                match c {
                     ConventionChange::Amended(a) => WChange::Amended(amended_to_wire(a)),
                     ConventionChange::Terminated(x) => WChange::Terminated(terminated_to_wire(x)),
-                },
-            )),
+                }
+            })),
         ),
     };
     let seqs: Vec<u64> = seqs.iter().map(|s| s.0).collect();
@@ -1019,10 +1025,65 @@ pub fn doc_seqs(bytes: &[u8]) -> Result<Vec<Seq>, CodecError> {
     Ok(seqs.into_iter().map(Seq).collect())
 }
 
+/// A document's stream seqs as a view's read takes them: each one read
+/// and checked against the one before, none kept (the same bytes as the
+/// `Vec<u64>` a full decode keeps).
+struct CheckedSeqs {
+    increasing: bool,
+}
+
+impl<C> Decode<C> for CheckedSeqs {
+    fn decode<D: bincode::de::Decoder<Context = C>>(
+        decoder: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        // as bincode's `Vec<u64>` reads them, within the same limit
+        let len = u64::decode(decoder)?;
+        let len = usize::try_from(len)
+            .map_err(|_| bincode::error::DecodeError::OutsideUsizeRange(len))?;
+        decoder.claim_container_read::<u64>(len)?;
+        let mut last: Option<u64> = None;
+        let mut increasing = true;
+        for _ in 0..len {
+            decoder.unclaim_bytes_read(std::mem::size_of::<u64>());
+            let seq = u64::decode(decoder)?;
+            increasing &= last.is_none_or(|l| l < seq);
+            last = Some(seq);
+        }
+        Ok(Self { increasing })
+    }
+}
+bincode::impl_borrow_decode!(CheckedSeqs);
+
 /// Decodes a stored document: handle number, stream seqs, timeline.
 pub fn decode_doc(bytes: &[u8]) -> Result<(u64, Vec<Seq>, AnyTimeline), CodecError> {
+    let (handle, seqs, timeline) = doc_from_wire::<Vec<u64>>(bytes)?;
+    if seqs.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(not_increasing());
+    }
+    Ok((handle, seqs.into_iter().map(Seq).collect(), timeline))
+}
+
+/// Decodes a stored document's handle number and timeline, its stream's
+/// seqs checked but not kept: what the views' scans read. It accepts and
+/// refuses the same bytes as [`decode_doc`].
+pub fn decode_doc_timeline(bytes: &[u8]) -> Result<(u64, AnyTimeline), CodecError> {
+    let (handle, seqs, timeline) = doc_from_wire::<CheckedSeqs>(bytes)?;
+    if !seqs.increasing {
+        return Err(not_increasing());
+    }
+    Ok((handle, timeline))
+}
+
+fn not_increasing() -> CodecError {
+    invalid("the stream's seqs are not increasing")
+}
+
+/// A stored document with its seqs decoded as `S`.
+fn doc_from_wire<'a, S: BorrowDecode<'a, ()>>(
+    bytes: &'a [u8],
+) -> Result<(u64, S, AnyTimeline), CodecError> {
     let (kind, handle, body) = doc_header(bytes)?;
-    let (seqs, wire) = decode::<(Vec<u64>, WAnyTimeline)>(body)?;
+    let (seqs, wire) = decode::<(S, WAnyTimeline)>(body)?;
     let timeline = match (kind, wire) {
         (b'P', WAnyTimeline::Partner(w)) => {
             let id = PartnerId(Uuid::from_bytes(w.id));
@@ -1049,10 +1110,7 @@ pub fn decode_doc(bytes: &[u8]) -> Result<(u64, Vec<Seq>, AnyTimeline), CodecErr
         }
         _ => return Err(invalid("the kind byte and the timeline disagree")),
     };
-    if seqs.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(invalid("the stream's seqs are not increasing"));
-    }
-    Ok((handle, seqs.into_iter().map(Seq).collect(), timeline))
+    Ok((handle, seqs, timeline))
 }
 
 // ---------------------------------------------------------------- segments

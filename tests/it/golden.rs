@@ -509,3 +509,59 @@ fn every_event_variants_leaf_is_its_rfc_8785_form() {
         );
     }
 }
+
+#[test]
+fn every_document_of_the_demo_reencodes_to_its_bytes_and_the_views_read_accepts_what_the_full_read_accepts()
+ {
+    // The views read a document without keeping its seqs
+    // (`decode_doc_timeline`); the full read keeps them (`decode_doc`).
+    // Both must accept and refuse the same bytes, and agree on what they
+    // accept; and the codec's wire types, which borrow the domain's
+    // strings to encode them, must give back the stored bytes.
+    let cli = Cli::new();
+    cli.run(&["demo"]).ok();
+    let db = raw_sled(&cli.db());
+    let cache = db.open_tree("cache").unwrap();
+    let mut docs = 0;
+    for kind in [EntityKind::Partner, EntityKind::Convention] {
+        for kv in cache.scan_prefix(pactum::store::keys::docs_of(kind)) {
+            let (_, stored) = kv.unwrap();
+            let (handle, seqs, timeline) = codec::decode_doc(&stored).unwrap();
+            assert_eq!(
+                codec::encode_doc(handle, &seqs, &timeline).unwrap(),
+                stored.to_vec()
+            );
+            let agree = |bytes: &[u8]| match (
+                codec::decode_doc(bytes),
+                codec::decode_doc_timeline(bytes),
+            ) {
+                (Ok((h, _, t)), Ok((h2, t2))) => assert!(h == h2 && t == t2),
+                (Err(e), Err(e2)) => assert_eq!(e, e2),
+                (full, view) => panic!("{full:?} against {view:?}"),
+            };
+            agree(&stored);
+            for i in 0..stored.len() {
+                agree(&stored[..i]);
+                let mut bad = stored.to_vec();
+                bad[i] ^= 0x5a;
+                agree(&bad);
+            }
+            docs += 1;
+        }
+    }
+    assert!(docs > 50, "{docs} documents");
+}
+
+#[test]
+fn a_document_whose_seqs_do_not_increase_is_refused_by_both_reads() {
+    let t = AnyTimeline::Convention(ConventionTimeline::empty(ConventionId(uuid(1))));
+    let good = codec::encode_doc(3, &[Seq(1), Seq(4)], &t).unwrap();
+    assert!(codec::decode_doc(&good).is_ok());
+    assert!(codec::decode_doc_timeline(&good).is_ok());
+    for seqs in [[Seq(4), Seq(1)], [Seq(4), Seq(4)]] {
+        let bad = codec::encode_doc(3, &seqs, &t).unwrap();
+        let full = codec::decode_doc(&bad).unwrap_err();
+        assert_eq!(codec::decode_doc_timeline(&bad).unwrap_err(), full);
+        assert!(full.to_string().contains("not increasing"), "{full}");
+    }
+}
