@@ -323,7 +323,7 @@ impl Registry {
                 let partners: Vec<(String, crate::domain::PartnerKind)> = v
                     .parties
                     .iter()
-                    .filter_map(|p| p.kind.map(|k| (p.name.clone(), k)))
+                    .filter_map(|p| p.kind.map(|k| (p.name.to_string(), k)))
                     .collect();
                 let first = partners.first()?.1;
                 Some(ExportRow {

@@ -14,6 +14,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -56,7 +57,7 @@ pub struct Party {
     /// its handle
     pub handle: Handle,
     /// its name on D (its registered name if it does not exist at the point)
-    pub name: String,
+    pub name: Arc<str>,
     /// its kind
     pub kind: Option<PartnerKind>,
     /// when it is a party by succession: the predecessors it replaced,
@@ -71,9 +72,9 @@ impl Party {
     /// it: "Fès-Meknès (anciennement Meknès-Tafilalet)".
     pub fn name_with_predecessors(&self) -> String {
         if self.via.is_empty() {
-            return self.name.clone();
+            return self.name.to_string();
         }
-        let names: Vec<&str> = self.via.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<&str> = self.via.iter().map(|p| &*p.name).collect();
         let list = match names.split_last() {
             Some((last, rest)) if !rest.is_empty() => format!("{} et {last}", rest.join(", ")),
             _ => names.join(""),
@@ -181,7 +182,7 @@ fn named_at(id: PartnerId, handle: Handle, t: &PartnerTimeline, d: NaiveDate) ->
         Some(s) => Party {
             id,
             handle,
-            name: s.name.to_string(),
+            name: s.name.as_str().into(),
             kind: Some(s.kind),
             via: Vec::new(),
             since: None,
@@ -189,10 +190,10 @@ fn named_at(id: PartnerId, handle: Handle, t: &PartnerTimeline, d: NaiveDate) ->
         None => Party {
             id,
             handle,
-            name: t
-                .base
-                .as_ref()
-                .map_or_else(|| handle.to_string(), |b| b.payload.name.to_string()),
+            name: t.base.as_ref().map_or_else(
+                || handle.to_string().into(),
+                |b| b.payload.name.as_str().into(),
+            ),
             kind: t.base.as_ref().map(|b| b.payload.kind),
             via: Vec::new(),
             since: None,
@@ -373,7 +374,7 @@ impl<'r> Snapshot<'r> {
             None => Party {
                 id,
                 handle: self.registry.handle(id.into())?,
-                name: id.to_string(),
+                name: id.to_string().into(),
                 kind: None,
                 via: Vec::new(),
                 since: None,

@@ -344,7 +344,7 @@ pub fn party_json(p: &Party) -> Json {
     let mut json = json!({
         "id": p.id.to_string(),
         "handle": p.handle.to_string(),
-        "name": p.name,
+        "name": &*p.name,
         "kind": opt(p.kind),
     });
     if let (Some(since), Some(obj)) = (p.since, json.as_object_mut()) {
@@ -359,7 +359,7 @@ pub fn partner_ref_json(p: &Party) -> Json {
     json!({
         "id": p.id.to_string(),
         "handle": p.handle.to_string(),
-        "name": p.name,
+        "name": &*p.name,
     })
 }
 

@@ -468,6 +468,8 @@ impl ConventionTimeline {
             )
             .collect();
         steps.sort_by_key(|(on, seq, _)| (*on, *seq));
+        // the objectives of the last amendment that sets them, copied once
+        let mut objectives = None;
         for (_, _, step) in steps {
             let change = match step {
                 Step::Change(change) => change,
@@ -479,8 +481,8 @@ impl ConventionTimeline {
             match change {
                 ConventionChange::Amended(a) => {
                     state.approximate |= a.effective_on.straddles(d);
-                    if let Some(objectives) = &a.objectives {
-                        state.objectives = objectives.clone();
+                    if let Some(o) = &a.objectives {
+                        objectives = Some(o);
                     }
                     for p in &a.parties_added {
                         if !state.parties.contains(p) {
@@ -505,6 +507,9 @@ impl ConventionTimeline {
                     ended = Some((t.kind, t.effective_on));
                 }
             }
+        }
+        if let Some(o) = objectives {
+            state.objectives = o.clone();
         }
         if let Some((kind, on)) = ended {
             state.status = kind.into();

@@ -167,7 +167,7 @@ impl<'r> Ctx<'r> {
     fn party_link(&self, party: &Party) -> Link {
         Link {
             href: page_of(party.handle),
-            text: party.name.clone(),
+            text: party.name.to_string(),
         }
     }
 
@@ -199,7 +199,7 @@ impl<'r> Ctx<'r> {
             s.objectives.to_string(),
             french::status(s.status.as_str()).to_owned(),
         ];
-        haystack.extend(view.parties.iter().map(|p| p.name.clone()));
+        haystack.extend(view.parties.iter().map(|p| p.name.to_string()));
         Row {
             handle: view.handle.to_string(),
             href: page_of(view.handle),
@@ -459,7 +459,7 @@ pub fn build(
         let page_t = match &view {
             Some(v) => {
                 let s = &v.state;
-                let names: Vec<String> = v.parties.iter().map(|p| p.name.clone()).collect();
+                let names: Vec<String> = v.parties.iter().map(|p| p.name.to_string()).collect();
                 ConventionPage {
                     frame: &f,
                     handle: handle.to_string(),
@@ -568,7 +568,7 @@ pub fn build(
             frame: &f,
             handle: handle.to_string(),
             id: t.id.to_string(),
-            name: party.name.clone(),
+            name: party.name.to_string(),
             short_name: view
                 .as_ref()
                 .and_then(|v| v.state.short_name.as_ref().map(|s| s.to_string())),
@@ -804,7 +804,7 @@ fn pretty(proofs: &[&InclusionProof]) -> Result<Vec<u8>, AppError> {
 
 /// The partner cell of a row, as the published lists print it.
 fn partner_cell(v: &ConventionView) -> String {
-    let names: Vec<String> = v.parties.iter().map(|p| p.name.clone()).collect();
+    let names: Vec<String> = v.parties.iter().map(|p| p.name.to_string()).collect();
     report::partner_cell(&names, v.state.instrument)
 }
 
@@ -818,7 +818,7 @@ fn succession_of(view: Option<&PartnerView>) -> (Option<String>, Vec<Link>, Vec<
             .iter()
             .map(|p| Link {
                 href: page_of(p.handle),
-                text: p.name.clone(),
+                text: p.name.to_string(),
             })
             .collect()
     };

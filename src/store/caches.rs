@@ -110,7 +110,27 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 pub fn decode_doc(entity: EntityId, bytes: &[u8]) -> Result<Doc> {
     let (number, seqs, timeline) =
         codec::decode_doc(bytes).map_err(|e| StoreError::corrupt("docs", entity, e))?;
-    let matches = match (&timeline, entity) {
+    let handle = owned_by(entity, number, &timeline)?;
+    Ok(Doc {
+        handle,
+        seqs,
+        timeline,
+    })
+}
+
+/// Decodes a stored document's handle and timeline, its seqs checked but
+/// not kept (`codec::decode_doc_timeline`), and checks it belongs to
+/// `entity`: what the views read.
+pub fn decode_timeline(entity: EntityId, bytes: &[u8]) -> Result<(Handle, AnyTimeline)> {
+    let (number, timeline) =
+        codec::decode_doc_timeline(bytes).map_err(|e| StoreError::corrupt("docs", entity, e))?;
+    Ok((owned_by(entity, number, &timeline)?, timeline))
+}
+
+/// The handle numbered `number` of `entity`, when `timeline` is that
+/// entity's.
+fn owned_by(entity: EntityId, number: u64, timeline: &AnyTimeline) -> Result<Handle> {
+    let matches = match (timeline, entity) {
         (AnyTimeline::Partner(p), EntityId::Partner(id)) => p.id == id,
         (AnyTimeline::Convention(c), EntityId::Convention(id)) => c.id == id,
         _ => false,
@@ -122,13 +142,9 @@ pub fn decode_doc(entity: EntityId, bytes: &[u8]) -> Result<Doc> {
             "the document of another entity",
         ));
     }
-    Ok(Doc {
-        handle: Handle {
-            kind: entity.kind(),
-            number,
-        },
-        seqs,
-        timeline,
+    Ok(Handle {
+        kind: entity.kind(),
+        number,
     })
 }
 
@@ -397,6 +413,15 @@ impl Caches {
         }
     }
 
+    /// An entity's handle and timeline, from its document (its seqs not
+    /// kept).
+    pub fn timeline(&self, entity: EntityId) -> Result<Option<(Handle, AnyTimeline)>> {
+        match self.tree.get(keys::doc(entity))? {
+            None => Ok(None),
+            Some(v) => decode_timeline(entity, &v).map(Some),
+        }
+    }
+
     /// The seqs of an entity's stream, oldest first (read from its
     /// document without decoding the timeline).
     pub fn stream_seqs(&self, entity: EntityId) -> Result<Vec<Seq>> {
@@ -566,8 +591,8 @@ impl Caches {
                 .get(2..)
                 .and_then(keys::uuid_of)
                 .ok_or_else(|| StoreError::corrupt("docs", format!("{k:02x?}"), "malformed key"))?;
-            let doc = decode_doc(EntityId::new(kind, uuid), v)?;
-            Ok(f(doc.handle, doc.timeline))
+            let (handle, timeline) = decode_timeline(EntityId::new(kind, uuid), v)?;
+            Ok(f(handle, timeline))
         };
         let prefix = keys::docs_of(kind);
         let end = prefix_end(&prefix);

@@ -529,7 +529,7 @@ impl Store {
 
     /// The cached timeline of an entity at the head, with its handle.
     pub fn timeline(&self, entity: EntityId) -> Result<Option<(Handle, AnyTimeline)>> {
-        Ok(self.doc(entity)?.map(|d| (d.handle, d.timeline)))
+        self.caches.timeline(entity)
     }
 
     /// Every cached timeline of one kind with its handle, in UUID order.
