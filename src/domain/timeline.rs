@@ -430,20 +430,6 @@ impl ConventionTimeline {
         if !base.signed_on.begun_by(d) {
             return None;
         }
-        let mut state = ConventionState {
-            id: self.id,
-            instrument: base.instrument,
-            parties: base.parties.clone(),
-            by_succession: Vec::new(),
-            signed_on: base.signed_on,
-            objectives: base.objectives.clone(),
-            expires_on: base.expires_on,
-            official_ref: base.official_ref.clone(),
-            status: Status::InForce,
-            ended_on: None,
-            approximate: base.signed_on.straddles(d),
-            version: self.version,
-        };
         let mut ended = None;
         let mut steps: Vec<(NaiveDate, Seq, Step<'_>)> = self
             .facts_begun_by(d)
@@ -468,8 +454,30 @@ impl ConventionTimeline {
             )
             .collect();
         steps.sort_by_key(|(on, seq, _)| (*on, *seq));
-        // the objectives of the last amendment that sets them, copied once
-        let mut objectives = None;
+        // the objectives of the last amendment that sets them (else the
+        // signing's), copied once
+        let objectives = steps
+            .iter()
+            .rev()
+            .find_map(|(_, _, step)| match step {
+                Step::Change(ConventionChange::Amended(a)) => a.objectives.as_ref(),
+                _ => None,
+            })
+            .unwrap_or(&base.objectives);
+        let mut state = ConventionState {
+            id: self.id,
+            instrument: base.instrument,
+            parties: base.parties.clone(),
+            by_succession: Vec::new(),
+            signed_on: base.signed_on,
+            objectives: objectives.clone(),
+            expires_on: base.expires_on,
+            official_ref: base.official_ref.clone(),
+            status: Status::InForce,
+            ended_on: None,
+            approximate: base.signed_on.straddles(d),
+            version: self.version,
+        };
         for (_, _, step) in steps {
             let change = match step {
                 Step::Change(change) => change,
@@ -481,9 +489,6 @@ impl ConventionTimeline {
             match change {
                 ConventionChange::Amended(a) => {
                     state.approximate |= a.effective_on.straddles(d);
-                    if let Some(o) = &a.objectives {
-                        objectives = Some(o);
-                    }
                     for p in &a.parties_added {
                         if !state.parties.contains(p) {
                             state.parties.push(*p);
@@ -507,9 +512,6 @@ impl ConventionTimeline {
                     ended = Some((t.kind, t.effective_on));
                 }
             }
-        }
-        if let Some(o) = objectives {
-            state.objectives = o.clone();
         }
         if let Some((kind, on)) = ended {
             state.status = kind.into();

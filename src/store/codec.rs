@@ -132,9 +132,10 @@ fn packed_uuids(bytes: &[u8], max: usize) -> Result<&[[u8; 16]], CodecError> {
 // ---------------------------------------------------------------- wire types
 //
 // The wire types hold their strings as `&str`: encoding borrows them from
-// the domain's values instead of copying each one, and decoding borrows
-// them from the stored bytes (bincode's `BorrowDecode`), so that each
-// string is copied once, by the domain type that checks it. `&str` and
+// the domain's values instead of copying each one first, and decoding
+// borrows them from the stored bytes (bincode's `BorrowDecode`) instead of
+// reading them into a zero-filled buffer: each string is copied once, by
+// the domain type that checks it. `&str` and
 // `String` have the same bytes in bincode 2: the format is unchanged (the
 // golden tests hold it).
 
@@ -1036,7 +1037,9 @@ impl<C> Decode<C> for CheckedSeqs {
     fn decode<D: bincode::de::Decoder<Context = C>>(
         decoder: &mut D,
     ) -> Result<Self, bincode::error::DecodeError> {
-        // as bincode's `Vec<u64>` reads them, within the same limit
+        // step for step as bincode 2.0.1 reads a `Vec<u64>` (its
+        // `impl_alloc.rs`), so that the same lengths pass the same limit:
+        // to be checked again on any other bincode
         let len = u64::decode(decoder)?;
         let len = usize::try_from(len)
             .map_err(|_| bincode::error::DecodeError::OutsideUsizeRange(len))?;

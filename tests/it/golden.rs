@@ -332,30 +332,29 @@ fn a_huge_length_prefix_is_refused_without_allocating() {
     let mut tiny = vec![0xffu8; 12];
     tiny[0] = codec::FORMAT_VERSION;
     assert!(codec::decode_record(&tiny).is_err());
-    assert!(
-        codec::decode_doc(&[
-            codec::PROJECTION_VERSION,
-            b'C',
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            1,
-            0xfc,
-            0xff,
-            0xff,
-            0xff,
-            0xff,
-            0xff,
-            0xff,
-            0xff,
-            0x7f
-        ])
-        .is_err()
-    );
+    let doc = [
+        codec::PROJECTION_VERSION,
+        b'C',
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0xfc,
+        0xff,
+        0xff,
+        0xff,
+        0xff,
+        0xff,
+        0xff,
+        0xff,
+        0x7f,
+    ];
+    assert!(codec::decode_doc(&doc).is_err());
+    both_reads_agree(&doc);
 }
 
 #[test]
@@ -531,25 +530,78 @@ fn every_document_of_the_demo_reencodes_to_its_bytes_and_the_views_read_accepts_
                 codec::encode_doc(handle, &seqs, &timeline).unwrap(),
                 stored.to_vec()
             );
-            let agree = |bytes: &[u8]| match (
-                codec::decode_doc(bytes),
-                codec::decode_doc_timeline(bytes),
-            ) {
-                (Ok((h, _, t)), Ok((h2, t2))) => assert!(h == h2 && t == t2),
-                (Err(e), Err(e2)) => assert_eq!(e, e2),
-                (full, view) => panic!("{full:?} against {view:?}"),
-            };
-            agree(&stored);
+            both_reads_agree(&stored);
             for i in 0..stored.len() {
-                agree(&stored[..i]);
+                both_reads_agree(&stored[..i]);
                 let mut bad = stored.to_vec();
                 bad[i] ^= 0x5a;
-                agree(&bad);
+                both_reads_agree(&bad);
             }
             docs += 1;
         }
     }
     assert!(docs > 50, "{docs} documents");
+}
+
+/// The full read of a document and the views' read accept the same bytes,
+/// with the same handle and timeline, and refuse the others with the same
+/// error.
+fn both_reads_agree(bytes: &[u8]) {
+    match (codec::decode_doc(bytes), codec::decode_doc_timeline(bytes)) {
+        (Ok((h, _, t)), Ok((h2, t2))) => assert!(h == h2 && t == t2),
+        (Err(e), Err(e2)) => assert_eq!(e, e2),
+        (full, view) => panic!("{full:?} against {view:?}"),
+    }
+}
+
+#[test]
+fn both_reads_of_a_document_count_its_seqs_against_the_decoding_limit_alike() {
+    // A convention's document whose seqs claim `len` entries (bincode's
+    // varint: 0xfc then a u32, 0xfd then a u64), then `tail`.
+    let doc = |len: &[u8], tail: &[u8]| {
+        let mut b = vec![codec::PROJECTION_VERSION, b'C', 0, 0, 0, 0, 0, 0, 0, 1];
+        b.extend_from_slice(len);
+        b.extend_from_slice(tail);
+        b
+    };
+    let u32_len = |n: u32| [&[0xfc][..], &n.to_le_bytes()].concat();
+    let most = u32::try_from(codec::DECODE_LIMIT / 8).unwrap();
+    let cases = [
+        // u64::MAX entries: their bytes overflow
+        doc(&[&[0xfd][..], &u64::MAX.to_le_bytes()].concat(), &[1; 64]),
+        // one past the limit
+        doc(&u32_len(most + 1), &[1; 64]),
+        // the limit, with too few bytes behind it
+        doc(&u32_len(most), &[1; 64]),
+        // within the limit, too few bytes
+        doc(&u32_len(3), &[1, 2]),
+    ];
+    for bytes in &cases {
+        assert!(codec::decode_doc(bytes).is_err());
+        both_reads_agree(bytes);
+    }
+    // A document whose seqs claim three quarters of the limit, and strings
+    // after them: both reads take it (each seq is counted once, as
+    // bincode's own `Vec<u64>` counts it).
+    let mut t = ConventionTimeline::empty(ConventionId(uuid(1)));
+    t.base = Some(pactum::domain::timeline::Entry {
+        seq: Seq(1),
+        id: EventId(uuid(2)),
+        payload: signed(
+            &[party(1)],
+            "2008-05-01",
+            "objectifs ".repeat(50).trim_end(),
+        ),
+    });
+    let seqs: Vec<Seq> = (1..=u64::from(most / 4 * 3)).map(Seq).collect();
+    let full = codec::encode_doc(7, &seqs, &AnyTimeline::Convention(t)).unwrap();
+    assert!(codec::decode_doc(&full).is_ok());
+    both_reads_agree(&full);
+    // the first two are refused by the limit, not by the end of the bytes
+    for bytes in &cases[..2] {
+        let e = codec::decode_doc(bytes).unwrap_err().to_string();
+        assert!(e.to_lowercase().contains("limit"), "{e}");
+    }
 }
 
 #[test]
