@@ -31,7 +31,8 @@ struct Args {
     /// Seed of the workload
     #[arg(long, default_value_t = 2009)]
     seed: u64,
-    /// Keep the registry in this folder (default: a temporary folder)
+    /// Keep the registry in this folder (default: a temporary folder), as
+    /// the reads' rebuild and then `pactum compact` leave it
     #[arg(long)]
     keep: Option<PathBuf>,
     /// Stop after the appends, before the reads (whose rebuild rewrites
@@ -839,6 +840,32 @@ fn cli_runs(path: &Path, scratch: &Path, head: u64, conventions: u64, out: &mut 
     push(out, "cli_import_eps", head as f64 / (import_ms / 1e3));
 }
 
+/// 7. `pactum compact` as a process, last (every figure above is of the
+///    registry as the rebuild left it), then the disk and `pactum show`
+///    of the compacted registry: what `--keep` keeps.
+fn compaction(path: &Path, head: u64, conventions: u64, out: &mut Figures) {
+    let cli = env!("CARGO_BIN_EXE_pactum");
+    push(
+        out,
+        "cli_compact_ms",
+        timed_run(cli, path, &["-q", "compact"]),
+    );
+    push(
+        out,
+        "compacted_disk_bytes_per_event",
+        folder_bytes(path) as f64 / head as f64,
+    );
+    let show_ms = median(
+        (0..7)
+            .map(|i| {
+                let handle = format!("C{}", 1 + (i * 7919) % conventions);
+                timed_run(cli, path, &["--format", "json", "show", &handle])
+            })
+            .collect(),
+    );
+    push(out, "compacted_cli_show_ms", show_ms);
+}
+
 /// The stored bytes of every event of the registry, in log order: what
 /// the baselines write.
 fn stored_events(path: &Path) -> Vec<Vec<u8>> {
@@ -1027,7 +1054,7 @@ fn plain_file_baseline(scratch: &Path, singles_bytes: &[Vec<u8>], out: &mut Figu
     );
 }
 
-/// 7. Each figure against its target and its baseline of this run.
+/// 8. Each figure against its target and its baseline of this run.
 fn ratios(out: &mut Figures) {
     let ratios = [
         (
@@ -1046,11 +1073,15 @@ fn ratios(out: &mut Figures) {
             "disk_vs_payload",
             figure(out, "disk_bytes_per_event") / figure(out, "payload_bytes_per_event"),
         ),
+        (
+            "compacted_disk_vs_payload",
+            figure(out, "compacted_disk_bytes_per_event") / figure(out, "payload_bytes_per_event"),
+        ),
     ];
     out.extend(ratios);
 }
 
-/// 8. Report: one JSON object, or a table, in a fixed order.
+/// 9. Report: one JSON object, or a table, in a fixed order.
 fn report(out: &Figures, head: u64, json: bool) {
     let order = ["append_single_eps", "append_batch_eps"]
         .into_iter()
@@ -1067,6 +1098,9 @@ fn report(out: &Figures, head: u64, json: bool) {
             "cli_verify_rss_mb",
             "cli_import_ms",
             "cli_import_eps",
+            "cli_compact_ms",
+            "compacted_cli_show_ms",
+            "compacted_disk_bytes_per_event",
             "disk_bytes_per_event",
             "payload_bytes_per_event",
             "peak_rss_mb",
@@ -1076,6 +1110,7 @@ fn report(out: &Figures, head: u64, json: bool) {
             "single_vs_sqlite",
             "import_vs_sqlite",
             "disk_vs_payload",
+            "compacted_disk_vs_payload",
         ]);
     if json {
         let mut obj = serde_json::Map::new();
@@ -1231,6 +1266,7 @@ fn main() {
 
     // 6. Baselines on the same bytes: bare sled, SQLite, a plain file.
     baselines_in_a_child(&path, scratch.path(), singles, &mut out);
+    compaction(&path, head, conventions, &mut out);
 
     ratios(&mut out);
     report(&out, head, args.json);

@@ -11,6 +11,7 @@
 //! values and typed errors ([`AppError`]), each with one exit code.
 
 pub mod audit;
+pub mod compact;
 pub mod demo;
 pub mod exchange;
 pub mod formats;

@@ -39,7 +39,7 @@ pub struct Upgraded {
     pub kept: PathBuf,
 }
 
-fn sibling(path: &Path, suffix: &str) -> Result<PathBuf, AppError> {
+pub(super) fn sibling(path: &Path, suffix: &str) -> Result<PathBuf, AppError> {
     let name = path
         .file_name()
         .ok_or_else(|| AppError::invalid(format!("{} names no folder", path.display())))?;
@@ -48,7 +48,7 @@ fn sibling(path: &Path, suffix: &str) -> Result<PathBuf, AppError> {
     Ok(path.with_file_name(name))
 }
 
-fn io(context: String) -> impl FnOnce(std::io::Error) -> AppError {
+pub(super) fn io(context: String) -> impl FnOnce(std::io::Error) -> AppError {
     move |e| AppError::Store(StoreError::Io { context, source: e })
 }
 

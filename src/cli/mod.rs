@@ -41,7 +41,10 @@ const GROUPS: &[(&str, &[&str])] = &[
     ("Read", &["list", "show", "due", "report"]),
     ("Audit", &["history", "blame", "log", "diff"]),
     ("Exchange", &["import", "export", "demo", "publish"]),
-    ("Integrity", &["verify", "rebuild", "upgrade", "info"]),
+    (
+        "Integrity",
+        &["verify", "rebuild", "upgrade", "compact", "info"],
+    ),
     (
         "Transparency",
         &["key", "checkpoint", "prove", "check-proof"],
@@ -216,6 +219,7 @@ pub enum Command {
     Verify(commands::verify::VerifyArgs),
     Rebuild(commands::rebuild::RebuildArgs),
     Upgrade(commands::upgrade::UpgradeArgs),
+    Compact(commands::compact::CompactArgs),
     Info(commands::info::InfoArgs),
     #[command(subcommand)]
     Key(commands::key::KeyCommand),
@@ -516,6 +520,7 @@ fn run_command(ctx: &Context, command: Command) -> Result<(), AppError> {
         Command::Verify(a) => commands::verify::run(ctx, a),
         Command::Rebuild(a) => commands::rebuild::run(ctx, a),
         Command::Upgrade(a) => commands::upgrade::run(ctx, a),
+        Command::Compact(a) => commands::compact::run(ctx, a),
         Command::Info(a) => commands::info::run(ctx, a),
         Command::Key(c) => commands::key::run(ctx, c),
         Command::Checkpoint(a) => commands::checkpoint::run(ctx, a),

@@ -51,6 +51,9 @@ pub const CACHE_FORMAT: &[u8] = b"v";
 pub const REBUILDING: &[u8] = b"r";
 /// `meta` key of the registry's layout.
 pub const FORMAT: &[u8] = b"format";
+/// `meta` key set in a registry's files once `pactum compact` has put a
+/// copy of them in their place.
+pub const RETIRED: &[u8] = b"retired";
 
 /// A document's key: the prefix, the entity's kind, its UUID, so that the
 /// documents of one kind are read together.

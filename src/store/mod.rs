@@ -27,6 +27,7 @@
 
 pub mod caches;
 pub mod codec;
+pub mod compact;
 pub mod deferred;
 pub mod durable;
 pub mod error;
@@ -107,6 +108,8 @@ pub struct Store {
     merkle: deferred::Deferred,
     write_lock: Mutex<()>,
     caches_behind: AtomicBool,
+    /// set by [`Store::retire`]: `path` names another registry's files now
+    retired: AtomicBool,
     /// how many small segments end the log, once known
     small_tail: Mutex<Option<usize>>,
     /// [`OpenOptions::part_events`]
@@ -214,14 +217,34 @@ impl Store {
     /// A registry of an earlier format is refused with
     /// [`StoreError::Upgrade`].
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Self> {
-        let (folder, _) = folder::Folder::prepare(path, options.create)?;
-        let db = open_sled(
-            &folder,
-            durable::SEGMENT_SIZE,
-            options.cache_bytes,
-            options.wait,
-        )?;
-        let meta = db.open_tree("meta")?;
+        let started = Instant::now();
+        let (folder, db, meta) = loop {
+            let (folder, _) = folder::Folder::prepare(path, options.create)?;
+            let db = open_sled(
+                &folder,
+                durable::SEGMENT_SIZE,
+                options.cache_bytes,
+                options.wait,
+            )?;
+            let meta = db.open_tree("meta")?;
+            if meta.get(keys::RETIRED)?.is_none() {
+                break (folder, db, meta);
+            }
+            // files `pactum compact` replaced after this process resolved
+            // the path: the path now names the copy
+            drop((meta, db));
+            if started.elapsed() >= options.wait.max(LOCK_GRACE) {
+                return Err(StoreError::corrupt(
+                    "meta",
+                    "retired",
+                    format!(
+                        "{} holds files that pactum compact replaced by a copy, and the copy did not take their place",
+                        path.display()
+                    ),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
         match meta.get(keys::FORMAT)? {
             Some(v) if v.as_ref() == [codec::REGISTRY_FORMAT] => {}
             Some(v) if v.as_ref() == [codec::REGISTRY_FORMAT_1] => {
@@ -264,6 +287,7 @@ impl Store {
             folder,
             write_lock: Mutex::new(()),
             caches_behind: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
             small_tail: Mutex::new(None),
             part_events: options.part_events.max(1),
         };
@@ -322,7 +346,10 @@ impl Store {
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "the caches could not be written"),
         }
-        self.folder.release_owner();
+        // once retired, the path names the copy, whose owner file is not ours
+        if !self.retired.load(Ordering::SeqCst) {
+            self.folder.release_owner();
+        }
     }
 
     /// Gives every cache write held in memory to sled (not synced); true

@@ -2,6 +2,7 @@
 
 mod audit;
 mod cli;
+mod compact;
 mod decide;
 mod exchange;
 mod fold;

@@ -5,6 +5,7 @@ pub mod amend;
 pub mod blame;
 pub mod check_proof;
 pub mod checkpoint;
+pub mod compact;
 pub mod completions;
 pub mod correct;
 pub mod demo;

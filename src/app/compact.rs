@@ -1,0 +1,144 @@
+//! `pactum compact`: rewrites a registry's files into a fresh database,
+//! losslessly, to give back the space and the opening time that sled keeps
+//! for the segments its cleaner emptied.
+//!
+//! Step by step:
+//! 1. the registry is opened (sled's lock keeps every other process out
+//!    until the end) and its caches caught up;
+//! 2. every entry of every sled tree is copied, byte for byte and in key
+//!    order, into a new registry beside it (`NAME.compacting`), which is
+//!    made durable;
+//! 3. the copy is verified as `pactum verify` does, and must end at the
+//!    same head; if anything is wrong, it is removed and the registry is
+//!    left as it was;
+//! 4. only then the two folders are exchanged in one atomic rename, the
+//!    old files are marked as replaced (a process that resolved the path
+//!    before the exchange opens it again), and they are removed.
+//!
+//! **Invariant:** the registry's path names a whole registry at every
+//! moment: the old one until step 4's exchange, the verified copy after
+//! it. A crash before the exchange leaves the registry untouched and a
+//! `NAME.compacting` folder that the next compaction refuses to overwrite.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustix::fs::{CWD, RenameFlags, renameat_with};
+
+use super::upgrade::{io, sibling};
+use super::{AppError, Registry, Repair};
+use crate::domain::{Digest, Seq};
+use crate::store::{OpenOptions, Store, StoreError, durable};
+
+/// What a compaction did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Compacted {
+    /// sled entries copied (events are packed many to an entry)
+    pub entries: u64,
+    /// the head, the same before and after
+    pub head: Option<(Seq, Digest)>,
+    /// bytes of sled's files before
+    pub bytes_before: u64,
+    /// bytes of sled's files after
+    pub bytes_after: u64,
+    /// where the old files are left, if they could not be removed
+    pub left: Option<PathBuf>,
+}
+
+/// Compacts the registry at `path`.
+pub fn compact(
+    path: &Path,
+    options: &OpenOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Compacted, AppError> {
+    let opened = |at: &Path, repair| {
+        Registry::open(
+            at,
+            &OpenOptions {
+                create: false,
+                ..options.clone()
+            },
+            repair,
+            Arc::new(super::SystemClock),
+            Arc::new(super::RandomIds),
+        )
+    };
+    // the exchange swaps names in the folder that holds them: through a
+    // link, it would move the link and leave the files it names
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(AppError::invalid_with(
+            format!("{} is a symbolic link", path.display()),
+            "compact the registry through the folder's own path",
+        ));
+    }
+    let old = opened(path, Repair::Rebuild)?;
+    let fresh = sibling(path, ".compacting")?;
+    if std::fs::symlink_metadata(&fresh).is_ok() {
+        return Err(AppError::invalid_with(
+            format!("{} exists", fresh.display()),
+            "an earlier compaction was interrupted: that folder holds either an unfinished copy or the registry's files before it was compacted, and the registry itself is whole; remove that folder and run pactum compact again",
+        ));
+    }
+    let head = old.store().head()?;
+    let head = (head.seq.0 > 0).then_some((head.seq, head.hash));
+    let bytes_before = old.store().size_on_disk()?;
+    let copied = (|| -> Result<(u64, u64), AppError> {
+        let entries = {
+            let to = Store::open(
+                &fresh,
+                &OpenOptions {
+                    create: true,
+                    ..options.clone()
+                },
+            )?;
+            old.store().copy_into(&to, progress)?
+        };
+        let copy = opened(&fresh, Repair::Leave)?;
+        let report = copy.verify(None, &mut |_| {})?;
+        if !report.ok() || report.head != head {
+            let first = report.problems.first().map_or_else(String::new, |p| {
+                format!(": {} at {}: {}", p.tree, p.at, p.detail)
+            });
+            return Err(AppError::Store(StoreError::corrupt(
+                "log",
+                "compact",
+                format!("the compacted copy does not verify{first}"),
+            )));
+        }
+        Ok((entries, copy.store().size_on_disk()?))
+    })();
+    let (entries, bytes_after) = match copied {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&fresh);
+            return Err(e);
+        }
+    };
+    crate::store::crash_point("compact-before-exchange");
+    if let Err(e) = renameat_with(CWD, path, CWD, &fresh, RenameFlags::EXCHANGE) {
+        let _ = std::fs::remove_dir_all(&fresh);
+        return Err(io(format!(
+            "exchanging {} with its compacted copy (the registry was not changed)",
+            path.display()
+        ))(e.into()));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        durable::sync_dir(parent)?;
+    }
+    // the old files are now at `fresh`; the registry's path holds the copy
+    crate::store::crash_point("compact-after-exchange");
+    let retired = old.store().retire();
+    drop(old);
+    crate::store::crash_point("compact-after-retire");
+    let left = match retired.map(|()| std::fs::remove_dir_all(&fresh)) {
+        Ok(Ok(())) => None,
+        _ => Some(fresh),
+    };
+    Ok(Compacted {
+        entries,
+        head,
+        bytes_before,
+        bytes_after,
+        left,
+    })
+}
