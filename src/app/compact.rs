@@ -20,15 +20,17 @@
 //! it. A crash before the exchange leaves the registry untouched and a
 //! `NAME.compacting` folder that the next compaction refuses to overwrite.
 
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rustix::fs::{CWD, RenameFlags, renameat_with};
 
 use super::upgrade::{io, sibling};
 use super::{AppError, Registry, Repair};
 use crate::domain::{Digest, Seq};
-use crate::store::{OpenOptions, Store, StoreError, durable};
+use crate::store::{OpenOptions, Store, StoreError, durable, folder};
 
 /// What a compaction did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +46,11 @@ pub struct Compacted {
     /// where the old files are left, if they could not be removed
     pub left: Option<PathBuf>,
 }
+
+/// How long the exchange waits for processes that are opening the
+/// registry (each holds the parent folder's lock for the moment of its
+/// open), and for sled's threads to let go of the old files.
+const SETTLE: Duration = Duration::from_secs(10);
 
 /// Compacts the registry at `path`.
 pub fn compact(
@@ -64,20 +71,36 @@ pub fn compact(
         )
     };
     // the exchange swaps names in the folder that holds them: through a
-    // link, it would move the link and leave the files it names
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+    // link, it would move the link and leave the files it names; a folder
+    // mounted on its own cannot be renamed at all
+    let own = std::fs::symlink_metadata(path);
+    if own.as_ref().is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(AppError::invalid_with(
             format!("{} is a symbolic link", path.display()),
             "compact the registry through the folder's own path",
         ));
     }
+    let parent = folder::parent_of(path);
+    if let (Ok(own), Ok(up)) = (&own, std::fs::metadata(parent))
+        && own.dev() != up.dev()
+    {
+        return Err(AppError::invalid_with(
+            format!("{} is a mount point", path.display()),
+            "a compaction writes its copy beside the registry's folder and exchanges the two: move the registry into a folder of the mounted file system",
+        ));
+    }
     let old = opened(path, Repair::Rebuild)?;
     let fresh = sibling(path, ".compacting")?;
-    if std::fs::symlink_metadata(&fresh).is_ok() {
-        return Err(AppError::invalid_with(
-            format!("{} exists", fresh.display()),
-            "an earlier compaction was interrupted: that folder holds either an unfinished copy or the registry's files before it was compacted, and the registry itself is whole; remove that folder and run pactum compact again",
-        ));
+    // made here, so that it is ours: an existing one is refused
+    match std::fs::DirBuilder::new().mode(0o700).create(&fresh) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(AppError::invalid_with(
+                format!("{} exists", fresh.display()),
+                "an earlier compaction was interrupted: that folder holds either an unfinished copy or the registry's files before it was compacted, and the registry itself is whole; remove that folder and run pactum compact again",
+            ));
+        }
+        Err(e) => return Err(io(format!("creating {}", fresh.display()))(e)),
     }
     let head = old.store().head()?;
     let head = (head.seq.0 > 0).then_some((head.seq, head.hash));
@@ -105,7 +128,12 @@ pub fn compact(
                 format!("the compacted copy does not verify{first}"),
             )));
         }
-        Ok((entries, copy.store().size_on_disk()?))
+        // what opening it for the check wrote, durable too
+        copy.store().sync()?;
+        let bytes = copy.store().size_on_disk()?;
+        drop(copy);
+        durable::sync_dir(&fresh)?;
+        Ok((entries, bytes))
     })();
     let (entries, bytes_after) = match copied {
         Ok(done) => done,
@@ -115,6 +143,15 @@ pub fn compact(
         }
     };
     crate::store::crash_point("compact-before-exchange");
+    // no process is between opening the old files and reading their mark
+    // while this is held
+    let exchanging = match folder::lock_parent(path, true, Instant::now() + SETTLE) {
+        Ok(lock) => lock,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&fresh);
+            return Err(e.into());
+        }
+    };
     if let Err(e) = renameat_with(CWD, path, CWD, &fresh, RenameFlags::EXCHANGE) {
         let _ = std::fs::remove_dir_all(&fresh);
         return Err(io(format!(
@@ -122,18 +159,22 @@ pub fn compact(
             path.display()
         ))(e.into()));
     }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        durable::sync_dir(parent)?;
-    }
+    durable::sync_dir(parent)?;
     // the old files are now at `fresh`; the registry's path holds the copy
     crate::store::crash_point("compact-after-exchange");
     let retired = old.store().retire();
     drop(old);
+    if let Err(e) = &retired {
+        tracing::warn!(error = %e, "the replaced files could not be marked");
+    }
+    // sled's threads let go of the old files before they are removed
+    let released = released(&fresh.join("db"), Instant::now() + SETTLE);
     crate::store::crash_point("compact-after-retire");
-    let left = match retired.map(|()| std::fs::remove_dir_all(&fresh)) {
-        Ok(Ok(())) => None,
+    let left = match (retired, released) {
+        (Ok(()), true) => std::fs::remove_dir_all(&fresh).err().map(|_| fresh),
         _ => Some(fresh),
     };
+    drop(exchanging);
     Ok(Compacted {
         entries,
         head,
@@ -141,4 +182,22 @@ pub fn compact(
         bytes_after,
         left,
     })
+}
+
+/// Waits until no one holds the lock sled takes on `db`, until `deadline`;
+/// true once it is free.
+fn released(db: &Path, deadline: Instant) -> bool {
+    let Ok(file) = std::fs::File::open(db) else {
+        return false;
+    };
+    loop {
+        if file.try_lock().is_ok() {
+            let _ = file.unlock();
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

@@ -14,7 +14,7 @@
 
 use sled::Batch;
 
-use super::error::Result;
+use super::error::{Result, StoreError};
 use super::scan::ReadOnce;
 use super::{Store, keys};
 
@@ -27,13 +27,14 @@ const BATCHES_PER_FLUSH: usize = 16;
 impl Store {
     /// Copies every entry of every tree of this store into `to`, a
     /// registry just created (whose few entries this store also holds),
-    /// then makes `to` durable. Returns the entries copied. The caller
+    /// makes `to` durable, and checks that it holds exactly this store's
+    /// trees and entries. Returns the entries it holds. The caller
     /// holds this store open, so no other process writes to it meanwhile;
     /// the caches' writes held in memory are given to sled first.
     pub fn copy_into(&self, to: &Store, progress: &mut dyn FnMut(u64)) -> Result<u64> {
         let _lock = self.write_lock();
         self.persist_caches()?;
-        let mut copied = 0u64;
+        let mut written = 0u64;
         for name in self.db.tree_names() {
             let from = self.db.open_tree(&name)?;
             let into = to.db.open_tree(&name)?;
@@ -42,14 +43,14 @@ impl Store {
                 let (k, v) = kv?;
                 batch.insert(k, v);
                 in_batch += 1;
-                copied += 1;
+                written += 1;
                 if in_batch == BATCH {
                     into.apply_batch(std::mem::take(&mut batch))?;
                     in_batch = 0;
                     batches += 1;
                     if batches % BATCHES_PER_FLUSH == 0 {
                         to.db.flush()?;
-                        progress(copied);
+                        progress(written);
                     }
                 }
             }
@@ -59,6 +60,7 @@ impl Store {
             to.db.flush()?;
         }
         to.durable.sync(&to.db)?;
+        let copied = self.same_entries(to)?;
         if let Ok(head) = self.head()
             && head.seq.0 > 0
         {
@@ -66,6 +68,42 @@ impl Store {
             to.folder.sync()?;
         }
         Ok(copied)
+    }
+
+    /// Checks that `to` holds exactly the trees and entries of this store,
+    /// in the same order; returns how many entries it holds.
+    fn same_entries(&self, to: &Store) -> Result<u64> {
+        let differs = |at: String| {
+            StoreError::corrupt("sled", at, "the compacted copy differs from the registry")
+        };
+        let mut names = self.db.tree_names();
+        let mut theirs = to.db.tree_names();
+        names.sort();
+        theirs.sort();
+        if names != theirs {
+            return Err(differs("the trees".into()));
+        }
+        let mut count = 0u64;
+        for name in names {
+            let (a, b) = (self.db.open_tree(&name)?, to.db.open_tree(&name)?);
+            let mut ours = ReadOnce::new(&a, a.iter());
+            let mut copy = ReadOnce::new(&b, b.iter());
+            loop {
+                match (ours.next().transpose()?, copy.next().transpose()?) {
+                    (None, None) => break,
+                    (Some(x), Some(y)) if x == y => count += 1,
+                    (x, y) => {
+                        let key = x.or(y).map(|(k, _)| k).unwrap_or_default();
+                        return Err(differs(format!(
+                            "tree {} key {:02x?}",
+                            String::from_utf8_lossy(&name),
+                            &key[..key.len().min(24)]
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(count)
     }
 
     /// Marks this registry's files as replaced by a copy that now holds
@@ -79,5 +117,64 @@ impl Store {
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.db.open_tree("meta")?.insert(keys::RETIRED, &[1u8])?;
         self.durable.sync(&self.db)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::OpenOptions;
+
+    fn store(dir: &std::path::Path, name: &str) -> Store {
+        Store::open(
+            &dir.join(name),
+            &OpenOptions {
+                create: true,
+                ..OpenOptions::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_copy_that_lacks_or_adds_an_entry_or_a_tree_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let from = store(dir.path(), "from");
+        from.db
+            .open_tree("cache")
+            .unwrap()
+            .insert(b"x", b"1")
+            .unwrap();
+        let to = store(dir.path(), "to");
+        let held = from.copy_into(&to, &mut |_| {}).unwrap();
+        assert!(held > 0);
+        assert_eq!(from.same_entries(&to).unwrap(), held);
+        // one value differs
+        to.db
+            .open_tree("cache")
+            .unwrap()
+            .insert(b"x", b"2")
+            .unwrap();
+        assert!(from.same_entries(&to).is_err());
+        to.db
+            .open_tree("cache")
+            .unwrap()
+            .insert(b"x", b"1")
+            .unwrap();
+        // one entry more in the copy, then one fewer
+        to.db.open_tree("meta").unwrap().insert(b"y", b"").unwrap();
+        assert!(from.same_entries(&to).is_err());
+        to.db.open_tree("meta").unwrap().remove(b"y").unwrap();
+        to.db.open_tree("cache").unwrap().remove(b"x").unwrap();
+        assert!(from.same_entries(&to).is_err());
+        to.db
+            .open_tree("cache")
+            .unwrap()
+            .insert(b"x", b"1")
+            .unwrap();
+        assert_eq!(from.same_entries(&to).unwrap(), held);
+        // a tree the registry does not have
+        to.db.open_tree("stray").unwrap();
+        assert!(from.same_entries(&to).is_err());
     }
 }

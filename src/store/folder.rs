@@ -445,12 +445,10 @@ impl Folder {
 
     /// Syncs the folder that holds the registry folder (after creating it).
     pub fn sync_parent(&self) -> Result<(), StoreError> {
-        match self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            Some(parent) => File::open(parent)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| io_error(parent, "syncing folder", e)),
-            None => Ok(()),
-        }
+        let parent = parent_of(&self.path);
+        File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_error(parent, "syncing folder", e))
     }
 
     // ------------------------------------------------------- the owner file
@@ -567,6 +565,53 @@ pub fn snapshot_is_complete(bytes: &[u8]) -> bool {
         return false;
     };
     crc32fast::hash(&bytes[..len - 12]) == u32::from_le_bytes(expected)
+}
+
+/// The folder that holds `path` (`.` for a bare name).
+pub fn parent_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// A `flock` on the folder that holds a registry: shared while a process
+/// opens the registry, exclusive while `pactum compact` exchanges it with
+/// its copy. Unlike sled's lock on `db`, it stays where it is when the
+/// registry's folder is renamed. Released when dropped.
+pub struct ParentLock {
+    _folder: File,
+}
+
+/// Takes the [`ParentLock`] of the registry at `path`, trying until
+/// `deadline`.
+pub fn lock_parent(
+    path: &Path,
+    exclusive: bool,
+    deadline: std::time::Instant,
+) -> Result<ParentLock, StoreError> {
+    use rustix::fs::{FlockOperation, flock};
+    let parent = parent_of(path);
+    let folder = File::open(parent).map_err(|e| io_error(parent, "opening", e))?;
+    let operation = if exclusive {
+        FlockOperation::NonBlockingLockExclusive
+    } else {
+        FlockOperation::NonBlockingLockShared
+    };
+    loop {
+        match flock(&folder, operation) {
+            Ok(()) => return Ok(ParentLock { _folder: folder }),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(StoreError::InUse {
+                        path: path.to_path_buf(),
+                        holder: None,
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => return Err(io_error(parent, "locking", e.into())),
+        }
+    }
 }
 
 #[cfg(test)]

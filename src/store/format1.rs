@@ -31,7 +31,7 @@ impl Format1 {
         if !super::exists(path) {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
-        let db = open_sled(&folder, 512 * 1024, super::DEFAULT_CACHE_BYTES, wait)?;
+        let (db, _) = open_sled(&folder, 512 * 1024, super::DEFAULT_CACHE_BYTES, wait)?;
         let meta = db.open_tree("meta")?;
         match meta.get(keys::FORMAT)? {
             Some(v) if v.as_ref() == [codec::REGISTRY_FORMAT_1] => {}

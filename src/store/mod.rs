@@ -175,7 +175,7 @@ pub(crate) fn open_sled(
     default_segment_size: usize,
     cache_bytes: u64,
     wait: Duration,
-) -> Result<sled::Db> {
+) -> Result<(sled::Db, Option<folder::ParentLock>)> {
     let path = folder.path();
     let config = sled_config(path, default_segment_size)
         .cache_capacity(cache_bytes)
@@ -192,12 +192,21 @@ pub(crate) fn open_sled(
             wait
         };
     loop {
+        // held by each attempt, and after it by the caller until it has
+        // read the mark of retired files: `pactum compact` cannot exchange
+        // the folder meanwhile. Best effort: a folder whose parent cannot
+        // be locked still opens, guarded by the mark alone.
+        let exchange = folder::lock_parent(path, false, Instant::now() + LOCK_GRACE);
+        if let Err(e) = &exchange {
+            tracing::debug!(error = %e, "the registry's parent folder cannot be locked");
+        }
         match config.open() {
             Ok(db) => {
                 folder.secure()?;
-                return Ok(db);
+                return Ok((db, exchange.ok()));
             }
             Err(e) if is_lock_error(&e) => {
+                drop(exchange);
                 if Instant::now() >= deadline {
                     return Err(StoreError::InUse {
                         path: path.to_path_buf(),
@@ -220,7 +229,7 @@ impl Store {
         let started = Instant::now();
         let (folder, db, meta) = loop {
             let (folder, _) = folder::Folder::prepare(path, options.create)?;
-            let db = open_sled(
+            let (db, exchange) = open_sled(
                 &folder,
                 durable::SEGMENT_SIZE,
                 options.cache_bytes,
@@ -232,7 +241,7 @@ impl Store {
             }
             // files `pactum compact` replaced after this process resolved
             // the path: the path now names the copy
-            drop((meta, db));
+            drop((meta, db, exchange));
             if started.elapsed() >= options.wait.max(LOCK_GRACE) {
                 return Err(StoreError::corrupt(
                     "meta",

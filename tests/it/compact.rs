@@ -152,3 +152,21 @@ fn a_compaction_killed_at_any_step_leaves_a_whole_registry_and_a_folder_the_next
         assert_eq!(reads(&cli), before, "{at}");
     }
 }
+
+#[test]
+fn a_registry_named_by_a_bare_name_is_compacted_in_the_current_folder() {
+    let (cli, before) = registry_and_reads();
+    let out = Command::new(assert_cmd::cargo::cargo_bin("pactum"))
+        .current_dir(cli.dir.path())
+        .env_remove("PACTUM_DB")
+        .args(["--db", "registry", "compact"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(reads(&cli), before);
+    assert!(!compacting(&cli).exists());
+}

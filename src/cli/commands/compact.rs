@@ -16,8 +16,8 @@ use crate::cli::output::{self, Format};
 /// entry is copied byte for byte into a new registry beside this one
 /// (`NAME.compacting`), which is verified as `pactum verify` does before
 /// the two are exchanged in one atomic rename; the old files are then
-/// removed. Needs free disk space for the copy. Other processes wait
-/// until it is done.
+/// removed. Needs free disk space for the copy. Meanwhile other commands
+/// find the registry in use (exit 4), or wait for it with --wait.
 ///
 /// Example:
 ///   pactum --db /srv/pactum compact && pactum --db /srv/pactum verify
