@@ -247,7 +247,7 @@ impl Store {
                     "meta",
                     "retired",
                     format!(
-                        "{} holds files that pactum compact replaced by a copy, and the copy did not take their place",
+                        "{} holds a registry's files as they were before pactum compact replaced them with a copy: use the registry's own path, and remove this folder",
                         path.display()
                     ),
                 ));
