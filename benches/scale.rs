@@ -795,21 +795,26 @@ fn timed_run(cli: &str, path: &Path, args: &[&str]) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-/// The CLI's cold start: `show` and `verify` as processes of their own,
-/// their time and peak memory; then the registry's own JSON Lines export
-/// imported by a `pactum` process into a new registry (the export is kept
-/// in `scratch` for SQLite to load the same lines).
-fn cli_runs(path: &Path, scratch: &Path, head: u64, conventions: u64, out: &mut Figures) {
-    let cli = env!("CARGO_BIN_EXE_pactum");
-    let cli_ms = median(
+/// The median time of seven `pactum show` processes, of conventions
+/// spread over the registry.
+fn cli_show_ms(cli: &str, path: &Path, conventions: u64) -> f64 {
+    median(
         (0..7)
             .map(|i| {
                 let handle = format!("C{}", 1 + (i * 7919) % conventions);
                 timed_run(cli, path, &["--format", "json", "show", &handle])
             })
             .collect(),
-    );
-    push(out, "cli_show_ms", cli_ms);
+    )
+}
+
+/// The CLI's cold start: `show` and `verify` as processes of their own,
+/// their time and peak memory; then the registry's own JSON Lines export
+/// imported by a `pactum` process into a new registry (the export is kept
+/// in `scratch` for SQLite to load the same lines).
+fn cli_runs(path: &Path, scratch: &Path, head: u64, conventions: u64, out: &mut Figures) {
+    let cli = env!("CARGO_BIN_EXE_pactum");
+    push(out, "cli_show_ms", cli_show_ms(cli, path, conventions));
     push(
         out,
         "cli_show_rss_mb",
@@ -855,15 +860,11 @@ fn compaction(path: &Path, head: u64, conventions: u64, out: &mut Figures) {
         "compacted_disk_bytes_per_event",
         folder_bytes(path) as f64 / head as f64,
     );
-    let show_ms = median(
-        (0..7)
-            .map(|i| {
-                let handle = format!("C{}", 1 + (i * 7919) % conventions);
-                timed_run(cli, path, &["--format", "json", "show", &handle])
-            })
-            .collect(),
+    push(
+        out,
+        "compacted_cli_show_ms",
+        cli_show_ms(cli, path, conventions),
     );
-    push(out, "compacted_cli_show_ms", show_ms);
 }
 
 /// The stored bytes of every event of the registry, in log order: what

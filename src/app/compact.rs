@@ -27,10 +27,10 @@ use std::time::{Duration, Instant};
 
 use rustix::fs::{CWD, RenameFlags, renameat_with};
 
-use super::upgrade::{io, sibling};
+use super::upgrade::{check_copy, io, sibling};
 use super::{AppError, Registry, Repair};
 use crate::domain::{Digest, Seq};
-use crate::store::{OpenOptions, Store, StoreError, durable, folder};
+use crate::store::{OpenOptions, Store, durable, folder};
 
 /// What a compaction did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,17 +117,12 @@ pub fn compact(
             old.store().copy_into(&to, progress)?
         };
         let copy = opened(&fresh, Repair::Leave)?;
-        let report = copy.verify(None, &mut |_| {})?;
-        if !report.ok() || report.head != head {
-            let first = report.problems.first().map_or_else(String::new, |p| {
-                format!(": {} at {}: {}", p.tree, p.at, p.detail)
-            });
-            return Err(AppError::Store(StoreError::corrupt(
-                "log",
-                "compact",
-                format!("the compacted copy does not verify{first}"),
-            )));
-        }
+        check_copy(
+            &copy.verify(None, &mut |_| {})?,
+            head,
+            "compact",
+            "the compacted copy",
+        )?;
         // what opening it for the check wrote, durable too
         copy.store().sync()?;
         let bytes = copy.store().size_on_disk()?;

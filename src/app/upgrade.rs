@@ -52,6 +52,33 @@ pub(super) fn io(context: String) -> impl FnOnce(std::io::Error) -> AppError {
     move |e| AppError::Store(StoreError::Io { context, source: e })
 }
 
+/// Fails unless `report`, the verification of a registry copied from
+/// another, found nothing wrong and the head `head`; `step` and `what`
+/// name the copy in the error.
+pub(super) fn check_copy(
+    report: &super::verify::VerifyReport,
+    head: Option<(Seq, Digest)>,
+    step: &str,
+    what: &str,
+) -> Result<(), AppError> {
+    if report.ok() && report.head == head {
+        Ok(())
+    } else {
+        Err(does_not_verify(report, step, what))
+    }
+}
+
+fn does_not_verify(report: &super::verify::VerifyReport, step: &str, what: &str) -> AppError {
+    let first = report.problems.first().map_or_else(String::new, |p| {
+        format!(": {} at {}: {}", p.tree, p.at, p.detail)
+    });
+    AppError::Store(StoreError::corrupt(
+        "log",
+        step,
+        format!("{what} does not verify{first}"),
+    ))
+}
+
 /// Converts the registry at `path` (layout 1) to the current layout.
 pub fn upgrade(
     path: &Path,
@@ -88,16 +115,10 @@ pub fn upgrade(
             Arc::new(super::RandomIds),
         )?;
         let report = registry.verify(None, &mut |_| {})?;
-        if !report.ok() || report.events != events || report.head != head {
-            let first = report.problems.first().map_or_else(String::new, |p| {
-                format!(": {} at {}: {}", p.tree, p.at, p.detail)
-            });
-            return Err(AppError::Store(StoreError::corrupt(
-                "log",
-                "upgrade",
-                format!("the upgraded registry does not verify{first}"),
-            )));
+        if report.events != events {
+            return Err(does_not_verify(&report, "upgrade", "the upgraded registry"));
         }
+        check_copy(&report, head, "upgrade", "the upgraded registry")?;
         // the head acknowledged beside the old registry must be in the log
         if let crate::store::RecordedHead::Head(seq, hash) = old.recorded_head()
             && head.is_none_or(|(s, _)| s < seq)
