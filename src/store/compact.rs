@@ -136,42 +136,35 @@ mod tests {
         .unwrap()
     }
 
+    /// Sets (or, with `None`, removes) `key` in `tree` of `store`.
+    fn set(store: &Store, tree: &str, key: &[u8], value: Option<&[u8]>) {
+        let tree = store.db.open_tree(tree).unwrap();
+        match value {
+            Some(v) => drop(tree.insert(key, v).unwrap()),
+            None => drop(tree.remove(key).unwrap()),
+        }
+    }
+
     #[test]
     fn a_copy_that_lacks_or_adds_an_entry_or_a_tree_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let from = store(dir.path(), "from");
-        from.db
-            .open_tree("cache")
-            .unwrap()
-            .insert(b"x", b"1")
-            .unwrap();
+        set(&from, "cache", b"x", Some(b"1"));
         let to = store(dir.path(), "to");
         let held = from.copy_into(&to, &mut |_| {}).unwrap();
         assert!(held > 0);
         assert_eq!(from.same_entries(&to).unwrap(), held);
         // one value differs
-        to.db
-            .open_tree("cache")
-            .unwrap()
-            .insert(b"x", b"2")
-            .unwrap();
+        set(&to, "cache", b"x", Some(b"2"));
         assert!(from.same_entries(&to).is_err());
-        to.db
-            .open_tree("cache")
-            .unwrap()
-            .insert(b"x", b"1")
-            .unwrap();
+        set(&to, "cache", b"x", Some(b"1"));
         // one entry more in the copy, then one fewer
-        to.db.open_tree("meta").unwrap().insert(b"y", b"").unwrap();
+        set(&to, "meta", b"y", Some(b""));
         assert!(from.same_entries(&to).is_err());
-        to.db.open_tree("meta").unwrap().remove(b"y").unwrap();
-        to.db.open_tree("cache").unwrap().remove(b"x").unwrap();
+        set(&to, "meta", b"y", None);
+        set(&to, "cache", b"x", None);
         assert!(from.same_entries(&to).is_err());
-        to.db
-            .open_tree("cache")
-            .unwrap()
-            .insert(b"x", b"1")
-            .unwrap();
+        set(&to, "cache", b"x", Some(b"1"));
         assert_eq!(from.same_entries(&to).unwrap(), held);
         // a tree the registry does not have
         to.db.open_tree("stray").unwrap();

@@ -3,8 +3,8 @@
 
 use clap::Args;
 
+use super::upgrade::{head_text, with_progress};
 use crate::app::AppError;
-use crate::app::{DEFAULT_CACHE_BYTES, OpenOptions};
 use crate::cli::Context;
 use crate::cli::output::{self, Format};
 
@@ -30,20 +30,8 @@ pub struct CompactArgs {}
 
 /// Runs `compact`.
 pub fn run(ctx: &Context, _a: CompactArgs) -> Result<(), AppError> {
-    let path = ctx.db_path()?;
-    let options = OpenOptions {
-        create: false,
-        wait: ctx.global.wait,
-        cache_bytes: DEFAULT_CACHE_BYTES,
-        ..OpenOptions::default()
-    };
-    let bar = ctx.progress(0, "compacting");
-    let compacted = crate::app::compact::compact(&path, &options, &mut |n| bar.set_position(n));
-    bar.finish_and_clear();
-    let c = compacted?;
-    let head = c
-        .head
-        .map_or_else(|| "0".to_owned(), |(seq, hash)| format!("{seq}:{hash}"));
+    let c = with_progress(ctx, "compacting", crate::app::compact::compact)?;
+    let head = head_text(c.head);
     let printed = if matches!(ctx.out.format, Format::Json | Format::Jsonl) {
         output::print_json(
             &serde_json::json!({

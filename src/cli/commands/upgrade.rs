@@ -1,11 +1,14 @@
 //! `pactum upgrade`: convert a registry of an earlier format.
 
+use std::path::Path;
+
 use clap::Args;
 
 use crate::app::AppError;
 use crate::app::{DEFAULT_CACHE_BYTES, OpenOptions};
 use crate::cli::Context;
 use crate::cli::output::{self, Format};
+use crate::domain::{Digest, Seq};
 
 /// Convert a registry written by an earlier pactum to the current format.
 ///
@@ -24,8 +27,17 @@ use crate::cli::output::{self, Format};
 )]
 pub struct UpgradeArgs {}
 
-/// Runs `upgrade`.
-pub fn run(ctx: &Context, _a: UpgradeArgs) -> Result<(), AppError> {
+/// A step on a whole registry: its path, how to open it, its progress.
+pub(super) type WholeRegistryStep<T> =
+    fn(&Path, &OpenOptions, &mut dyn FnMut(u64)) -> Result<T, AppError>;
+
+/// Runs `step` (`upgrade` or `compact`) on the whole registry at the
+/// command's path, with a progress bar labelled `label`.
+pub(super) fn with_progress<T>(
+    ctx: &Context,
+    label: &'static str,
+    step: WholeRegistryStep<T>,
+) -> Result<T, AppError> {
     let path = ctx.db_path()?;
     let options = OpenOptions {
         create: false,
@@ -33,13 +45,21 @@ pub fn run(ctx: &Context, _a: UpgradeArgs) -> Result<(), AppError> {
         cache_bytes: DEFAULT_CACHE_BYTES,
         ..OpenOptions::default()
     };
-    let bar = ctx.progress(0, "upgrading");
-    let upgraded = crate::app::upgrade::upgrade(&path, &options, &mut |n| bar.set_position(n));
+    let bar = ctx.progress(0, label);
+    let done = step(&path, &options, &mut |n| bar.set_position(n));
     bar.finish_and_clear();
-    let upgraded = upgraded?;
-    let head = upgraded
-        .head
-        .map_or_else(|| "0".to_owned(), |(seq, hash)| format!("{seq}:{hash}"));
+    done
+}
+
+/// A head as the command line prints it: `SEQ:HASH`, or `0`.
+pub(super) fn head_text(head: Option<(Seq, Digest)>) -> String {
+    head.map_or_else(|| "0".to_owned(), |(seq, hash)| format!("{seq}:{hash}"))
+}
+
+/// Runs `upgrade`.
+pub fn run(ctx: &Context, _a: UpgradeArgs) -> Result<(), AppError> {
+    let upgraded = with_progress(ctx, "upgrading", crate::app::upgrade::upgrade)?;
+    let head = head_text(upgraded.head);
     let printed = if matches!(ctx.out.format, Format::Json | Format::Jsonl) {
         output::print_json(
             &serde_json::json!({
