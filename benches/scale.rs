@@ -878,7 +878,8 @@ fn stored_events(path: &Path) -> Vec<Vec<u8>> {
     log.iter()
         .flat_map(|kv| {
             let (_, segment) = kv.expect("segment");
-            pactum::store::codec::segment_events(&segment)
+            let body = pactum::store::codec::segment_body(&segment).expect("a sound segment");
+            pactum::store::codec::body_events(&body)
                 .expect("a sound segment")
                 .into_iter()
                 .map(<[u8]>::to_vec)

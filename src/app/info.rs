@@ -27,7 +27,7 @@ pub struct RegistryInfo {
     pub head_hash: Digest,
     /// when the last event was recorded (`None` for an empty log)
     pub last_recorded_at: Option<DateTime<Utc>>,
-    /// the version of the registry's layout
+    /// the version of the registry's layout, as its record says
     pub registry_format: u8,
     /// the version of the stored events' encoding
     pub format_version: u8,
@@ -48,7 +48,7 @@ impl Registry {
             head_seq: head.seq,
             head_hash: head.hash,
             last_recorded_at: head.recorded_at,
-            registry_format: codec::REGISTRY_FORMAT,
+            registry_format: store.registry_format(),
             format_version: codec::FORMAT_VERSION,
             projection_version: codec::PROJECTION_VERSION,
         })

@@ -87,9 +87,12 @@ pub fn upgrade(
 ) -> Result<Upgraded, AppError> {
     let old = match Format1::open(path, options.wait) {
         Ok(old) => old,
-        Err(StoreError::Format { found }) if found == codec::REGISTRY_FORMAT => {
+        Err(StoreError::Format { found })
+            if found == codec::REGISTRY_FORMAT || found == codec::REGISTRY_FORMAT_2 =>
+        {
+            // format 2 is read as it is (its first write records 3)
             return Err(AppError::invalid(format!(
-                "{} is already a registry of format {found}: there is nothing to upgrade",
+                "{} is already a registry of format {found}, which this pactum reads as it is: there is nothing to upgrade",
                 path.display()
             )));
         }

@@ -380,12 +380,14 @@ fn walk_event(seq: u64, value: &[u8]) -> Walked {
 /// Reads one stored segment (run by the scan's workers).
 fn walk_segment(key: &[u8], value: &[u8]) -> SegmentWalked {
     let first = keys::u64_of(key);
-    let events = codec::segment_events(value)
-        .map(|list| {
-            list.iter()
+    let events = codec::segment_body(value)
+        .and_then(|body| {
+            let list = codec::body_events(&body)?;
+            Ok(list
+                .iter()
                 .zip(first.unwrap_or(0)..)
                 .map(|(bytes, seq)| walk_event(seq, bytes))
-                .collect()
+                .collect())
         })
         .map_err(|e| e.to_string());
     SegmentWalked {

@@ -1,8 +1,10 @@
 //! The stored form of events, log segments and cached documents: the only
 //! module that knows the bytes.
 //!
-//! A log segment is `[SEGMENT_FORMAT][len: u32 BE][event]…`: consecutive
-//! stored events, each kept byte for byte as it was first written. A cached
+//! A log segment's body is `[len: u32 BE][event]…`: consecutive stored
+//! events, each kept byte for byte as it was first written. The segment is
+//! `[SEGMENT_FORMAT][body]`, or `[SEGMENT_LZ4][body len: u32 BE][LZ4
+//! block of the body]` when that is shorter. A cached
 //! document is `[PROJECTION_VERSION][kind][handle: u64 BE][bincode (seqs,
 //! timeline)]`. A page of handles and a chunk of a partner's parties are
 //! UUIDs end to end, 16 bytes each, in slot order and in UUID order.
@@ -44,9 +46,14 @@ use crate::domain::{
 pub const FORMAT_VERSION: u8 = 1;
 /// The layout of the registry, recorded in its `meta` tree when it is
 /// created: 1 was one sled entry per event in `events` with derived trees
-/// beside it; 2 is the log of segments in `log` and the caches in `cache`.
-pub const REGISTRY_FORMAT: u8 = 2;
-/// The layout [`REGISTRY_FORMAT`] replaced, which `pactum upgrade` reads.
+/// beside it; 2 is the log of segments in `log` and the caches in `cache`;
+/// 3 is format 2 whose segments may also be compressed ([`SEGMENT_LZ4`]).
+pub const REGISTRY_FORMAT: u8 = 3;
+/// The layout before [`REGISTRY_FORMAT`]: its bytes are bytes of format 3
+/// (plain segments only), so it is read as it is, and its record becomes 3
+/// before the first write that could store a compressed segment.
+pub const REGISTRY_FORMAT_2: u8 = 2;
+/// The layout of one entry per event, which `pactum upgrade` reads.
 pub const REGISTRY_FORMAT_1: u8 = 1;
 /// The format byte written before every stored projection value. A change
 /// of the projection layout bumps it; projections are caches, so a registry
@@ -1118,16 +1125,23 @@ fn doc_from_wire<'a, S: BorrowDecode<'a, ()>>(
 
 // ---------------------------------------------------------------- segments
 
-/// The format byte of a log segment.
+/// The format byte of a plain log segment: its body follows as it is.
 pub const SEGMENT_FORMAT: u8 = 1;
+/// The format byte of a compressed log segment: the body's length (u32
+/// big-endian), then the body as one LZ4 block.
+pub const SEGMENT_LZ4: u8 = 2;
 /// Bytes of the length written before each event in a segment.
 const LENGTH_PREFIX: usize = 4;
 /// The most bytes one stored event may take. Every value sled stores must
 /// stay far below a quarter of its `segment_size` (larger ones go to files
 /// it never syncs); a sled leaf holds up to 16 values.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+/// The most bytes a compressed segment's body may claim (16 of the largest
+/// events): what a decoder allocates at most for one segment.
+pub const MAX_SEGMENT_BODY: usize = 16 * (MAX_EVENT_BYTES + LENGTH_PREFIX);
 
-/// Bytes a segment holding events of these lengths takes.
+/// Bytes a plain segment holding events of these lengths takes: the
+/// format byte and the body.
 pub fn segment_len(event_lens: impl IntoIterator<Item = usize>) -> usize {
     1 + event_lens
         .into_iter()
@@ -1135,12 +1149,14 @@ pub fn segment_len(event_lens: impl IntoIterator<Item = usize>) -> usize {
         .sum::<usize>()
 }
 
-/// A segment: the format byte, then each event's stored bytes after its
-/// length (u32 big-endian). The event bytes are kept exactly as given.
+/// A segment: its body is each event's stored bytes after its length (u32
+/// big-endian), kept exactly as given. The segment is the body compressed
+/// ([`SEGMENT_LZ4`]) when that is shorter, the body as it is
+/// ([`SEGMENT_FORMAT`]) otherwise.
 pub fn encode_segment<'a>(
     events: impl IntoIterator<Item = &'a [u8]>,
 ) -> Result<Vec<u8>, CodecError> {
-    let mut out = vec![SEGMENT_FORMAT];
+    let mut body = Vec::new();
     for event in events {
         if event.len() > MAX_EVENT_BYTES {
             return Err(CodecError::Encode(format!(
@@ -1150,29 +1166,80 @@ pub fn encode_segment<'a>(
         }
         let len = u32::try_from(event.len())
             .map_err(|_| CodecError::Encode("an event over 4 GiB".into()))?;
-        out.extend_from_slice(&len.to_be_bytes());
-        out.extend_from_slice(event);
+        body.extend_from_slice(&len.to_be_bytes());
+        body.extend_from_slice(event);
     }
+    if body.len() > MAX_SEGMENT_BODY {
+        return Err(CodecError::Encode(format!(
+            "a segment of {} bytes (at most {MAX_SEGMENT_BODY})",
+            body.len()
+        )));
+    }
+    let compressed = lz4_flex::block::compress(&body);
+    let out = if 1 + LENGTH_PREFIX + compressed.len() < 1 + body.len() {
+        let len = u32::try_from(body.len())
+            .map_err(|_| CodecError::Encode("a segment over 4 GiB".into()))?;
+        let mut out = Vec::with_capacity(1 + LENGTH_PREFIX + compressed.len());
+        out.push(SEGMENT_LZ4);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&compressed);
+        out
+    } else {
+        let mut out = Vec::with_capacity(1 + body.len());
+        out.push(SEGMENT_FORMAT);
+        out.extend_from_slice(&body);
+        out
+    };
     Ok(out)
 }
 
-/// The stored bytes of the event at `index` (0 for the first) of a
-/// segment, borrowed from it; `None` past its last event. Reads only the
-/// lengths before it: each length says where the next one is, so a walk
-/// over a segment the processor has not cached waits on memory once per
-/// event, and a lookup stops as soon as it can. Fails as
-/// [`segment_events`] does on what it reads.
-pub fn segment_event(segment: &[u8], index: usize) -> Result<Option<&[u8]>, CodecError> {
-    let (format, mut rest) = segment.split_first().ok_or(CodecError::Truncated(0))?;
-    if *format != SEGMENT_FORMAT {
-        return Err(CodecError::Format(*format));
+/// The body of a stored segment: borrowed from a plain one, decompressed
+/// from a compressed one. Fails on an unknown format byte, a compressed
+/// body that claims more than [`MAX_SEGMENT_BODY`] bytes or does not
+/// decompress to exactly the length it claims.
+pub fn segment_body(segment: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, CodecError> {
+    let (format, rest) = segment.split_first().ok_or(CodecError::Truncated(0))?;
+    match *format {
+        SEGMENT_FORMAT => Ok(std::borrow::Cow::Borrowed(rest)),
+        SEGMENT_LZ4 => {
+            let (len, block) = rest
+                .split_first_chunk::<LENGTH_PREFIX>()
+                .ok_or(CodecError::Truncated(segment.len()))?;
+            let len = usize::try_from(u32::from_be_bytes(*len))
+                .map_err(|_| invalid("a segment length beyond this machine"))?;
+            if len > MAX_SEGMENT_BODY {
+                return Err(invalid(format!("a compressed segment of {len} bytes")));
+            }
+            let mut body = vec![0u8; len];
+            let written = lz4_flex::block::decompress_into(block, &mut body).map_err(|e| {
+                invalid(format!(
+                    "a compressed segment that does not decompress: {e}"
+                ))
+            })?;
+            if written != len {
+                return Err(invalid(format!(
+                    "a compressed segment of {written} bytes that claims {len}"
+                )));
+            }
+            Ok(std::borrow::Cow::Owned(body))
+        }
+        other => Err(CodecError::Format(other)),
     }
-    if rest.is_empty() {
+}
+
+/// The stored bytes of the event at `index` (0 for the first) of a
+/// segment's body ([`segment_body`]), borrowed from it; `None` past its
+/// last event. Reads only the lengths before it: each length says where
+/// the next one is, so a lookup stops as soon as it can. Fails as
+/// [`body_events`] does on what it reads.
+pub fn body_event(body: &[u8], index: usize) -> Result<Option<&[u8]>, CodecError> {
+    if body.is_empty() {
         return Err(invalid("a segment without events"));
     }
+    let mut rest = body;
     let mut at = 0;
     while !rest.is_empty() {
-        let (event, tail) = next_event(segment.len(), rest)?;
+        let (event, tail) = next_event(body.len(), rest)?;
         if at == index {
             return Ok(Some(event));
         }
@@ -1183,30 +1250,27 @@ pub fn segment_event(segment: &[u8], index: usize) -> Result<Option<&[u8]>, Code
 }
 
 /// The first length-prefixed event of `rest` and what follows it.
-fn next_event(segment_len: usize, rest: &[u8]) -> Result<(&[u8], &[u8]), CodecError> {
+fn next_event(body_len: usize, rest: &[u8]) -> Result<(&[u8], &[u8]), CodecError> {
     let (len, tail) = rest
         .split_first_chunk::<LENGTH_PREFIX>()
-        .ok_or(CodecError::Truncated(segment_len))?;
+        .ok_or(CodecError::Truncated(body_len))?;
     let len = usize::try_from(u32::from_be_bytes(*len))
         .map_err(|_| invalid("an event length beyond this machine"))?;
     if len > MAX_EVENT_BYTES {
         return Err(invalid(format!("an event length of {len} bytes")));
     }
     tail.split_at_checked(len)
-        .ok_or(CodecError::Truncated(segment_len))
+        .ok_or(CodecError::Truncated(body_len))
 }
 
-/// The stored bytes of each event of a segment, borrowed from it, in
-/// order. Fails on an unknown format byte, a length past the end, an empty
-/// segment, or an event over [`MAX_EVENT_BYTES`].
-pub fn segment_events(segment: &[u8]) -> Result<Vec<&[u8]>, CodecError> {
-    let (format, mut rest) = segment.split_first().ok_or(CodecError::Truncated(0))?;
-    if *format != SEGMENT_FORMAT {
-        return Err(CodecError::Format(*format));
-    }
+/// The stored bytes of each event of a segment's body ([`segment_body`]),
+/// borrowed from it, in order. Fails on a length past the end, an empty
+/// body, or an event over [`MAX_EVENT_BYTES`].
+pub fn body_events(body: &[u8]) -> Result<Vec<&[u8]>, CodecError> {
     let mut out = Vec::new();
+    let mut rest = body;
     while !rest.is_empty() {
-        let (event, tail) = next_event(segment.len(), rest)?;
+        let (event, tail) = next_event(body.len(), rest)?;
         out.push(event);
         rest = tail;
     }

@@ -2,18 +2,21 @@
 //! `log`.
 //!
 //! A segment's key is the seq of its first event (u64 big-endian); its
-//! value holds consecutive events in seq order (`codec::encode_segment`).
+//! value holds consecutive events in seq order (`codec::encode_segment`),
+//! as one LZ4 block when that is shorter.
 //! An append writes new segments holding exactly the events it appends
 //! (one segment for a command; an import chunk is cut into segments of at
 //! most [`SEGMENT_EVENTS`] events and [`SEGMENT_BYTES`] bytes, written by
 //! one atomic `apply_batch`). Small segments at the tail are merged later
 //! ([`Log::merge_tail`]) by one atomic `apply_batch` that removes them and
-//! inserts the merged ones; merging copies event bytes, never re-encodes
-//! them.
+//! inserts the merged ones; merging copies event bytes (out of their
+//! segments' bodies, into new ones), never re-encodes them.
 //!
 //! **Invariant:** segments are contiguous and gapless: the segment after
 //! key `k` holding `n` events has key `k + n`; the head is the last event
 //! of the last segment.
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use sled::{IVec, Tree};
@@ -69,10 +72,19 @@ fn first_seq(key: &[u8]) -> Result<u64> {
         .ok_or_else(|| StoreError::corrupt("log", format!("key {key:02x?}"), "malformed key"))
 }
 
-/// The stored bytes of each event of a segment, borrowed.
-fn events_of(first: u64, value: &[u8]) -> Result<Vec<&[u8]>> {
-    codec::segment_events(value)
-        .map_err(|e| StoreError::corrupt("log", format!("seq {first}"), format!("segment: {e}")))
+fn bad_segment(first: u64, e: codec::CodecError) -> StoreError {
+    StoreError::corrupt("log", format!("seq {first}"), format!("segment: {e}"))
+}
+
+/// The body of a segment: borrowed when it is stored plain, decompressed
+/// otherwise.
+fn body_of(first: u64, value: &[u8]) -> Result<Cow<'_, [u8]>> {
+    codec::segment_body(value).map_err(|e| bad_segment(first, e))
+}
+
+/// The stored bytes of each event of a segment's body, borrowed.
+fn events_in(first: u64, body: &[u8]) -> Result<Vec<&[u8]>> {
+    codec::body_events(body).map_err(|e| bad_segment(first, e))
 }
 
 /// Decodes the event at `seq` from its stored bytes.
@@ -92,7 +104,8 @@ pub fn decode_event_at(seq: u64, bytes: &[u8]) -> Result<EventRecord> {
 /// Decodes every event of the segment stored under `key`.
 pub fn decode_segment(key: &[u8], value: &[u8]) -> Result<Vec<EventRecord>> {
     let first = first_seq(key)?;
-    events_of(first, value)?
+    let body = body_of(first, value)?;
+    events_in(first, &body)?
         .into_iter()
         .zip(first..)
         .map(|(bytes, seq)| decode_event_at(seq, bytes))
@@ -108,7 +121,8 @@ pub fn decode_segment_where(
 ) -> Result<Vec<EventRecord>> {
     let first = first_seq(key)?;
     let mut out = Vec::new();
-    for (bytes, seq) in events_of(first, value)?.into_iter().zip(first..) {
+    let body = body_of(first, value)?;
+    for (bytes, seq) in events_in(first, &body)?.into_iter().zip(first..) {
         let entity = codec::entity_of(bytes)
             .map_err(|e| StoreError::corrupt("log", format!("seq {seq}"), e))?;
         if keep(entity) {
@@ -178,7 +192,8 @@ impl Log {
             return Ok(Head::EMPTY);
         };
         let first = first_seq(&key)?;
-        let events = events_of(first, &value)?;
+        let body = body_of(first, &value)?;
+        let events = events_in(first, &body)?;
         let last_seq = (first + index_u64(events.len())).saturating_sub(1);
         let last = events.last().ok_or_else(|| {
             StoreError::corrupt("log", format!("seq {first}"), "a segment without events")
@@ -216,9 +231,8 @@ impl Log {
             return Ok(None);
         };
         let index = usize::try_from(seq.0 - first).unwrap_or(usize::MAX);
-        let bytes = codec::segment_event(&value, index).map_err(|e| {
-            StoreError::corrupt("log", format!("seq {first}"), format!("segment: {e}"))
-        })?;
+        let body = body_of(first, &value)?;
+        let bytes = codec::body_event(&body, index).map_err(|e| bad_segment(first, e))?;
         bytes.map(|b| decode_event_at(seq.0, b)).transpose()
     }
 
@@ -297,8 +311,7 @@ impl Log {
         let mut n = 0;
         for kv in self.tree.iter().rev() {
             let (k, v) = kv?;
-            let events = events_of(first_seq(&k)?, &v)?;
-            if events.len() >= SEGMENT_EVENTS || v.len() >= SEGMENT_BYTES / 2 {
+            if !is_small(first_seq(&k)?, &v)? {
                 break;
             }
             n += 1;
@@ -317,8 +330,7 @@ impl Log {
         let mut tail: Vec<(IVec, IVec)> = Vec::new();
         for kv in self.tree.iter().rev() {
             let (k, v) = kv?;
-            let events = events_of(first_seq(&k)?, &v)?;
-            if events.len() >= SEGMENT_EVENTS || v.len() >= SEGMENT_BYTES / 2 {
+            if !is_small(first_seq(&k)?, &v)? {
                 break;
             }
             tail.push((k, v));
@@ -331,18 +343,24 @@ impl Log {
         }
         tail.reverse();
         let first = first_seq(&tail[0].0)?;
+        let bodies = tail
+            .iter()
+            .map(|(k, v)| {
+                let at = first_seq(k)?;
+                Ok((at, body_of(at, v)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut events: Vec<&[u8]> = Vec::new();
         let mut expected = first;
-        for (k, v) in &tail {
-            let at = first_seq(k)?;
-            if at != expected {
+        for (at, body) in &bodies {
+            if *at != expected {
                 return Err(StoreError::corrupt(
                     "log",
                     format!("seq {at}"),
                     format!("a gap: the previous segment ends before seq {expected}"),
                 ));
             }
-            let these = events_of(at, v)?;
+            let these = events_in(*at, body)?;
             expected = at + index_u64(these.len());
             events.extend(these);
         }
@@ -360,18 +378,28 @@ impl Log {
         Ok(tail.len())
     }
 
-    /// How many events the log holds and their stored bytes.
+    /// How many events the log holds and their stored bytes (as encoded,
+    /// before a segment compresses them).
     pub fn payload(&self) -> Result<(u64, u64)> {
         let (mut events, mut bytes) = (0u64, 0u64);
         for kv in scan::ReadOnce::new(&self.tree, self.tree.iter()) {
             let (k, v) = kv?;
-            for e in events_of(first_seq(&k)?, &v)? {
+            let first = first_seq(&k)?;
+            for e in events_in(first, &body_of(first, &v)?)? {
                 events += 1;
                 bytes += index_u64(e.len());
             }
         }
         Ok((events, bytes))
     }
+}
+
+/// True for a segment a merge could still fill: fewer events than
+/// [`SEGMENT_EVENTS`], and a body under half of [`SEGMENT_BYTES`].
+fn is_small(first: u64, value: &[u8]) -> Result<bool> {
+    let body = body_of(first, value)?;
+    let events = events_in(first, &body)?;
+    Ok(events.len() < SEGMENT_EVENTS && body.len() < SEGMENT_BYTES / 2)
 }
 
 fn index_u64(i: usize) -> u64 {
@@ -403,43 +431,115 @@ mod tests {
         assert_eq!(flat, events);
     }
 
+    /// The events of a stored segment, each copied out of its body.
+    fn events(segment: &[u8]) -> std::result::Result<Vec<Vec<u8>>, codec::CodecError> {
+        let body = codec::segment_body(segment)?;
+        Ok(codec::body_events(&body)?
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect())
+    }
+
+    /// Events that compress well (repeated bytes) and ones that do not
+    /// (a byte sequence without repeats of four).
+    fn samples() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        let compressible = (0..5u8).map(|i| vec![i; usize::from(i) * 10 + 1]).collect();
+        let mut x: u32 = 0x9e37_79b9;
+        let noise = (0..3)
+            .map(|_| {
+                (0..40)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 17;
+                        x ^= x << 5;
+                        x.to_le_bytes()[0]
+                    })
+                    .collect()
+            })
+            .collect();
+        (compressible, noise)
+    }
+
     #[test]
-    fn a_segment_gives_back_its_events_byte_for_byte_and_refuses_damage() {
-        let events: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; usize::from(i) * 10 + 1]).collect();
-        let segment = codec::encode_segment(events.iter().map(Vec::as_slice)).unwrap();
-        let back = codec::segment_events(&segment).unwrap();
-        assert_eq!(back, events.iter().map(Vec::as_slice).collect::<Vec<_>>());
-        // cut short, a length past the end, a huge length, no event, another format
-        assert!(codec::segment_events(&segment[..segment.len() - 1]).is_err());
+    fn a_segment_gives_back_its_events_byte_for_byte_compressed_or_plain() {
+        let (compressible, noise) = samples();
+        for (list, format) in [
+            (compressible, codec::SEGMENT_LZ4),
+            (noise, codec::SEGMENT_FORMAT),
+        ] {
+            let segment = codec::encode_segment(list.iter().map(Vec::as_slice)).unwrap();
+            assert_eq!(segment[0], format);
+            assert_eq!(events(&segment).unwrap(), list);
+        }
+        // a plain segment of events that would compress (as format 2 wrote
+        // them) is read as it is
+        let (compressible, _) = samples();
+        let mut plain = vec![codec::SEGMENT_FORMAT];
+        for e in &compressible {
+            plain.extend_from_slice(&u32::try_from(e.len()).unwrap().to_be_bytes());
+            plain.extend_from_slice(e);
+        }
+        assert_eq!(events(&plain).unwrap(), compressible);
+    }
+
+    #[test]
+    fn a_segment_refuses_damage_compressed_or_plain() {
+        let (compressible, noise) = samples();
+        for list in [compressible, noise] {
+            let segment = codec::encode_segment(list.iter().map(Vec::as_slice)).unwrap();
+            assert!(events(&segment[..segment.len() - 1]).is_err());
+            let mut other = segment.clone();
+            other[0] = 99;
+            assert!(events(&other).is_err());
+        }
+        // a plain segment: a huge length, no event
         let mut huge = vec![codec::SEGMENT_FORMAT];
         huge.extend_from_slice(&u32::MAX.to_be_bytes());
-        assert!(codec::segment_events(&huge).is_err());
-        assert!(codec::segment_events(&[codec::SEGMENT_FORMAT]).is_err());
-        let mut other = segment.clone();
-        other[0] = 99;
-        assert!(codec::segment_events(&other).is_err());
+        assert!(events(&huge).is_err());
+        assert!(events(&[codec::SEGMENT_FORMAT]).is_err());
+        // a compressed segment: a body over the bound, a length it does not
+        // have, a damaged block, nothing after the format byte
+        let (compressible, _) = samples();
+        let segment = codec::encode_segment(compressible.iter().map(Vec::as_slice)).unwrap();
+        let mut over = segment.clone();
+        over[1..5].copy_from_slice(
+            &u32::try_from(codec::MAX_SEGMENT_BODY + 1)
+                .unwrap()
+                .to_be_bytes(),
+        );
+        assert!(events(&over).is_err());
+        for claim in [1u32, 7, 1000] {
+            let mut wrong = segment.clone();
+            wrong[1..5].copy_from_slice(&claim.to_be_bytes());
+            assert!(events(&wrong).is_err(), "{claim}");
+        }
+        for at in 5..segment.len() {
+            let mut flipped = segment.clone();
+            flipped[at] ^= 0xff;
+            // never a panic; what decodes is checked by the events' own
+            // hashes, further up
+            let _ = events(&flipped);
+        }
+        assert!(events(&[codec::SEGMENT_LZ4]).is_err());
         assert!(codec::encode_segment([vec![0u8; codec::MAX_EVENT_BYTES + 1].as_slice()]).is_err());
     }
 
     #[test]
     fn one_event_of_a_segment_is_the_one_the_whole_walk_gives() {
-        let events: Vec<Vec<u8>> = (0..7u8).map(|i| vec![i; usize::from(i) * 3 + 1]).collect();
-        let segment = codec::encode_segment(events.iter().map(Vec::as_slice)).unwrap();
-        for (i, e) in events.iter().enumerate() {
-            assert_eq!(
-                codec::segment_event(&segment, i).unwrap(),
-                Some(e.as_slice())
-            );
+        let (compressible, noise) = samples();
+        for list in [compressible, noise] {
+            let segment = codec::encode_segment(list.iter().map(Vec::as_slice)).unwrap();
+            let body = codec::segment_body(&segment).unwrap();
+            for (i, e) in list.iter().enumerate() {
+                assert_eq!(codec::body_event(&body, i).unwrap(), Some(e.as_slice()));
+            }
+            assert_eq!(codec::body_event(&body, list.len()).unwrap(), None);
+            // damage at or before the event asked for is refused
+            assert!(codec::body_event(&body[..body.len() - 1], list.len() - 1).is_err());
+            assert!(codec::body_event(&[], 0).is_err());
+            let mut long = body.to_vec();
+            long[..4].copy_from_slice(&u32::MAX.to_be_bytes());
+            assert!(codec::body_event(&long, 0).is_err());
         }
-        assert_eq!(codec::segment_event(&segment, events.len()).unwrap(), None);
-        // damage at or before the event asked for is refused
-        assert!(codec::segment_event(&segment[..segment.len() - 1], 6).is_err());
-        assert!(codec::segment_event(&[codec::SEGMENT_FORMAT], 0).is_err());
-        let mut other = segment.clone();
-        other[0] = 99;
-        assert!(codec::segment_event(&other, 0).is_err());
-        let mut long = segment.clone();
-        long[1..5].copy_from_slice(&u32::MAX.to_be_bytes());
-        assert!(codec::segment_event(&long, 0).is_err());
     }
 }

@@ -110,6 +110,8 @@ pub struct Store {
     caches_behind: AtomicBool,
     /// set by [`Store::retire`]: `path` names another registry's files now
     retired: AtomicBool,
+    /// the registry's record says format 2 (until the first write)
+    format_2: AtomicBool,
     /// how many small segments end the log, once known
     small_tail: Mutex<Option<usize>>,
     /// [`OpenOptions::part_events`]
@@ -254,8 +256,10 @@ impl Store {
             }
             std::thread::sleep(Duration::from_millis(50));
         };
+        let mut format_2 = false;
         match meta.get(keys::FORMAT)? {
             Some(v) if v.as_ref() == [codec::REGISTRY_FORMAT] => {}
+            Some(v) if v.as_ref() == [codec::REGISTRY_FORMAT_2] => format_2 = true,
             Some(v) if v.as_ref() == [codec::REGISTRY_FORMAT_1] => {
                 return Err(StoreError::Upgrade {
                     path: path.to_path_buf(),
@@ -297,6 +301,7 @@ impl Store {
             write_lock: Mutex::new(()),
             caches_behind: AtomicBool::new(false),
             retired: AtomicBool::new(false),
+            format_2: AtomicBool::new(format_2),
             small_tail: Mutex::new(None),
             part_events: options.part_events.max(1),
         };
@@ -322,6 +327,16 @@ impl Store {
         }
         store.folder.write_owner();
         Ok(store)
+    }
+
+    /// The registry's layout as its record says: [`codec::REGISTRY_FORMAT`],
+    /// or [`codec::REGISTRY_FORMAT_2`] until the first write records 3.
+    pub fn registry_format(&self) -> u8 {
+        if self.format_2.load(Ordering::Acquire) {
+            codec::REGISTRY_FORMAT_2
+        } else {
+            codec::REGISTRY_FORMAT
+        }
     }
 
     /// The last acknowledged head recorded beside sled, if there is one.
@@ -740,6 +755,16 @@ impl Store {
     /// the head and the handle counters (the caches must be caught up).
     pub fn writer(&self) -> Result<Writer<'_>> {
         let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.format_2.load(Ordering::Acquire) {
+            // format 2's bytes are format 3's: only the record changes,
+            // before anything that may write a compressed segment. sled
+            // recovers a prefix of its writes, so no compressed segment
+            // survives a crash without the record before it.
+            self.db
+                .open_tree("meta")?
+                .insert(keys::FORMAT, &[codec::REGISTRY_FORMAT])?;
+            self.format_2.store(false, Ordering::Release);
+        }
         {
             // the count is read from the log once per process, then kept
             // as appends and merges change it (it only decides when to

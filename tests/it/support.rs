@@ -392,12 +392,17 @@ pub fn segment_of(db: &sled::Db, seq: u64) -> (sled::IVec, Vec<Vec<u8>>) {
         .next_back()
         .expect("a segment holds the seq")
         .unwrap();
-    let events = pactum::store::codec::segment_events(&v)
+    (k, segment_events(&v))
+}
+
+/// The stored bytes of each event of a stored segment.
+pub fn segment_events(segment: &[u8]) -> Vec<Vec<u8>> {
+    let body = pactum::store::codec::segment_body(segment).unwrap();
+    pactum::store::codec::body_events(&body)
         .unwrap()
         .into_iter()
         .map(<[u8]>::to_vec)
-        .collect();
-    (k, events)
+        .collect()
 }
 
 /// The stored bytes of the event at `seq`.
@@ -422,12 +427,12 @@ pub fn edit_event(db: &sled::Db, seq: u64, how: impl FnOnce(&[u8]) -> Vec<u8>) {
 pub fn remove_last_event(db: &sled::Db) {
     let log = db.open_tree("log").unwrap();
     let (k, v) = log.last().unwrap().unwrap();
-    let mut events = pactum::store::codec::segment_events(&v).unwrap();
+    let mut events = segment_events(&v);
     events.pop();
     if events.is_empty() {
         log.remove(k).unwrap();
     } else {
-        let value = pactum::store::codec::encode_segment(events).unwrap();
+        let value = pactum::store::codec::encode_segment(events.iter().map(Vec::as_slice)).unwrap();
         log.insert(k, value).unwrap();
     }
 }

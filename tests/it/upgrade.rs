@@ -94,3 +94,96 @@ fn an_interrupted_upgrade_leaves_the_old_registry_and_is_refused_until_cleared()
     cli.run(&["upgrade"]).ok();
     cli.run(&["verify"]).ok();
 }
+
+/// A copy of the kept registry of format 2 (`tests/registry-format-2/`,
+/// made by `pactum demo` before segments could be compressed).
+fn format2_registry() -> Cli {
+    let cli = Cli::new();
+    copy_dir(Path::new("tests/registry-format-2/registry"), &cli.db());
+    cli
+}
+
+/// The format byte the registry's `meta` tree records.
+fn recorded_format(cli: &Cli) -> u8 {
+    let db = raw_sled(&cli.db());
+    let format = db
+        .open_tree("meta")
+        .unwrap()
+        .get("format")
+        .unwrap()
+        .unwrap()[0];
+    drop(db);
+    cli.wait_until_released();
+    format
+}
+
+/// The format byte of every segment of the log.
+fn segment_formats(cli: &Cli) -> Vec<u8> {
+    let db = raw_sled(&cli.db());
+    let formats = db
+        .open_tree("log")
+        .unwrap()
+        .iter()
+        .map(|kv| kv.unwrap().1[0])
+        .collect();
+    drop(db);
+    cli.wait_until_released();
+    formats
+}
+
+#[test]
+fn a_registry_of_format_2_is_read_as_it_is_and_marked_3_by_its_first_write() {
+    let cli = format2_registry();
+    let exported = std::fs::read_to_string("tests/registry-format-2/export.jsonl").unwrap();
+    // reads, the export and verify take it as it is, and leave its record
+    assert_eq!(
+        cli.run(&["export", "--format", "jsonl"]).ok().stdout,
+        exported
+    );
+    let verify = cli.run(&["--format", "json", "verify"]).ok().json();
+    assert_eq!(verify["ok"], true, "{verify}");
+    assert_eq!(verify["events"], exported.lines().count());
+    cli.run(&["show", "C1"]).ok();
+    let info = cli.run(&["--format", "json", "info"]).ok().json();
+    assert_eq!(info["registry_format"], 2, "{info}");
+    assert_eq!(recorded_format(&cli), 2);
+    // nothing to upgrade: exit 2, and the record unchanged
+    let r = cli.run(&["upgrade"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("nothing to upgrade"), "{}", r.stderr);
+    assert_eq!(recorded_format(&cli), 2);
+    assert!(
+        segment_formats(&cli)
+            .iter()
+            .all(|f| *f == pactum::store::codec::SEGMENT_FORMAT)
+    );
+    // enough single appends for the tail to be merged: the record says 3,
+    // the merged segments are compressed, and every event is still there
+    let appends = pactum::store::log::MERGE_AFTER + 2;
+    for i in 0..appends {
+        cli.run(&[
+            "partner",
+            "add",
+            &format!("Commune {i}"),
+            "--kind",
+            "commune",
+        ])
+        .ok();
+    }
+    assert_eq!(recorded_format(&cli), pactum::store::codec::REGISTRY_FORMAT);
+    let info = cli.run(&["--format", "json", "info"]).ok().json();
+    assert_eq!(
+        info["registry_format"],
+        pactum::store::codec::REGISTRY_FORMAT
+    );
+    assert!(
+        segment_formats(&cli).contains(&pactum::store::codec::SEGMENT_LZ4),
+        "{:?}",
+        segment_formats(&cli)
+    );
+    let after = cli.run(&["export", "--format", "jsonl"]).ok().stdout;
+    assert!(after.starts_with(&exported));
+    assert_eq!(after.lines().count(), exported.lines().count() + appends);
+    let verify = cli.run(&["--format", "json", "verify"]).ok().json();
+    assert_eq!(verify["ok"], true, "{verify}");
+}
