@@ -1,5 +1,5 @@
 //! The segment decoder on arbitrary bytes, plain or compressed: never a
-//! panic, never a body past its bound. What decodes encodes again to a
+//! panic, never a compressed body past its bound. What decodes encodes again to a
 //! segment that gives back the same events, and each event found alone is
 //! the one the whole walk gives.
 #![no_main]
@@ -11,7 +11,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(body) = codec::segment_body(data) else {
         return;
     };
-    assert!(body.len() <= codec::MAX_SEGMENT_BODY);
+    if data.first() == Some(&codec::SEGMENT_LZ4) {
+        assert!(body.len() <= codec::MAX_SEGMENT_BODY);
+    }
     let Ok(events) = codec::body_events(&body) else {
         return;
     };

@@ -130,6 +130,7 @@ impl Registry {
             deriver: projection::Deriver::for_log(store),
             merkle: MerkleCheck::new(store, checkpoint, copy),
             decodable: true,
+            format_2: store.registry_format() == codec::REGISTRY_FORMAT_2,
         };
         store.log().scan_ordered(
             Seq(1),
@@ -147,6 +148,7 @@ impl Registry {
             deriver,
             merkle,
             decodable,
+            ..
         } = walk;
         for (seq, problem) in checks.finish() {
             problems.push("log", format!("seq {seq}"), problem);
@@ -337,6 +339,8 @@ struct Walked {
 struct SegmentWalked {
     key: Vec<u8>,
     first: Option<u64>,
+    /// stored as an LZ4 block (registry format 3)
+    compressed: bool,
     events: Result<Vec<Walked>, String>,
 }
 
@@ -393,6 +397,7 @@ fn walk_segment(key: &[u8], value: &[u8]) -> SegmentWalked {
     SegmentWalked {
         key: key.to_vec(),
         first,
+        compressed: value.first() == Some(&codec::SEGMENT_LZ4),
         events,
     }
 }
@@ -405,6 +410,8 @@ struct LogWalk {
     deriver: projection::Deriver,
     merkle: MerkleCheck,
     decodable: bool,
+    /// the registry's record says format 2 (plain segments only)
+    format_2: bool,
 }
 
 impl LogWalk {
@@ -428,6 +435,13 @@ impl LogWalk {
                 return;
             }
         };
+        if segment.compressed && self.format_2 {
+            self.problems.push(
+                "log",
+                format!("seq {first}"),
+                "a compressed segment in a registry recorded as format 2, which cannot hold one",
+            );
+        }
         // a segment is keyed by the seq of its first event: the chain
         // check names a gap between segments
         for (walked, seq) in events.into_iter().zip(first..) {

@@ -1136,9 +1136,14 @@ const LENGTH_PREFIX: usize = 4;
 /// stay far below a quarter of its `segment_size` (larger ones go to files
 /// it never syncs); a sled leaf holds up to 16 values.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
-/// The most bytes a compressed segment's body may claim (16 of the largest
-/// events): what a decoder allocates at most for one segment.
-pub const MAX_SEGMENT_BODY: usize = 16 * (MAX_EVENT_BYTES + LENGTH_PREFIX);
+/// The most bytes a compressed segment's body may claim: one of the largest
+/// events (a segment of several holds fewer bytes), so what a decoder
+/// allocates at most for one segment. A longer body is stored plain.
+pub const MAX_SEGMENT_BODY: usize = MAX_EVENT_BYTES + LENGTH_PREFIX;
+/// The most events a segment may hold: the most any pactum wrote (256,
+/// then 64, now 16 to a segment), so that a small stored value cannot
+/// stand for a great many events.
+pub const MAX_SEGMENT_EVENTS: usize = 256;
 
 /// Bytes a plain segment holding events of these lengths takes: the
 /// format byte and the body.
@@ -1151,13 +1156,20 @@ pub fn segment_len(event_lens: impl IntoIterator<Item = usize>) -> usize {
 
 /// A segment: its body is each event's stored bytes after its length (u32
 /// big-endian), kept exactly as given. The segment is the body compressed
-/// ([`SEGMENT_LZ4`]) when that is shorter, the body as it is
-/// ([`SEGMENT_FORMAT`]) otherwise.
+/// ([`SEGMENT_LZ4`]) when that is shorter and the body within
+/// [`MAX_SEGMENT_BODY`], the body as it is ([`SEGMENT_FORMAT`]) otherwise.
+/// Fails on an event over [`MAX_EVENT_BYTES`] or more than
+/// [`MAX_SEGMENT_EVENTS`] events.
 pub fn encode_segment<'a>(
     events: impl IntoIterator<Item = &'a [u8]>,
 ) -> Result<Vec<u8>, CodecError> {
     let mut body = Vec::new();
-    for event in events {
+    for (n, event) in events.into_iter().enumerate() {
+        if n >= MAX_SEGMENT_EVENTS {
+            return Err(CodecError::Encode(format!(
+                "a segment of more than {MAX_SEGMENT_EVENTS} events"
+            )));
+        }
         if event.len() > MAX_EVENT_BYTES {
             return Err(CodecError::Encode(format!(
                 "an event of {} bytes (at most {MAX_EVENT_BYTES})",
@@ -1169,14 +1181,9 @@ pub fn encode_segment<'a>(
         body.extend_from_slice(&len.to_be_bytes());
         body.extend_from_slice(event);
     }
-    if body.len() > MAX_SEGMENT_BODY {
-        return Err(CodecError::Encode(format!(
-            "a segment of {} bytes (at most {MAX_SEGMENT_BODY})",
-            body.len()
-        )));
-    }
-    let compressed = lz4_flex::block::compress(&body);
-    let out = if 1 + LENGTH_PREFIX + compressed.len() < 1 + body.len() {
+    let compressed = (body.len() <= MAX_SEGMENT_BODY).then(|| lz4_flex::block::compress(&body));
+    let out = if let Some(compressed) = compressed.filter(|c| LENGTH_PREFIX + c.len() < body.len())
+    {
         let len = u32::try_from(body.len())
             .map_err(|_| CodecError::Encode("a segment over 4 GiB".into()))?;
         let mut out = Vec::with_capacity(1 + LENGTH_PREFIX + compressed.len());
@@ -1239,6 +1246,9 @@ pub fn body_event(body: &[u8], index: usize) -> Result<Option<&[u8]>, CodecError
     let mut rest = body;
     let mut at = 0;
     while !rest.is_empty() {
+        if at == MAX_SEGMENT_EVENTS {
+            return Err(too_many_events());
+        }
         let (event, tail) = next_event(body.len(), rest)?;
         if at == index {
             return Ok(Some(event));
@@ -1247,6 +1257,12 @@ pub fn body_event(body: &[u8], index: usize) -> Result<Option<&[u8]>, CodecError
         rest = tail;
     }
     Ok(None)
+}
+
+fn too_many_events() -> CodecError {
+    invalid(format!(
+        "a segment of more than {MAX_SEGMENT_EVENTS} events"
+    ))
 }
 
 /// The first length-prefixed event of `rest` and what follows it.
@@ -1265,11 +1281,15 @@ fn next_event(body_len: usize, rest: &[u8]) -> Result<(&[u8], &[u8]), CodecError
 
 /// The stored bytes of each event of a segment's body ([`segment_body`]),
 /// borrowed from it, in order. Fails on a length past the end, an empty
-/// body, or an event over [`MAX_EVENT_BYTES`].
+/// body, an event over [`MAX_EVENT_BYTES`], or more than
+/// [`MAX_SEGMENT_EVENTS`] events.
 pub fn body_events(body: &[u8]) -> Result<Vec<&[u8]>, CodecError> {
     let mut out = Vec::new();
     let mut rest = body;
     while !rest.is_empty() {
+        if out.len() == MAX_SEGMENT_EVENTS {
+            return Err(too_many_events());
+        }
         let (event, tail) = next_event(body.len(), rest)?;
         out.push(event);
         rest = tail;

@@ -43,7 +43,8 @@ pub enum StoreError {
     },
     /// A registry written by a newer or unknown format.
     #[error(
-        "integrity failure in meta at format: unknown registry format {found} (this pactum reads format {}; a newer pactum may have written it)",
+        "integrity failure in meta at format: unknown registry format {found} (this pactum reads formats {} and {}; a newer pactum may have written it)",
+        codec::REGISTRY_FORMAT_2,
         codec::REGISTRY_FORMAT
     )]
     Format {
@@ -53,7 +54,8 @@ pub enum StoreError {
     /// A registry written in an earlier format, which `pactum upgrade`
     /// converts.
     #[error(
-        "{path} is a registry of format {found}, written by an earlier pactum; this pactum reads format {}",
+        "{path} is a registry of format {found}, written by an earlier pactum; this pactum reads formats {} and {}",
+        codec::REGISTRY_FORMAT_2,
         codec::REGISTRY_FORMAT
     )]
     Upgrade {

@@ -32,8 +32,9 @@ use crate::domain::{Digest, EntityId, EventRecord, Seq};
 /// around it, up to 16 segments: shorter segments make that read shorter
 /// (docs/decisions.md).
 pub const SEGMENT_EVENTS: usize = 16;
-/// The most bytes a segment of several events takes (one larger event is
-/// a segment of its own, up to `codec::MAX_EVENT_BYTES`).
+/// The most bytes a plain segment of several events takes, format byte and
+/// body (one larger event is a segment of its own, up to
+/// `codec::MAX_EVENT_BYTES`); a compressed one stores less.
 pub const SEGMENT_BYTES: usize = 64 * 1024;
 /// How many small segments may gather at the tail before they are merged.
 pub const MERGE_AFTER: usize = 32;
@@ -278,7 +279,7 @@ impl Log {
 
     /// Writes stored events whose first seq is `first` as new segments, in
     /// one atomic batch. Nothing is durable until the caller syncs.
-    pub fn append(&self, first: Seq, events: &[&[u8]]) -> Result<usize> {
+    pub(crate) fn append(&self, first: Seq, events: &[&[u8]]) -> Result<usize> {
         let mut batch = sled::Batch::default();
         let packed = pack(events);
         for (index, segment) in &packed {
@@ -326,7 +327,7 @@ impl Log {
     /// segments as the limits allow, by one atomic batch that removes them
     /// and inserts the merged ones. Event bytes are copied as stored.
     /// Returns how many segments were replaced.
-    pub fn merge_tail(&self, limit: usize) -> Result<usize> {
+    pub(crate) fn merge_tail(&self, limit: usize) -> Result<usize> {
         let mut tail: Vec<(IVec, IVec)> = Vec::new();
         for kv in self.tree.iter().rev() {
             let (k, v) = kv?;
@@ -396,10 +397,14 @@ impl Log {
 
 /// True for a segment a merge could still fill: fewer events than
 /// [`SEGMENT_EVENTS`], and a body under half of [`SEGMENT_BYTES`].
+pub fn is_small_body(events: usize, body_len: usize) -> bool {
+    events < SEGMENT_EVENTS && body_len < SEGMENT_BYTES / 2
+}
+
+/// [`is_small_body`] of a stored segment.
 fn is_small(first: u64, value: &[u8]) -> Result<bool> {
     let body = body_of(first, value)?;
-    let events = events_in(first, &body)?;
-    Ok(events.len() < SEGMENT_EVENTS && body.len() < SEGMENT_BYTES / 2)
+    Ok(is_small_body(events_in(first, &body)?.len(), body.len()))
 }
 
 fn index_u64(i: usize) -> u64 {
@@ -522,6 +527,35 @@ mod tests {
         }
         assert!(events(&[codec::SEGMENT_LZ4]).is_err());
         assert!(codec::encode_segment([vec![0u8; codec::MAX_EVENT_BYTES + 1].as_slice()]).is_err());
+    }
+
+    #[test]
+    fn a_segment_holds_at_most_its_bound_of_events_and_a_long_body_stays_plain() {
+        // empty events: 4 bytes each, so a small value could name many
+        let empty: Vec<&[u8]> = vec![&[]; codec::MAX_SEGMENT_EVENTS];
+        let most = codec::encode_segment(empty.iter().copied()).unwrap();
+        assert_eq!(events(&most).unwrap().len(), codec::MAX_SEGMENT_EVENTS);
+        let one_more: Vec<&[u8]> = vec![&[]; codec::MAX_SEGMENT_EVENTS + 1];
+        assert!(codec::encode_segment(one_more.iter().copied()).is_err());
+        let mut plain = vec![codec::SEGMENT_FORMAT];
+        plain.extend(std::iter::repeat_n(
+            0u8,
+            4 * (codec::MAX_SEGMENT_EVENTS + 1),
+        ));
+        assert!(events(&plain).is_err());
+        let body = codec::segment_body(&plain).unwrap();
+        assert!(codec::body_event(&body, codec::MAX_SEGMENT_EVENTS).is_err());
+        // compressed, the same body is refused too
+        let block = lz4_flex::block::compress(&plain[1..]);
+        let mut compressed = vec![codec::SEGMENT_LZ4];
+        compressed.extend_from_slice(&u32::try_from(plain.len() - 1).unwrap().to_be_bytes());
+        compressed.extend_from_slice(&block);
+        assert!(events(&compressed).is_err());
+        // a body longer than a compressed one may claim is stored plain
+        let long = vec![7u8; codec::MAX_EVENT_BYTES];
+        let segment = codec::encode_segment([long.as_slice(), long.as_slice()]).unwrap();
+        assert_eq!(segment[0], codec::SEGMENT_FORMAT);
+        assert_eq!(events(&segment).unwrap(), vec![long.clone(), long]);
     }
 
     #[test]

@@ -225,8 +225,8 @@ pub(crate) fn open_sled(
 
 impl Store {
     /// Opens (and, with `options.create`, creates) the registry at `path`.
-    /// A registry of an earlier format is refused with
-    /// [`StoreError::Upgrade`].
+    /// A registry of format 1 is refused with [`StoreError::Upgrade`]; one
+    /// of format 2 is read as it is ([`Store::record_format`]).
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Self> {
         let started = Instant::now();
         let (folder, db, meta) = loop {
@@ -327,6 +327,21 @@ impl Store {
         }
         store.folder.write_owner();
         Ok(store)
+    }
+
+    /// Records format 3 in a registry whose record says 2, durably, before
+    /// anything that may write a compressed segment (called under the
+    /// writer's lock, before each write to the log). Format 2's bytes are
+    /// format 3's: only the record changes.
+    pub(crate) fn record_format(&self) -> Result<()> {
+        if self.format_2.load(Ordering::Acquire) {
+            self.db
+                .open_tree("meta")?
+                .insert(keys::FORMAT, &[codec::REGISTRY_FORMAT])?;
+            self.durable.sync(&self.db)?;
+            self.format_2.store(false, Ordering::Release);
+        }
+        Ok(())
     }
 
     /// The registry's layout as its record says: [`codec::REGISTRY_FORMAT`],
@@ -755,16 +770,6 @@ impl Store {
     /// the head and the handle counters (the caches must be caught up).
     pub fn writer(&self) -> Result<Writer<'_>> {
         let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        if self.format_2.load(Ordering::Acquire) {
-            // format 2's bytes are format 3's: only the record changes,
-            // before anything that may write a compressed segment. sled
-            // recovers a prefix of its writes, so no compressed segment
-            // survives a crash without the record before it.
-            self.db
-                .open_tree("meta")?
-                .insert(keys::FORMAT, &[codec::REGISTRY_FORMAT])?;
-            self.format_2.store(false, Ordering::Release);
-        }
         {
             // the count is read from the log once per process, then kept
             // as appends and merges change it (it only decides when to
@@ -775,6 +780,7 @@ impl Store {
                 None => self.log.small_tail(log::MERGE_AFTER)?,
             };
             if n >= log::MERGE_AFTER {
+                self.record_format()?;
                 self.log.merge_tail(4 * log::SEGMENT_EVENTS)?;
                 n = self.log.small_tail(log::MERGE_AFTER)?;
             }

@@ -255,10 +255,13 @@ impl<'s> Writer<'s> {
             ));
         }
         let framed: Vec<&[u8]> = self.sealed.framed.iter().map(Vec::as_slice).collect();
+        store.record_format()?;
         let segments = store.log.append(first.seq, &framed)?;
         let small_last = segments == 1
-            && framed.len() < super::log::SEGMENT_EVENTS
-            && codec::segment_len(framed.iter().map(|e| e.len())) < super::log::SEGMENT_BYTES / 2;
+            && super::log::is_small_body(
+                framed.len(),
+                codec::segment_len(framed.iter().map(|e| e.len())) - 1,
+            );
         store.appended_segments(small_last, segments);
         store.durable.sync(&store.db)?;
         super::crash_point("after-log");

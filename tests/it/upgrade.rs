@@ -187,3 +187,54 @@ fn a_registry_of_format_2_is_read_as_it_is_and_marked_3_by_its_first_write() {
     let verify = cli.run(&["--format", "json", "verify"]).ok().json();
     assert_eq!(verify["ok"], true, "{verify}");
 }
+
+#[test]
+fn verify_reports_a_compressed_segment_in_a_registry_recorded_as_format_2() {
+    let cli = format2_registry();
+    let db = raw_sled(&cli.db());
+    let log = db.open_tree("log").unwrap();
+    let (key, value) = log
+        .iter()
+        .map(|kv| kv.unwrap())
+        .find(|(_, v)| segment_events(v).len() > 1)
+        .expect("a segment of several events");
+    let compressed =
+        pactum::store::codec::encode_segment(segment_events(&value).iter().map(Vec::as_slice))
+            .unwrap();
+    assert_eq!(compressed[0], pactum::store::codec::SEGMENT_LZ4);
+    log.insert(&key, compressed).unwrap();
+    db.flush().unwrap();
+    drop((log, db));
+    cli.wait_until_released();
+    let r = cli.run(&["--format", "json", "verify"]);
+    assert_eq!(r.code, 5, "{}{}", r.stdout, r.stderr);
+    let seq = u64::from_be_bytes(key.as_ref().try_into().unwrap());
+    let problems = r.json()["problems"].to_string();
+    assert!(problems.contains("recorded as format 2"), "{problems}");
+    assert!(problems.contains(&format!("seq {seq}")), "{problems}");
+}
+
+#[test]
+fn the_first_write_to_a_format_2_registry_records_3_before_its_segment() {
+    let cli = format2_registry();
+    let exported = std::fs::read_to_string("tests/registry-format-2/export.jsonl").unwrap();
+    // the process ends itself once its segment is durable, before it
+    // answers: the record it wrote before the segment is there
+    let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("pactum"))
+        .env("PACTUM_CRASH_AT", "after-log")
+        .env("PACTUM_DB", cli.db())
+        .env("PACTUM_ACTOR", "crash-test")
+        .args(["partner", "add", "Oujda", "--kind", "commune"])
+        .output()
+        .unwrap()
+        .status;
+    assert!(
+        !status.success(),
+        "the process was to end itself after the log write"
+    );
+    cli.wait_until_released();
+    assert_eq!(recorded_format(&cli), pactum::store::codec::REGISTRY_FORMAT);
+    let verify = cli.run(&["--format", "json", "verify"]).ok().json();
+    assert_eq!(verify["ok"], true, "{verify}");
+    assert_eq!(verify["events"], exported.lines().count() + 1);
+}

@@ -1,4 +1,4 @@
-//! `pactum upgrade`: convert a registry of an earlier format.
+//! `pactum upgrade`: convert a registry of format 1.
 
 use std::path::Path;
 
@@ -10,20 +10,23 @@ use crate::cli::Context;
 use crate::cli::output::{self, Format};
 use crate::domain::{Digest, Seq};
 
-/// Convert a registry written by an earlier pactum to the current format.
+/// Convert a registry of format 1 (one entry per event, written by an
+/// earlier pactum) to the current format.
 ///
 /// Every event is copied byte for byte (same seqs, ids, hashes and record
 /// times), the caches are rebuilt, and the new registry is verified before
 /// it takes the registry's place. The registry as it was is kept beside it,
 /// as `NAME.format-1`: remove it when you no longer need it. Every other
-/// command refuses a registry of an earlier format (exit 2).
+/// command refuses a registry of format 1 (exit 2). A registry of format 2
+/// needs no upgrade: it is read as it is, and its first write records it
+/// as format 3.
 ///
 /// Example:
 ///   pactum --db /srv/pactum upgrade && pactum --db /srv/pactum verify
 #[derive(Debug, Args)]
 #[command(
     verbatim_doc_comment,
-    about = "Convert a registry written by an earlier pactum"
+    about = "Convert a registry of format 1, written by an earlier pactum"
 )]
 pub struct UpgradeArgs {}
 
