@@ -10,6 +10,13 @@ use super::{AppError, Registry};
 use crate::domain::{Digest, EntityKind, Seq};
 use crate::store::{self, codec, folder::Folder};
 
+/// True when enough of sled's file is free for `pactum compact` to be worth
+/// its time: at least 8 free segments (64 MiB) and a quarter of the file. A
+/// compaction itself leaves a few free segments behind.
+pub fn compaction_advised(segments: &store::durable::Segments) -> bool {
+    segments.free >= 8 && segments.free.saturating_mul(4) >= segments.total
+}
+
 /// A registry's facts, as `info` shows them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistryInfo {
@@ -17,6 +24,8 @@ pub struct RegistryInfo {
     pub path: PathBuf,
     /// the bytes its files take on disk
     pub size_bytes: u64,
+    /// sled's segments, and the free ones among them
+    pub segments: store::durable::Segments,
     /// how many partners it has
     pub partners: u64,
     /// how many conventions it has
@@ -43,6 +52,7 @@ impl Registry {
         Ok(RegistryInfo {
             path: store.path().to_path_buf(),
             size_bytes: store.size_on_disk()?,
+            segments: store.segments()?,
             partners: store.count(EntityKind::Partner)?,
             conventions: store.count(EntityKind::Convention)?,
             head_seq: head.seq,
@@ -76,4 +86,20 @@ pub fn registry_exists(path: &Path) -> bool {
 /// into the registry.
 pub fn registry_holds_file(path: &Path, dev: u64, ino: u64) -> bool {
     Folder::at(path).holds(dev, ino)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::durable::Segments;
+
+    #[test]
+    fn a_compaction_is_advised_from_64_mib_free_and_a_quarter_of_the_file() {
+        let advised = |free, total| compaction_advised(&Segments { total, free });
+        assert!(advised(8, 32));
+        assert!(!advised(7, 8), "under 64 MiB");
+        assert!(!advised(8, 33), "under a quarter");
+        assert!(advised(41, 150));
+        assert!(!advised(5, 56), "what a compaction leaves");
+    }
 }

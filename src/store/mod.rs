@@ -451,6 +451,12 @@ impl Store {
         Ok(self.db.size_on_disk()?)
     }
 
+    /// The segments of sled's file, and the free ones among them
+    /// ([`durable::count_segments`]).
+    pub fn segments(&self) -> Result<durable::Segments> {
+        self.durable.segments()
+    }
+
     /// Makes everything written so far durable, caches included.
     pub fn sync(&self) -> Result<()> {
         self.persist_caches()?;

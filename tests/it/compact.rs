@@ -170,3 +170,28 @@ fn a_registry_named_by_a_bare_name_is_compacted_in_the_current_folder() {
     assert_eq!(reads(&cli), before);
     assert!(!compacting(&cli).exists());
 }
+
+#[test]
+fn info_counts_sleds_free_segments_in_bytes_and_in_words() {
+    let (cli, _) = registry_and_reads();
+    let info = cli.run(&["--format", "json", "info"]).ok().json();
+    let (total, free) = (
+        info["sled_segments"].as_u64().unwrap(),
+        info["free_segments"].as_u64().unwrap(),
+    );
+    let segment = pactum::store::durable::SEGMENT_SIZE as u64;
+    let file = std::fs::metadata(cli.db().join("db")).unwrap().len();
+    assert_eq!(total, file.div_ceil(segment), "{info}");
+    assert!(free < total, "{info}");
+    assert_eq!(info["free_bytes"].as_u64().unwrap(), free * segment);
+    let text = cli.run(&["info"]).ok().stdout;
+    assert!(text.contains("free space"), "{text}");
+    // the same figures after a compaction, from the copy's own file
+    cli.run(&["compact"]).ok();
+    let after = cli.run(&["--format", "json", "info"]).ok().json();
+    let file = std::fs::metadata(cli.db().join("db")).unwrap().len();
+    assert_eq!(
+        after["sled_segments"].as_u64().unwrap(),
+        file.div_ceil(segment)
+    );
+}

@@ -8,7 +8,11 @@ use crate::cli::output::{self, Report, Rows};
 use crate::cli::{Access, Context};
 
 /// Where the registry is, its size on disk, its counts of partners,
-/// conventions and events, its head (seq and hash) and its format.
+/// conventions and events, its head (seq and hash) and its format. The
+/// free space is the segments of sled's file that no data lives in: sled
+/// reuses them for later writes but never gives them back to the disk;
+/// `pactum compact` does, and `info` suggests it once they are 64 MiB or
+/// more and a quarter of the file.
 ///
 /// Example:
 ///   pactum info
@@ -28,9 +32,14 @@ pub fn run(ctx: &Context, _a: InfoArgs) -> Result<(), AppError> {
     let recorded_at = info
         .last_recorded_at
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    let segment = crate::store::durable::SEGMENT_SIZE as u64;
+    let free_bytes = info.segments.free.saturating_mul(segment);
     let json = json!({
         "path": path,
         "size_bytes": info.size_bytes,
+        "sled_segments": info.segments.total,
+        "free_segments": info.segments.free,
+        "free_bytes": free_bytes,
         "partners": info.partners,
         "conventions": info.conventions,
         "events": info.head_seq.0,
@@ -44,6 +53,24 @@ pub fn run(ctx: &Context, _a: InfoArgs) -> Result<(), AppError> {
     let mut add = |k: &str, v: String| rows.push(vec![k.into(), v.into()]);
     add("path", path);
     add("size on disk", format!("{} bytes", info.size_bytes));
+    add(
+        "free space",
+        if info.segments.free == 0 {
+            "none".to_string()
+        } else {
+            format!(
+                "{free_bytes} bytes: {} of sled's {} segments of {} MiB{}",
+                info.segments.free,
+                info.segments.total,
+                segment >> 20,
+                if crate::app::info::compaction_advised(&info.segments) {
+                    " (pactum compact gives them back)"
+                } else {
+                    ""
+                }
+            )
+        },
+    );
     add("partners", info.partners.to_string());
     add("conventions", info.conventions.to_string());
     add("events", info.head_seq.to_string());
