@@ -104,7 +104,8 @@ impl Durable {
 pub struct Segments {
     /// segments of [`SEGMENT_SIZE`] in the file (the last one may be short)
     pub total: u64,
-    /// segments no page lives in: space only `pactum compact` gives back
+    /// segments no page lives in: sled reuses them for later writes, and
+    /// only `pactum compact` gives them back to the disk
     pub free: u64,
 }
 
