@@ -315,15 +315,6 @@ fn built() -> Cli {
     cli
 }
 
-fn with_sled<T>(cli: &Cli, f: impl FnOnce(&sled::Db) -> T) -> T {
-    let db = raw_sled(&cli.db());
-    let out = f(&db);
-    db.flush().unwrap();
-    drop(db);
-    cli.wait_until_released();
-    out
-}
-
 fn verify(cli: &Cli, extra: &[&str]) -> Run {
     let mut args = vec!["--format", "json", "verify"];
     args.extend_from_slice(extra);

@@ -273,16 +273,7 @@ fn a_crash_during_a_tail_merge_loses_nothing_and_the_merge_is_done_again() {
         n
     };
     // one segment per command, until the next write merges the tail
-    for i in 0..pactum::store::log::MERGE_AFTER {
-        cli.run(&[
-            "partner",
-            "add",
-            &format!("Commune {i}"),
-            "--kind",
-            "commune",
-        ])
-        .ok();
-    }
+    add_communes(&cli, pactum::store::log::MERGE_AFTER);
     assert_eq!(segments(&cli), pactum::store::log::MERGE_AFTER);
     let (code, _) = finish(
         pactum_crashing_at(

@@ -383,6 +383,31 @@ pub fn raw_sled(path: &Path) -> sled::Db {
         .unwrap()
 }
 
+/// Runs `f` on the registry's sled database, opened directly, then
+/// flushes and closes it and waits until the next command can open it.
+pub fn with_sled<T>(cli: &Cli, f: impl FnOnce(&sled::Db) -> T) -> T {
+    let db = raw_sled(&cli.db());
+    let out = f(&db);
+    db.flush().unwrap();
+    drop(db);
+    cli.wait_until_released();
+    out
+}
+
+/// Adds `n` communes, one single append each ("Commune 0", "Commune 1", …).
+pub fn add_communes(cli: &Cli, n: usize) {
+    for i in 0..n {
+        cli.run(&[
+            "partner",
+            "add",
+            &format!("Commune {i}"),
+            "--kind",
+            "commune",
+        ])
+        .ok();
+    }
+}
+
 /// The segment of the `log` tree that holds `seq`: its key and its events'
 /// stored bytes.
 pub fn segment_of(db: &sled::Db, seq: u64) -> (sled::IVec, Vec<Vec<u8>>) {

@@ -105,30 +105,21 @@ fn format2_registry() -> Cli {
 
 /// The format byte the registry's `meta` tree records.
 fn recorded_format(cli: &Cli) -> u8 {
-    let db = raw_sled(&cli.db());
-    let format = db
-        .open_tree("meta")
-        .unwrap()
-        .get("format")
-        .unwrap()
-        .unwrap()[0];
-    drop(db);
-    cli.wait_until_released();
-    format
+    with_sled(cli, |db| {
+        db.open_tree("meta")
+            .unwrap()
+            .get("format")
+            .unwrap()
+            .unwrap()[0]
+    })
 }
 
 /// The format byte of every segment of the log.
 fn segment_formats(cli: &Cli) -> Vec<u8> {
-    let db = raw_sled(&cli.db());
-    let formats = db
-        .open_tree("log")
-        .unwrap()
-        .iter()
-        .map(|kv| kv.unwrap().1[0])
-        .collect();
-    drop(db);
-    cli.wait_until_released();
-    formats
+    with_sled(cli, |db| {
+        let log = db.open_tree("log").unwrap();
+        log.iter().map(|kv| kv.unwrap().1[0]).collect()
+    })
 }
 
 #[test]
@@ -160,16 +151,7 @@ fn a_registry_of_format_2_is_read_as_it_is_and_marked_3_by_its_first_write() {
     // enough single appends for the tail to be merged: the record says 3,
     // the merged segments are compressed, and every event is still there
     let appends = pactum::store::log::MERGE_AFTER + 2;
-    for i in 0..appends {
-        cli.run(&[
-            "partner",
-            "add",
-            &format!("Commune {i}"),
-            "--kind",
-            "commune",
-        ])
-        .ok();
-    }
+    add_communes(&cli, appends);
     assert_eq!(recorded_format(&cli), pactum::store::codec::REGISTRY_FORMAT);
     let info = cli.run(&["--format", "json", "info"]).ok().json();
     assert_eq!(
@@ -191,21 +173,20 @@ fn a_registry_of_format_2_is_read_as_it_is_and_marked_3_by_its_first_write() {
 #[test]
 fn verify_reports_a_compressed_segment_in_a_registry_recorded_as_format_2() {
     let cli = format2_registry();
-    let db = raw_sled(&cli.db());
-    let log = db.open_tree("log").unwrap();
-    let (key, value) = log
-        .iter()
-        .map(|kv| kv.unwrap())
-        .find(|(_, v)| segment_events(v).len() > 1)
-        .expect("a segment of several events");
-    let compressed =
-        pactum::store::codec::encode_segment(segment_events(&value).iter().map(Vec::as_slice))
-            .unwrap();
-    assert_eq!(compressed[0], pactum::store::codec::SEGMENT_LZ4);
-    log.insert(&key, compressed).unwrap();
-    db.flush().unwrap();
-    drop((log, db));
-    cli.wait_until_released();
+    let key = with_sled(&cli, |db| {
+        let log = db.open_tree("log").unwrap();
+        let (key, value) = log
+            .iter()
+            .map(|kv| kv.unwrap())
+            .find(|(_, v)| segment_events(v).len() > 1)
+            .expect("a segment of several events");
+        let events = segment_events(&value);
+        let compressed =
+            pactum::store::codec::encode_segment(events.iter().map(Vec::as_slice)).unwrap();
+        assert_eq!(compressed[0], pactum::store::codec::SEGMENT_LZ4);
+        log.insert(&key, compressed).unwrap();
+        key
+    });
     let r = cli.run(&["--format", "json", "verify"]);
     assert_eq!(r.code, 5, "{}{}", r.stdout, r.stderr);
     let seq = u64::from_be_bytes(key.as_ref().try_into().unwrap());
