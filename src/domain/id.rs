@@ -227,9 +227,14 @@ impl Digest {
 
     /// Lower-case hexadecimal.
     pub fn to_hex(&self) -> String {
-        // blake3's encoder: lower-case, two digits a byte, no formatter call
-        // per byte (this runs for every leaf of the transparency log)
-        blake3::Hash::from_bytes(self.0).to_hex().to_string()
+        self.hex().to_string()
+    }
+
+    /// Lower-case hexadecimal, on the stack: blake3's encoder, two digits a
+    /// byte and no formatter call per byte (this runs for every leaf of the
+    /// transparency log).
+    pub fn hex(&self) -> impl std::ops::Deref<Target = str> {
+        blake3::Hash::from_bytes(self.0).to_hex()
     }
 
     /// Parses 64 hexadecimal digits.

@@ -21,7 +21,8 @@ use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 
 use crate::domain::{EntityId, Event, EventRecord, ExpiryChange, PartnerId, Patch};
-use crate::transparency::MAX_EXACT_INTEGER;
+use crate::transparency::merkle::LeafHasher;
+use crate::transparency::{Hash, MAX_EXACT_INTEGER};
 
 /// A value written as its `Display` text, a JSON string.
 struct Shown<'a, T: Display>(&'a T);
@@ -32,6 +33,17 @@ impl<T: Display> Serialize for Shown<'_, T> {
     }
 }
 
+/// A UUID as its hyphenated lower-case text, a JSON string, written from
+/// a buffer on the stack (no formatter).
+struct Hyphenated(uuid::Uuid);
+
+impl Serialize for Hyphenated {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        s.serialize_str(self.0.hyphenated().encode_lower(&mut buffer))
+    }
+}
+
 /// Partner ids, an array of strings.
 struct Ids<'a>(&'a [PartnerId]);
 
@@ -39,7 +51,7 @@ impl Serialize for Ids<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
         for id in self.0 {
-            seq.serialize_element(&Shown(id))?;
+            seq.serialize_element(&Hyphenated(id.0))?;
         }
         seq.end()
     }
@@ -73,7 +85,7 @@ fn field<T: Display>(v: &Option<Option<T>>) -> Option<Option<Shown<'_, T>>> {
 
 #[derive(Serialize)]
 struct Entity {
-    id: String,
+    id: Hyphenated,
     kind: &'static str,
 }
 
@@ -82,10 +94,10 @@ struct Entity {
 struct Line<'a> {
     actor: &'a str,
     entity: Entity,
-    hash: String,
-    id: Shown<'a, crate::domain::EventId>,
+    hash: &'a str,
+    id: Hyphenated,
     payload: Payload<'a>,
-    prev_hash: String,
+    prev_hash: &'a str,
     reason: Option<&'a str>,
     recorded_at: String,
     seq: u64,
@@ -305,26 +317,43 @@ fn payload(event: &Event) -> Payload<'_> {
 
 /// The RFC 8785 form of the event's JSON Lines object.
 pub fn canonical_line(r: &EventRecord) -> Result<String, String> {
+    // most lines fit in 1 KiB: one allocation, no growth
+    let mut out = Vec::with_capacity(1024);
+    write_canonical(r, &mut out)?;
+    String::from_utf8(out).map_err(|e| e.to_string())
+}
+
+/// The leaf hash of the event: `SHA-256(0x00 ‖ canonical_line(r))`, the
+/// line hashed as it is written.
+pub fn canonical_leaf(r: &EventRecord) -> Result<Hash, String> {
+    let mut hasher = LeafHasher::new();
+    write_canonical(r, &mut hasher)?;
+    Ok(hasher.finish())
+}
+
+/// Writes the RFC 8785 form of the event's JSON Lines object to `out`.
+fn write_canonical(r: &EventRecord, out: &mut impl std::io::Write) -> Result<(), String> {
     if r.seq.0 > MAX_EXACT_INTEGER || r.version > MAX_EXACT_INTEGER {
         return Err("an integer above 2^53 has no exact canonical form".into());
     }
     let entity = match &r.entity {
         EntityId::Partner(p) => Entity {
-            id: p.to_string(),
+            id: Hyphenated(p.0),
             kind: "partner",
         },
         EntityId::Convention(c) => Entity {
-            id: c.to_string(),
+            id: Hyphenated(c.0),
             kind: "convention",
         },
     };
+    let (hash, prev_hash) = (r.hash.hex(), r.prev_hash.hex());
     let line = Line {
         actor: r.actor.as_str(),
         entity,
-        hash: r.hash.to_hex(),
-        id: Shown(&r.id),
+        hash: &hash,
+        id: Hyphenated(r.id.0),
         payload: payload(&r.event),
-        prev_hash: r.prev_hash.to_hex(),
+        prev_hash: &prev_hash,
         reason: r.reason.as_ref().map(|v| v.as_str()),
         recorded_at: r.recorded_at.to_rfc3339_opts(SecondsFormat::Micros, true),
         seq: r.seq.0,
@@ -332,5 +361,5 @@ pub fn canonical_line(r: &EventRecord) -> Result<String, String> {
         event_type: r.event.event_type().as_str(),
         version: r.version,
     };
-    serde_json::to_string(&line).map_err(|e| e.to_string())
+    serde_json::to_writer(out, &line).map_err(|e| e.to_string())
 }

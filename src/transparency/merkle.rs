@@ -30,6 +30,41 @@ pub fn leaf_hash(data: &[u8]) -> Hash {
     h.finalize().into()
 }
 
+/// [`leaf_hash`] of bytes written in pieces (`std::io::Write`), so that a
+/// leaf is hashed as it is written, never held whole.
+pub struct LeafHasher(Sha256);
+
+impl LeafHasher {
+    /// A hasher that has taken the leaf's `0x00` prefix.
+    pub fn new() -> Self {
+        let mut h = Sha256::new();
+        h.update([0u8]);
+        Self(h)
+    }
+
+    /// `SHA-256(0x00 ‖ everything written)`.
+    pub fn finish(self) -> Hash {
+        self.0.finalize().into()
+    }
+}
+
+impl Default for LeafHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::io::Write for LeafHasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// `SHA-256(0x01 ‖ left ‖ right)`: the hash of an inner node.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     let mut h = Sha256::new();

@@ -498,12 +498,24 @@ fn every_event_variants_leaf_is_its_rfc_8785_form() {
                 pactum::transparency::canonical(&pactum::transfer::jsonl::to_value(&r)).unwrap();
             let fast = pactum::app::transparency::leaf_line(&r).unwrap();
             assert_eq!(fast, general, "{name} with {text:?}");
+            assert_eq!(
+                pactum::app::transparency::leaf_of(&r).unwrap(),
+                pactum::transparency::merkle::leaf_hash(general.as_bytes()),
+                "{name} with {text:?}"
+            );
         }
         let general =
             pactum::transparency::canonical(&pactum::transfer::jsonl::to_value(&record)).unwrap();
         assert_eq!(
             pactum::app::transparency::leaf_line(&record).unwrap(),
             general,
+            "{name}"
+        );
+        // the leaf is hashed as the line is written, never held: the same
+        // hash as the general form's
+        assert_eq!(
+            pactum::app::transparency::leaf_of(&record).unwrap(),
+            pactum::transparency::merkle::leaf_hash(general.as_bytes()),
             "{name}"
         );
     }
