@@ -829,11 +829,17 @@ fn caches_folded_part_by_part_are_those_of_a_fold_at_once_and_verify_finds_damag
             .ok();
     }
     cli.wait_until_released();
+    // read through sled directly, then closed and released before the
+    // registry is opened again (sled lets go of its lock a moment after
+    // the last handle is dropped)
     let cache = || -> Entries {
-        let tree = raw_sled(&db).open_tree("cache").unwrap();
-        tree.iter()
-            .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
-            .collect()
+        cli.wait_until_released();
+        with_sled(&cli, |sled| {
+            let tree = sled.open_tree("cache").unwrap();
+            tree.iter()
+                .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
+                .collect()
+        })
     };
     let open = |part_events| {
         let options = OpenOptions {
@@ -863,8 +869,7 @@ fn caches_folded_part_by_part_are_those_of_a_fold_at_once_and_verify_finds_damag
     let middle = docs[docs.len() / 2].clone();
     let mut stray = middle.clone();
     stray.push(0);
-    {
-        let sled = raw_sled(&db);
+    with_sled(&cli, |sled| {
         let tree = sled.open_tree("cache").unwrap();
         for key in [&docs[0], &middle, &docs[docs.len() - 1]] {
             let mut value = tree.get(key).unwrap().unwrap().to_vec();
@@ -872,8 +877,7 @@ fn caches_folded_part_by_part_are_those_of_a_fold_at_once_and_verify_finds_damag
             tree.insert(key, value).unwrap();
         }
         tree.insert(&stray, b"x".to_vec()).unwrap();
-        sled.flush().unwrap();
-    }
+    });
     for part_events in [16, u64::MAX] {
         let registry = open(part_events);
         let report = registry.verify(None, &mut |_| {}).unwrap();
