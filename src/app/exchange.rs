@@ -11,12 +11,13 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
 use super::read::Point;
+use super::transparency::Appended;
 use super::{AppError, Registry, WriteMeta, Written};
 use crate::domain::decide::{Command, CorrectionFields};
 use crate::domain::{
-    AnyTimeline, ConventionId, ConventionSigned, ConventionTerminated, EntityId, EntityKind, Event,
-    EventRecord, Instrument, Objectives, PartnerId, PartnerKind, PartnerName, PartnerRegistered,
-    Patch, Reason, Seq, Status, fold_key,
+    AnyTimeline, ConventionId, ConventionSigned, ConventionTerminated, Digest, EntityId,
+    EntityKind, Event, EventRecord, Instrument, Objectives, PartnerId, PartnerKind, PartnerName,
+    PartnerRegistered, Patch, Reason, Seq, Status, fold_key,
 };
 use crate::projection;
 use crate::store::{Head, codec};
@@ -25,6 +26,7 @@ use crate::transfer::csv::{self as csvf, ExportRow};
 use crate::transfer::fixtures::{CorrectionRow, Target};
 use crate::transfer::jsonl;
 use crate::transfer::report::ReportRow;
+use crate::transparency::Hash;
 
 /// What a CSV import did (or, dry, would do).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -227,7 +229,12 @@ impl Registry {
     /// interrupted midway leaves a sound, shorter log, and running it again
     /// finishes it.
     pub fn import_jsonl(&self, input: &[u8], dry_run: bool) -> Result<usize, AppError> {
-        let log = JsonlLog::check(input, &self.store().head()?)?;
+        let head = self.store().head()?;
+        let log = if dry_run {
+            JsonlLog::dry_check(input, &head)?
+        } else {
+            JsonlLog::check(input, &head)?
+        };
         if dry_run {
             return Ok(log.appended());
         }
@@ -247,7 +254,11 @@ impl Registry {
         }
         let appended = log.appended();
         self.append_jsonl(log.stored)?;
-        self.merkle_after_append(u64::try_from(appended).unwrap_or(u64::MAX));
+        let span = Appended {
+            after: (log.head.seq, log.head.hash),
+            last: log.last,
+        };
+        self.merkle_after_import(span, &log.leaves);
         Ok(appended)
     }
 
@@ -259,8 +270,10 @@ impl Registry {
     /// Killed midway, the log is a sound prefix and the caches are behind
     /// it; the next command catches them up.
     fn append_jsonl(&self, stored: Vec<Vec<u8>>) -> Result<(), AppError> {
-        const CHUNK: usize = 2_000;
         self.ensure_caught_up()?;
+        if self.store().head()?.seq == Seq::ZERO {
+            return self.append_into_empty(stored);
+        }
         let mut writer = self.store().writer()?;
         let mut sealed = 0;
         for bytes in stored {
@@ -268,7 +281,7 @@ impl Registry {
                 .map_err(|e| AppError::Other(format!("a checked event does not decode: {e}")))?;
             writer.adopt_stored(record, bytes)?;
             sealed += 1;
-            if sealed == CHUNK {
+            if sealed == IMPORT_CHUNK {
                 writer.commit_log()?;
                 sealed = 0;
             }
@@ -279,6 +292,74 @@ impl Registry {
         if self.store().caches_behind()
             && let Err(e) = projection::catch_up(self.store())
         {
+            tracing::warn!(error = %e, "the caches could not be derived; they will be caught up");
+        }
+        Ok(())
+    }
+
+    /// [`Registry::append_jsonl`] into an empty registry: a thread appends
+    /// the events durably, [`IMPORT_CHUNK`] at a time, while this one
+    /// decodes them once and folds them into the caches' derivation; once
+    /// the log is durable the caches are written from it, as a rebuild
+    /// writes them, without reading the log back. Killed midway, the log is
+    /// a sound prefix and the caches are behind it (or marked as being
+    /// rebuilt); the next command catches them up.
+    fn append_into_empty(&self, stored: Vec<Vec<u8>>) -> Result<(), AppError> {
+        let store = self.store();
+        let events = u64::try_from(stored.len()).unwrap_or(u64::MAX);
+        let mut deriver = projection::Deriver::for_events(store, events);
+        let appended = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(EventRecord, Vec<u8>)>>(2);
+            let appender = scope.spawn(move || -> Result<(), AppError> {
+                let mut writer = store.writer()?;
+                for chunk in rx {
+                    for (record, bytes) in chunk {
+                        writer.adopt_stored(record, bytes)?;
+                    }
+                    writer.commit_log()?;
+                }
+                Ok(())
+            });
+            let mut decoded = Ok(());
+            let mut stored = stored.into_iter().peekable();
+            while stored.peek().is_some() {
+                let mut chunk = Vec::with_capacity(IMPORT_CHUNK);
+                for bytes in stored.by_ref().take(IMPORT_CHUNK) {
+                    match codec::decode_record(&bytes) {
+                        Ok(record) => {
+                            deriver.fold(&record);
+                            chunk.push((record, bytes));
+                        }
+                        Err(e) => {
+                            decoded = Err(AppError::Other(format!(
+                                "a checked event does not decode: {e}"
+                            )));
+                            break;
+                        }
+                    }
+                }
+                // what was decoded before a failure is appended: the log
+                // stays a sound prefix of the file
+                if tx.send(chunk).is_err() || decoded.is_err() {
+                    break;
+                }
+            }
+            drop(tx);
+            let appended = appender
+                .join()
+                .unwrap_or_else(|_| Err(AppError::Other("the appending thread failed".into())));
+            appended.and(decoded)
+        });
+        appended?;
+        // the events are durable: deriving the caches is a cache write, whose
+        // failure is caught up later, not a failure of the import
+        let derived = store
+            .begin_rebuild()
+            .and_then(|()| deriver.finish(store))
+            .and_then(|derivation| {
+                projection::write_derivation(store, &projection::Derived::ALL, derivation)
+            });
+        if let Err(e) = derived {
             tracing::warn!(error = %e, "the caches could not be derived; they will be caught up");
         }
         Ok(())
@@ -533,6 +614,10 @@ impl CsvPlan<'_> {
     }
 }
 
+/// Events an import appends durably at a time (sled holds on to memory
+/// given to larger batches).
+const IMPORT_CHUNK: usize = 2_000;
+
 /// The lines of a JSON Lines file that are not blank, with their numbers.
 fn jsonl_lines(text: &str) -> impl Iterator<Item = (u64, &str)> {
     text.lines()
@@ -547,13 +632,30 @@ pub struct JsonlLog {
     head: Head,
     count: u64,
     stored: Vec<Vec<u8>>,
+    /// the Merkle leaves of the events in `stored`, hashed on the check's
+    /// workers
+    leaves: Vec<Hash>,
+    /// the last event of the file
+    last: (Seq, Digest),
 }
 
 impl JsonlLog {
     /// Checks every line of a JSON Lines log, with verify's own per-event
     /// checks (`LogCheck`: a log this accepts, verify accepts), and that it
     /// extends `head` (the head of an empty registry: [`Head::EMPTY`]).
+    /// The Merkle leaves of the events past `head` are hashed as they are
+    /// checked, for the import to extend the tree with.
     pub fn check(input: &[u8], head: &Head) -> Result<Self, AppError> {
+        Self::check_with(input, head, true)
+    }
+
+    /// [`JsonlLog::check`] for a dry run: no Merkle leaf hashed (an import
+    /// of this log catches its tree up from the log).
+    pub fn dry_check(input: &[u8], head: &Head) -> Result<Self, AppError> {
+        Self::check_with(input, head, false)
+    }
+
+    fn check_with(input: &[u8], head: &Head, leaves: bool) -> Result<Self, AppError> {
         let text = std::str::from_utf8(input).map_err(|e| {
             let line = input[..e.valid_up_to()]
                 .iter()
@@ -565,11 +667,13 @@ impl JsonlLog {
                 "not valid UTF-8".into(),
             )])
         })?;
-        let (count, stored) = check_jsonl(text, head)?;
+        let checked = check_jsonl(text, head, leaves)?;
         Ok(Self {
             head: *head,
-            count,
-            stored,
+            count: checked.count,
+            stored: checked.stored,
+            leaves: checked.leaves,
+            last: checked.last,
         })
     }
 
@@ -579,25 +683,42 @@ impl JsonlLog {
     }
 }
 
-/// The checks of [`JsonlLog::check`]: the number of events in the file,
-/// and the stored bytes of those past the head (made for the hash check,
-/// kept so that the lines are parsed once).
-fn check_jsonl(text: &str, head: &Head) -> Result<(u64, Vec<Vec<u8>>), AppError> {
+/// What [`check_jsonl`] finds in a sound file.
+struct Checked {
+    /// the number of events in the file
+    count: u64,
+    /// the stored bytes of the events past the head (made for the hash
+    /// check, kept so that the lines are parsed once)
+    stored: Vec<Vec<u8>>,
+    /// their Merkle leaves
+    leaves: Vec<Hash>,
+    /// the file's last event
+    last: (Seq, Digest),
+}
+
+/// The checks of [`JsonlLog::check`].
+fn check_jsonl(text: &str, head: &Head, hash_leaves: bool) -> Result<Checked, AppError> {
     /// Lines parsed on the workers at a time, then checked in order here.
     const BLOCK: usize = 8_192;
     let mut problems = Vec::new();
     let mut stored = Vec::new();
+    let mut leaves = Vec::new();
+    let mut last = (Seq::ZERO, Digest::GENESIS);
     let mut checks = crate::domain::logcheck::LogCheck::new();
     let mut line_of_seq: HashMap<Seq, u64> = HashMap::new();
     let mut count = 0u64;
     let mut joins_head = head.seq == Seq::ZERO;
     let lines: Vec<(u64, &str)> = jsonl_lines(text).collect();
-    for block in lines.chunks(BLOCK) {
-        let parsed =
-            crate::store::scan::map_in_order(block, crate::store::workers(), &|(_, line)| {
-                parse_line(line)
-            })
-            .ok_or_else(|| AppError::Other("a worker thread failed".into()))?;
+    let parse = |block: &[(u64, &str)]| {
+        crate::store::scan::map_in_order(block, crate::store::workers(), &|(_, line)| {
+            parse_line(line, hash_leaves.then_some(head.seq))
+        })
+    };
+    let blocks: Vec<&[(u64, &str)]> = lines.chunks(BLOCK).collect();
+    let lost = || AppError::Other("a worker thread failed".into());
+    // the workers parse the next block while this thread checks one
+    crate::store::scan::ahead(&blocks, &|block| parse(block), &mut |block, parsed| {
+        let parsed = parsed.ok_or_else(lost)?;
         for (&(n, _), parsed) in block.iter().zip(parsed) {
             let (record, framed) = match parsed {
                 Ok(r) => r,
@@ -607,14 +728,16 @@ fn check_jsonl(text: &str, head: &Head) -> Result<(u64, Vec<Vec<u8>>), AppError>
                 }
             };
             count += 1;
+            last = (record.seq, record.hash);
             line_of_seq.entry(record.seq).or_insert(n);
             for problem in checks.chain(record.seq, record.prev_hash, record.hash) {
                 problems.push((n, problem));
             }
             match framed {
-                Ok(bytes) => {
+                Ok((bytes, leaf)) => {
                     if record.seq > head.seq && problems.is_empty() {
                         stored.push(bytes);
+                        leaves.extend(leaf);
                     }
                 }
                 Err(e) => problems.push((n, e)),
@@ -626,7 +749,9 @@ fn check_jsonl(text: &str, head: &Head) -> Result<(u64, Vec<Vec<u8>>), AppError>
                 joins_head = true;
             }
         }
-    }
+        Ok::<(), AppError>(())
+    })
+    .ok_or_else(lost)??;
     for (seq, problem) in checks.finish() {
         problems.push((line_of_seq.get(&seq).copied().unwrap_or(0), problem));
     }
@@ -645,15 +770,20 @@ fn check_jsonl(text: &str, head: &Head) -> Result<(u64, Vec<Vec<u8>>), AppError>
             super::Advice::LogIntoEmptyRegistry,
         ));
     }
-    Ok((count, stored))
+    Ok(Checked {
+        count,
+        stored,
+        leaves,
+        last,
+    })
 }
 
-/// A line of a JSON Lines log read on its own: the record and its stored
-/// bytes if its hash is the hash of its body (else what is wrong), or why
-/// the line is no record.
-type ParsedLine = Result<(EventRecord, Result<Vec<u8>, String>), String>;
+/// A line of a JSON Lines log read on its own: the record, and its stored
+/// bytes if its hash is the hash of its body (else what is wrong) with its
+/// Merkle leaf if it is past `leaves_after`; or why the line is no record.
+type ParsedLine = Result<(EventRecord, Result<(Vec<u8>, Option<Hash>), String>), String>;
 
-fn parse_line(line: &str) -> ParsedLine {
+fn parse_line(line: &str, leaves_after: Option<Seq>) -> ParsedLine {
     let record = jsonl::from_line(line)?;
     let framed = match codec::record_body(&record) {
         Ok(body) if codec::chain_hash(&record.prev_hash, &body) == record.hash => {
@@ -664,8 +794,14 @@ fn parse_line(line: &str) -> ParsedLine {
                     framed.len(),
                     codec::MAX_EVENT_BYTES
                 ))
+            } else if leaves_after.is_some_and(|head| record.seq > head) {
+                // the leaf of the record the stored bytes decode to: the
+                // codec round-trips every event it encodes. An event with no
+                // leaf is the tree's problem, not the import's: the tree is
+                // then caught up from the log, which reports it
+                Ok((framed, super::transparency::leaf_of(&record).ok()))
             } else {
-                Ok(framed)
+                Ok((framed, None))
             }
         }
         Ok(_) => Err("hash does not match the event (altered or truncated export)".into()),

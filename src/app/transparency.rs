@@ -46,9 +46,20 @@ pub fn leaf_line(record: &EventRecord) -> Result<String, StoreError> {
         .map_err(|e| corrupt("events", format!("seq {}", record.seq), e))
 }
 
+/// The events an append added: the event before the first (its seq and
+/// hash; seq 0 and the genesis hash for an empty log) and the last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// the seq and hash of the event before the first one appended
+    pub after: (Seq, Digest),
+    /// the seq and hash of the last one
+    pub last: (Seq, Digest),
+}
+
 /// The leaf hash of an event.
 pub fn leaf_of(record: &EventRecord) -> Result<Hash, StoreError> {
-    leaf_line(record).map(|l| transparency::leaf_hash_of(&l))
+    crate::transfer::leaf::canonical_leaf(record)
+        .map_err(|e| corrupt("events", format!("seq {}", record.seq), e))
 }
 
 /// The leaf hashes of `records`, in order, hashed on the scans' worker
@@ -660,25 +671,64 @@ impl Registry {
         let (Some(first), Some(last)) = (records.first(), records.last()) else {
             return Ok(true);
         };
+        let Some(before) = first.seq.0.checked_sub(1) else {
+            return Ok(false);
+        };
+        let span = Appended {
+            after: (Seq(before), first.prev_hash),
+            last: (last.seq, last.hash),
+        };
+        self.merkle_extend_with(span, &leaves_in_parallel(records)?)
+    }
+
+    /// After a durable append of the events of `span`, whose leaves are
+    /// `leaves` (in order, hashed by the caller): folds them into the
+    /// stored tree when it ends just before them, without reading the log
+    /// back (an import hashes its leaves while it checks the file). Else,
+    /// or on failure, the tree is caught up from the log.
+    pub(crate) fn merkle_after_import(&self, span: Appended, leaves: &[Hash]) {
+        if !matches!(self.merkle_extend_with(span, leaves), Ok(true)) {
+            self.merkle_after_append(u64::try_from(leaves.len()).unwrap_or(u64::MAX));
+        }
+    }
+
+    /// Folds `leaves`, those of the events of `span`, into the stored tree
+    /// if it ends at `span.after` (or is not computed yet and `span` starts
+    /// the log) and the log at `span.last`; false (and nothing written)
+    /// if not. A long extension is synced, as a catch-up is.
+    fn merkle_extend_with(&self, span: Appended, leaves: &[Hash]) -> Result<bool, AppError> {
+        let expected = span.last.0.0.checked_sub(span.after.0.0);
+        if expected != u64::try_from(leaves.len()).ok() || leaves.is_empty() {
+            return Ok(false);
+        }
         let store = self.store();
         let _writer = store.write_lock();
-        let Some(state) = store.merkle_state()? else {
-            return Ok(false);
-        };
-        // the chain hash of the event the tree ends at is the first new
-        // event's `prev_hash`: the tree is this log's, up to there
-        if state.through.next() != Some(first.seq) || state.through_hash != first.prev_hash {
+        let head = store.head()?;
+        if (head.seq, head.hash) != span.last {
             return Ok(false);
         }
-        let Some(frontier) = Frontier::from_parts(state.through.0, state.frontier) else {
-            return Ok(false);
+        let frontier = match store.merkle_state()? {
+            Some(state) if (state.through, state.through_hash) == span.after => {
+                match Frontier::from_parts(state.through.0, state.frontier) {
+                    Some(f) => f,
+                    None => return Ok(false),
+                }
+            }
+            None if span.after == (Seq::ZERO, Digest::GENESIS) => {
+                store.clear_merkle()?;
+                Frontier::new()
+            }
+            _ => return Ok(false),
         };
-        let leaves = leaves_in_parallel(records)?;
         let mut folder = Folder::resume(store, frontier)?;
         for leaf in leaves {
-            folder.push(leaf)?;
+            folder.push(*leaf)?;
         }
-        folder.write(store, last.seq, last.hash)?;
+        // written once: interrupted, the tree is caught up from the log
+        folder.write(store, span.last.0, span.last.1)?;
+        if u64::try_from(leaves.len()).unwrap_or(u64::MAX) >= SYNC_AFTER {
+            store.sync()?;
+        }
         Ok(true)
     }
 

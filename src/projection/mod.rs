@@ -771,7 +771,13 @@ impl Deriver {
     /// when the log holds at most [`Store::part_events`] events, else
     /// leaves them to [`Derivation::each_part`].
     pub fn for_log(store: &Store) -> Self {
-        let events = store.head().map_or(u64::MAX, |h| h.seq.0);
+        Self::for_events(store, store.head().map_or(u64::MAX, |h| h.seq.0))
+    }
+
+    /// A deriver for a log of `events` events, read from its start by the
+    /// caller (an import into an empty registry folds the events it
+    /// appends, before they are all in the store).
+    pub fn for_events(store: &Store, events: u64) -> Self {
         let at_once = events <= store.part_events();
         Self {
             d: Derivation {
@@ -1111,7 +1117,19 @@ pub fn rebuild_trees(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Rebuilt> {
     store.begin_rebuild()?;
-    let mut derivation = derive_all(store, progress)?;
+    let derivation = derive_all(store, progress)?;
+    write_derivation(store, trees, derivation)
+}
+
+/// The second half of [`rebuild_trees`]: makes the caches `trees` equal to
+/// `derivation`, a derivation of the whole log (folded by the caller, as
+/// an import does while it appends), and marks them caught up. The
+/// rebuild must have been begun ([`Store::begin_rebuild`]).
+pub fn write_derivation(
+    store: &Store,
+    trees: &[Derived],
+    mut derivation: Derivation,
+) -> Result<Rebuilt> {
     // the documents part by part, which completes the indexes the other
     // caches need
     let (mut docs, mut parts) = (0u64, 0u64);

@@ -35,6 +35,44 @@ pub fn map_in_order<T: Sync, U: Send>(
     })
 }
 
+/// Calls `each` with every item and `f` of it, in the items' order, `f`
+/// running on another thread one item ahead (`f` of the next item while
+/// `each` takes this one). Stops at the first error of `each`; `None` if
+/// that thread died.
+pub fn ahead<T: Sync, U: Send, E>(
+    items: &[T],
+    f: &(dyn Fn(&T) -> U + Sync),
+    each: &mut dyn FnMut(&T, U) -> Result<(), E>,
+) -> Option<Result<(), E>> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let producer = scope.spawn(move || {
+            for item in items {
+                if tx.send(f(item)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut given = 0usize;
+        let mut outcome = Ok(());
+        for (item, made) in items.iter().zip(rx.iter()) {
+            given += 1;
+            if let Err(e) = each(item, made) {
+                outcome = Err(e);
+                break;
+            }
+        }
+        // dropping the receiver stops the producer at its next item
+        drop(rx);
+        let died = producer.join().is_err();
+        match outcome {
+            Err(e) => Some(Err(e)),
+            Ok(()) if died || given < items.len() => None,
+            Ok(()) => Some(Ok(())),
+        }
+    })
+}
+
 /// A walk over a sled tree that lets sled's cache evict what it has read.
 ///
 /// sled 0.34 counts each access to a node in one of 256 shards and evicts

@@ -660,12 +660,55 @@ fn appends_one_by_one_and_an_import_keep_the_stored_tree_equal_to_a_recomputatio
         .unwrap();
     let other = Reg::new();
     other.registry.import_jsonl(&export, false).unwrap();
+    // the import stored the tree itself, from the leaves it hashed while
+    // checking the file
+    let stored = other.registry.store().merkle_state().unwrap();
+    assert_eq!(stored.map(|s| s.through), Some(Seq(leaves_of(&reg))));
     assert_eq!(
         other.registry.tree_head().unwrap(),
         reg.registry.tree_head().unwrap()
     );
     let report = other.registry.verify(None, &mut |_| {}).unwrap();
     assert!(report.ok(), "{:?}", report.problems);
+    // an import onto a registry holding a prefix of the file extends the
+    // tree the registry has
+    let text = std::str::from_utf8(&export).unwrap();
+    let prefix: String = text.lines().take(100).map(|l| format!("{l}\n")).collect();
+    let third = Reg::new();
+    third
+        .registry
+        .import_jsonl(prefix.as_bytes(), false)
+        .unwrap();
+    assert_eq!(
+        third
+            .registry
+            .store()
+            .merkle_state()
+            .unwrap()
+            .map(|s| s.through),
+        Some(Seq(100))
+    );
+    third.registry.import_jsonl(&export, false).unwrap();
+    assert_eq!(
+        third
+            .registry
+            .store()
+            .merkle_state()
+            .unwrap()
+            .map(|s| s.through),
+        Some(Seq(leaves_of(&reg)))
+    );
+    assert_eq!(
+        third.registry.tree_head().unwrap(),
+        reg.registry.tree_head().unwrap()
+    );
+    let report = third.registry.verify(None, &mut |_| {}).unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+}
+
+/// How many events `reg` holds.
+fn leaves_of(reg: &Reg) -> u64 {
+    reg.registry.store().head().unwrap().seq.0
 }
 
 #[test]

@@ -109,7 +109,11 @@ fn import_log(ctx: &Context, path: &Path, bytes: Vec<u8>, dry_run: bool) -> Resu
         None => Head::EMPTY,
     };
     let bar = ctx.progress(0, "checking");
-    let log = JsonlLog::check(&bytes, &head);
+    let log = if dry_run {
+        JsonlLog::dry_check(&bytes, &head)
+    } else {
+        JsonlLog::check(&bytes, &head)
+    };
     bar.finish_and_clear();
     let log = log?;
     drop(bytes);
