@@ -662,8 +662,7 @@ fn appends_one_by_one_and_an_import_keep_the_stored_tree_equal_to_a_recomputatio
     other.registry.import_jsonl(&export, false).unwrap();
     // the import stored the tree itself, from the leaves it hashed while
     // checking the file
-    let stored = other.registry.store().merkle_state().unwrap();
-    assert_eq!(stored.map(|s| s.through), Some(Seq(leaves_of(&reg))));
+    assert_eq!(stored_through(&other), Some(Seq(leaves_of(&reg))));
     assert_eq!(
         other.registry.tree_head().unwrap(),
         reg.registry.tree_head().unwrap()
@@ -679,31 +678,24 @@ fn appends_one_by_one_and_an_import_keep_the_stored_tree_equal_to_a_recomputatio
         .registry
         .import_jsonl(prefix.as_bytes(), false)
         .unwrap();
-    assert_eq!(
-        third
-            .registry
-            .store()
-            .merkle_state()
-            .unwrap()
-            .map(|s| s.through),
-        Some(Seq(100))
-    );
+    assert_eq!(stored_through(&third), Some(Seq(100)));
     third.registry.import_jsonl(&export, false).unwrap();
-    assert_eq!(
-        third
-            .registry
-            .store()
-            .merkle_state()
-            .unwrap()
-            .map(|s| s.through),
-        Some(Seq(leaves_of(&reg)))
-    );
+    assert_eq!(stored_through(&third), Some(Seq(leaves_of(&reg))));
     assert_eq!(
         third.registry.tree_head().unwrap(),
         reg.registry.tree_head().unwrap()
     );
     let report = third.registry.verify(None, &mut |_| {}).unwrap();
     assert!(report.ok(), "{:?}", report.problems);
+}
+
+/// The event the stored tree ends at, without catching it up.
+fn stored_through(reg: &Reg) -> Option<Seq> {
+    reg.registry
+        .store()
+        .merkle_state()
+        .unwrap()
+        .map(|s| s.through)
 }
 
 /// How many events `reg` holds.
