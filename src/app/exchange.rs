@@ -263,12 +263,14 @@ impl Registry {
     }
 
     /// Appends the stored bytes of the checked events past the head to the
-    /// log, durably every 2,000 (sled holds on to memory given to larger
-    /// batches), then derives the caches once from the whole log,
-    /// as a rebuild does: folding the events in memory costs a fraction of
-    /// reading and writing each entity's document 2,000 events at a time.
-    /// Killed midway, the log is a sound prefix and the caches are behind
-    /// it; the next command catches them up.
+    /// log, durably every [`IMPORT_CHUNK`], then brings the caches up to
+    /// it once: into an empty registry by folding the events as they are
+    /// appended ([`Registry::append_into_empty`]), else by a catch-up, which
+    /// rebuilds them (the whole log folded in memory) when they are far
+    /// behind: folding costs a fraction of reading and writing each
+    /// entity's document 2,000 events at a time. Killed midway, the log is
+    /// a sound prefix and the caches are behind it; the next command
+    /// catches them up.
     fn append_jsonl(&self, stored: Vec<Vec<u8>>) -> Result<(), AppError> {
         self.ensure_caught_up()?;
         if self.store().head()?.seq == Seq::ZERO {
